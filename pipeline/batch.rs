@@ -1,0 +1,336 @@
+//! A batch of export files: find them, match each to its source profile,
+//! skip what the manifest already holds, ingest the rest in parallel and
+//! commit them to the dataset as one atomic batch.
+//!
+//! This module is the glue between `ingest` (one file in memory) and
+//! `dataset` (storage). It owns the rules of a batch: a file is known by its
+//! SHA-256; a file that failed is tried again next time; a bad file never
+//! stops the others. It prints nothing: callers render the `BatchReport`.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::dataset::{Dataset, FileBatch, ManifestEntry};
+use crate::error::{Error, Result};
+use crate::ingest::pseudonym::PseudonymKey;
+use crate::ingest::{self, Context, FileOutcome, QuarantineRecord};
+
+/// What happened to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileStatus {
+    /// Ingested now (possibly with quarantined rows).
+    New,
+    /// Already in the manifest: not read again.
+    Skipped,
+    /// Rejected as a whole (no profile, unreadable, wrong columns).
+    Failed,
+}
+
+impl FileStatus {
+    /// The word used in summaries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::New => "new",
+            FileStatus::Skipped => "skipped",
+            FileStatus::Failed => "failed",
+        }
+    }
+}
+
+/// One file's result.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    /// Path as given or found.
+    pub path: PathBuf,
+    /// Name recorded in the dataset (relative to the inbox).
+    pub name: String,
+    /// SHA-256 of the bytes.
+    pub sha256: String,
+    /// What happened.
+    pub status: FileStatus,
+    /// Profile applied.
+    pub profile: String,
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows in the dataset (new or already there).
+    pub rows_written: u64,
+    /// Rows rejected.
+    pub rows_quarantined: u64,
+    /// Rows already stored from an earlier export.
+    pub rows_duplicate: u64,
+    /// The reasons rows (or the file) were rejected.
+    pub problems: Vec<QuarantineRecord>,
+}
+
+/// The result of a batch.
+#[derive(Debug, Clone, Default)]
+pub struct BatchReport {
+    /// Per file, in name order.
+    pub files: Vec<FileReport>,
+    /// Whether the dataset was changed.
+    pub wrote: bool,
+    /// Batch id, when something was written.
+    pub batch_id: Option<String>,
+}
+
+impl BatchReport {
+    /// Whether any file or row was rejected.
+    pub fn has_quarantine(&self) -> bool {
+        self.files
+            .iter()
+            .any(|f| f.status == FileStatus::Failed || f.rows_quarantined > 0)
+    }
+}
+
+/// Export files among `paths` (folders are searched recursively; hidden
+/// files and folders are skipped), sorted by path.
+pub fn find_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut stack = vec![p.clone()];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))? {
+                    let path = e.map_err(|e| Error::io(&d, e))?.path();
+                    let hidden = path
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                    if hidden {
+                        continue;
+                    }
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else {
+                        out.push(path);
+                    }
+                }
+            }
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            return Err(Error::Io {
+                path: p.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+            });
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn display_name(path: &Path, inbox: &Path) -> String {
+    match path.strip_prefix(inbox) {
+        Ok(rel) => rel.to_string_lossy().into_owned(),
+        Err(_) => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    }
+}
+
+/// Whether to write the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Ingest and commit.
+    Ingest,
+    /// Check only: nothing is written, every file is read even if known.
+    Validate,
+}
+
+/// Ingests (or validates) the given files into the configured dataset.
+pub fn run(
+    config: &Config,
+    paths: &[PathBuf],
+    key: &PseudonymKey,
+    mode: Mode,
+) -> Result<BatchReport> {
+    let files = find_files(paths)?;
+    let dataset = match mode {
+        Mode::Ingest => Dataset::open(&config.paths.dataset)?,
+        Mode::Validate => Dataset::open_read_only(&config.paths.dataset),
+    };
+    let manifest = dataset.manifest()?;
+    let now = chrono::Utc::now();
+    let ingested_at = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let batch_id = now.format("%Y%m%dT%H%M%S%6f").to_string();
+
+    struct Work {
+        report: FileReport,
+        batch: Option<FileBatch>,
+    }
+    let work: Vec<Work> = files
+        .par_iter()
+        .map(|path| -> Result<Work> {
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            let sha = ingest::sha256_hex(&bytes);
+            let name = display_name(path, &config.paths.inbox);
+            let mut report = FileReport {
+                path: path.clone(),
+                name: name.clone(),
+                sha256: sha.clone(),
+                status: FileStatus::New,
+                profile: String::new(),
+                rows_read: 0,
+                rows_written: 0,
+                rows_quarantined: 0,
+                rows_duplicate: 0,
+                problems: Vec::new(),
+            };
+            if mode == Mode::Ingest {
+                if let Some(m) = manifest
+                    .iter()
+                    .find(|m| m.source_sha256 == sha && m.status == "ingested")
+                {
+                    report.status = FileStatus::Skipped;
+                    report.profile = m.profile.clone();
+                    return Ok(Work { report, batch: None });
+                }
+            }
+            let file_name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let matching: Vec<_> = config.profiles.iter().filter(|p| p.matches(&file_name)).collect();
+            let mut entry = ManifestEntry {
+                source_sha256: sha,
+                source_file: name,
+                profile: String::new(),
+                instrument: String::new(),
+                instrument_version: String::new(),
+                status: "failed".into(),
+                rows_read: 0,
+                rows_written: 0,
+                rows_quarantined: 0,
+                rows_duplicate: 0,
+                decoded_as: String::new(),
+                message: String::new(),
+                batch_id: batch_id.clone(),
+                ingested_at: ingested_at.clone(),
+            };
+            let (outcome, instrument) = match matching.as_slice() {
+                [profile] => {
+                    let inst = config
+                        .catalogue
+                        .get(&profile.instrument, &profile.version)
+                        .expect("profiles are checked against the catalogue on load");
+                    entry.profile = profile.id.clone();
+                    entry.instrument = inst.id.clone();
+                    entry.instrument_version = inst.version.clone();
+                    let ctx = Context {
+                        instrument: inst,
+                        profile,
+                        registry: &config.registry,
+                        key,
+                    };
+                    (ingest::ingest_bytes(&bytes, &ctx), Some(inst.clone()))
+                }
+                [] => (
+                    no_profile(format!(
+                        "no source profile applies to {file_name:?}: add a matching pattern to `files` in the right profile in {}",
+                        config.paths.profiles.display()
+                    )),
+                    None,
+                ),
+                many => (
+                    no_profile(format!(
+                        "{file_name:?} matches several profiles ({}): make their `files` patterns distinct",
+                        many.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+                    )),
+                    None,
+                ),
+            };
+            report.profile = entry.profile.clone();
+            if outcome.file_error.is_none() {
+                entry.status = "ingested".into();
+            } else {
+                report.status = FileStatus::Failed;
+            }
+            entry.message = outcome.file_error.clone().unwrap_or_default();
+            entry.decoded_as = outcome.decoded_as.clone();
+            entry.rows_read = outcome.rows_read;
+            entry.rows_quarantined = outcome.rows_quarantined;
+            entry.rows_written = outcome.responses.len() as u64;
+            Ok(Work {
+                report,
+                batch: Some(FileBatch {
+                    entry,
+                    instrument,
+                    outcome,
+                }),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+    let mut reports: Vec<FileReport> = Vec::with_capacity(work.len());
+    let mut batches = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for mut w in work {
+        // The same bytes under two names: the second is a copy.
+        if !seen.insert(w.report.sha256.clone()) {
+            w.batch = None;
+            w.report.status = FileStatus::Skipped;
+        }
+        if let Some(b) = &w.batch {
+            let mut r = w.report.clone();
+            r.problems = b.outcome.quarantine.clone();
+            reports.push(r);
+        } else {
+            reports.push(w.report);
+        }
+        if let Some(b) = w.batch {
+            batches.push(b);
+        }
+    }
+
+    let mut out = BatchReport::default();
+    // A failed file that fails the same way again changes nothing.
+    let unchanged = batches.iter().all(|b| {
+        b.outcome.responses.is_empty()
+            && manifest.iter().any(|m| {
+                m.source_sha256 == b.entry.source_sha256
+                    && m.status == b.entry.status
+                    && m.message == b.entry.message
+                    && m.profile == b.entry.profile
+                    && m.rows_read == b.entry.rows_read
+                    && m.rows_quarantined == b.entry.rows_quarantined
+            })
+    });
+    let entries: Vec<ManifestEntry> = if mode == Mode::Ingest && !batches.is_empty() && !unchanged {
+        out.wrote = true;
+        out.batch_id = Some(batch_id.clone());
+        dataset.commit(batches, &batch_id)?
+    } else {
+        batches.into_iter().map(|b| b.entry).collect()
+    };
+    for r in reports.iter_mut() {
+        if let Some(e) = entries.iter().find(|e| e.source_sha256 == r.sha256) {
+            r.rows_read = e.rows_read;
+            r.rows_written = e.rows_written;
+            r.rows_quarantined = e.rows_quarantined;
+            r.rows_duplicate = e.rows_duplicate;
+        } else if let Some(m) = manifest.iter().find(|m| m.source_sha256 == r.sha256) {
+            r.rows_read = m.rows_read;
+            r.rows_written = m.rows_written;
+            r.rows_quarantined = m.rows_quarantined;
+            r.rows_duplicate = m.rows_duplicate;
+        }
+    }
+    out.files = reports;
+    Ok(out)
+}
+
+fn no_profile(message: String) -> FileOutcome {
+    FileOutcome {
+        file_error: Some(message.clone()),
+        quarantine: vec![QuarantineRecord {
+            source_row: None,
+            column: None,
+            value: None,
+            reason: format!("file rejected: {message}"),
+        }],
+        ..Default::default()
+    }
+}

@@ -1,0 +1,257 @@
+//! Configuration: the raw TOML file, then the resolved `Config` every stage
+//! receives.
+//!
+//! `RawConfig` is plain serde data and does no I/O. `Config::load` resolves
+//! it once: paths are made absolute relative to the config file, the
+//! instrument catalogue, registry and source profiles are loaded and checked.
+//! Precedence: defaults < file < environment (`OPLEIDINGSMONITOR_KEY`,
+//! `OPLEIDINGSMONITOR_KEY_FILE`) < command line. This module owns settings,
+//! not what the stages do with them.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::ingest::profile::Profile;
+use crate::instrument::Catalogue;
+use crate::org::Registry;
+
+/// Environment variable naming the key file, overriding `paths.key_file`.
+pub const KEY_FILE_ENV: &str = "OPLEIDINGSMONITOR_KEY_FILE";
+
+/// The configuration file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Display name of the region or organisation the reports are for.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Where things are.
+    pub paths: RawPaths,
+    /// Privacy settings.
+    #[serde(default)]
+    pub privacy: RawPrivacy,
+    /// Scoring settings.
+    #[serde(default)]
+    pub scoring: RawScoring,
+}
+
+/// `[paths]`: every path relative to the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPaths {
+    /// Folder the exports are dropped in.
+    #[serde(default = "d_inbox")]
+    pub inbox: PathBuf,
+    /// Folder of the Parquet dataset.
+    #[serde(default = "d_dataset")]
+    pub dataset: PathBuf,
+    /// Folder the reports are written to.
+    #[serde(default = "d_reports")]
+    pub reports: PathBuf,
+    /// The organisation registry.
+    pub registry: PathBuf,
+    /// Folder of source profiles.
+    pub profiles: PathBuf,
+    /// Folder of extra or replacing instrument definitions.
+    pub instruments: Option<PathBuf>,
+    /// Invitations per instrument, year and department (CSV).
+    pub invitations: Option<PathBuf>,
+    /// The development plan (CSV).
+    pub development_plan: Option<PathBuf>,
+    /// The pseudonymisation key file: keep it outside the dataset and
+    /// out of version control.
+    #[serde(default = "d_key")]
+    pub key_file: PathBuf,
+}
+
+fn d_inbox() -> PathBuf {
+    "inbox".into()
+}
+fn d_dataset() -> PathBuf {
+    "dataset".into()
+}
+fn d_reports() -> PathBuf {
+    "reports".into()
+}
+fn d_key() -> PathBuf {
+    "opleidingsmonitor.key".into()
+}
+
+/// `[privacy]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrivacy {
+    /// Minimum distinct respondents to publish a cell (never below 3).
+    #[serde(default = "d_floor")]
+    pub floor: u32,
+}
+
+impl Default for RawPrivacy {
+    fn default() -> Self {
+        RawPrivacy { floor: d_floor() }
+    }
+}
+
+fn d_floor() -> u32 {
+    4
+}
+
+/// `[scoring]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScoring {
+    /// A subscale score exists when at least this fraction of its items is
+    /// answered.
+    #[serde(default = "d_half")]
+    pub min_answered_fraction: f64,
+    /// First year of the first two-year cycle.
+    #[serde(default = "d_first")]
+    pub first_cycle_year: i32,
+}
+
+impl Default for RawScoring {
+    fn default() -> Self {
+        RawScoring {
+            min_answered_fraction: d_half(),
+            first_cycle_year: d_first(),
+        }
+    }
+}
+
+fn d_half() -> f64 {
+    0.5
+}
+fn d_first() -> i32 {
+    2019
+}
+
+/// Resolved paths, all absolute.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The config file itself.
+    pub config: PathBuf,
+    /// Inbox folder.
+    pub inbox: PathBuf,
+    /// Dataset folder.
+    pub dataset: PathBuf,
+    /// Reports folder.
+    pub reports: PathBuf,
+    /// Registry file.
+    pub registry: PathBuf,
+    /// Profiles folder.
+    pub profiles: PathBuf,
+    /// Instrument definitions folder, if any.
+    pub instruments: Option<PathBuf>,
+    /// Invitations CSV, if any.
+    pub invitations: Option<PathBuf>,
+    /// Development plan CSV, if any.
+    pub development_plan: Option<PathBuf>,
+    /// Key file.
+    pub key_file: PathBuf,
+}
+
+/// The resolved configuration every stage receives.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Display title.
+    pub title: String,
+    /// Paths.
+    pub paths: Paths,
+    /// Privacy floor (default for instruments without their own).
+    pub privacy_floor: u32,
+    /// Minimum fraction of answered items for a score.
+    pub min_answered_fraction: f64,
+    /// First year of the first cycle.
+    pub first_cycle_year: i32,
+    /// Instrument definitions.
+    pub catalogue: Catalogue,
+    /// Organisation registry.
+    pub registry: Registry,
+    /// Source profiles.
+    pub profiles: Vec<Profile>,
+}
+
+impl Config {
+    /// Reads, resolves and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            file: path.display().to_string(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| Error::Config {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Config::resolve(raw, path)
+    }
+
+    /// Resolves a raw configuration read from `path`.
+    pub fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
+        let file = path.display().to_string();
+        let config_path = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+        let base = config_path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let abs = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        let key_file = match std::env::var_os(KEY_FILE_ENV) {
+            Some(p) => PathBuf::from(p),
+            None => abs(&raw.paths.key_file),
+        };
+        let paths = Paths {
+            config: config_path.clone(),
+            inbox: abs(&raw.paths.inbox),
+            dataset: abs(&raw.paths.dataset),
+            reports: abs(&raw.paths.reports),
+            registry: abs(&raw.paths.registry),
+            profiles: abs(&raw.paths.profiles),
+            instruments: raw.paths.instruments.as_deref().map(abs),
+            invitations: raw.paths.invitations.as_deref().map(abs),
+            development_plan: raw.paths.development_plan.as_deref().map(abs),
+            key_file,
+        };
+        if paths.key_file.starts_with(&paths.dataset) {
+            return Err(Error::Config {
+                file,
+                message: format!(
+                    "key_file {} lies inside the dataset folder: keep the key outside the dataset, or anyone holding the dataset can re-identify people",
+                    paths.key_file.display()
+                ),
+            });
+        }
+        if raw.privacy.floor < crate::privacy::ABSOLUTE_MIN_FLOOR {
+            return Err(Error::Config {
+                file,
+                message: format!(
+                    "privacy.floor = {} is below the absolute minimum of {}: results of fewer respondents can identify them",
+                    raw.privacy.floor,
+                    crate::privacy::ABSOLUTE_MIN_FLOOR
+                ),
+            });
+        }
+        if !(raw.scoring.min_answered_fraction > 0.0 && raw.scoring.min_answered_fraction <= 1.0) {
+            return Err(Error::Config {
+                file,
+                message: "scoring.min_answered_fraction must lie in (0, 1]".into(),
+            });
+        }
+        let catalogue = Catalogue::load(paths.instruments.as_deref())?;
+        let registry = Registry::load(&paths.registry)?;
+        let profiles = Profile::load_dir(&paths.profiles, &catalogue)?;
+        Ok(Config {
+            title: raw.title.unwrap_or_else(|| "Opleidingsmonitor".into()),
+            paths,
+            privacy_floor: raw.privacy.floor,
+            min_answered_fraction: raw.scoring.min_answered_fraction,
+            first_cycle_year: raw.scoring.first_cycle_year,
+            catalogue,
+            registry,
+            profiles,
+        })
+    }
+}

@@ -1,0 +1,702 @@
+//! Ingest: one export file to checked, pseudonymised responses.
+//!
+//! This module owns everything between the bytes of an export and the rows
+//! the dataset stores: decoding (`decode`), the platform's header layout, the
+//! source profile (`profile`), placing each row in the organisation
+//! (institution, specialty, RSO as of the submission date), checking every
+//! answer against the instrument's scale, and pseudonymisation
+//! (`pseudonym`). A row that cannot be placed becomes a quarantine record
+//! naming file, row, column, value and the fix; the rest of the file goes
+//! on. Every row read is either a response or quarantined.
+//!
+//! It does not write anything: the `dataset` module stores what it returns.
+
+pub mod decode;
+pub mod profile;
+pub mod pseudonym;
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use sha2::{Digest, Sha256};
+
+use crate::instrument::{Instrument, ItemKind};
+use crate::org::Registry;
+use decode::{FileProblem, RawRow};
+use profile::{ColumnRole, Layout, Profile};
+use pseudonym::{mask_identifiers, PseudonymKey};
+
+/// Shown instead of an identifier's value in messages and quarantine.
+pub const MASKED: &str = "<verborgen>";
+
+/// One answered questionnaire, placed in the organisation.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Stable id: keyed hash of the platform's response id with the date,
+    /// department and respondent, or of the row's content when the export
+    /// has no response id.
+    pub response_id: String,
+    /// Row number in the source file.
+    pub source_row: u32,
+    /// Submission date.
+    pub submitted_on: NaiveDate,
+    /// Respondent pseudonym (None when the export is anonymous).
+    pub respondent_key: Option<String>,
+    /// Respondent role (aios, supervisor_self, ...).
+    pub respondent_role: String,
+    /// Institution id from the registry.
+    pub institution_id: String,
+    /// Specialty code from the registry.
+    pub specialty: String,
+    /// RSO of the department on the submission date.
+    pub rso_id: Option<String>,
+    /// Region of the RSO, or of the institution outside an RSO.
+    pub region_id: String,
+    /// Rated supervisor's pseudonym.
+    pub subject_key: Option<String>,
+    /// (item index in the instrument, value; None = not applicable),
+    /// already reverse-keyed.
+    pub answers: Vec<(usize, Option<f64>)>,
+    /// (item index, open text with identifiers masked).
+    pub comments: Vec<(usize, String)>,
+}
+
+/// A row (or a whole file) that could not be placed.
+#[derive(Debug, Clone)]
+pub struct QuarantineRecord {
+    /// Row number, None when the whole file was rejected.
+    pub source_row: Option<u32>,
+    /// Column heading.
+    pub column: Option<String>,
+    /// Offending value, identifiers masked.
+    pub value: Option<String>,
+    /// What is wrong and what to do.
+    pub reason: String,
+}
+
+/// What one file gave.
+#[derive(Debug, Clone, Default)]
+pub struct FileOutcome {
+    /// Data rows read (header rows not counted).
+    pub rows_read: u64,
+    /// The responses placed.
+    pub responses: Vec<Response>,
+    /// Rows (or the file) rejected, with reasons.
+    pub quarantine: Vec<QuarantineRecord>,
+    /// Rows quarantined.
+    pub rows_quarantined: u64,
+    /// Encoding and delimiter used, for the manifest.
+    pub decoded_as: String,
+    /// Set when the whole file was rejected.
+    pub file_error: Option<String>,
+}
+
+/// Everything an ingest needs to place rows.
+pub struct Context<'a> {
+    /// The instrument version of the profile.
+    pub instrument: &'a Instrument,
+    /// The source profile.
+    pub profile: &'a Profile,
+    /// The organisation registry.
+    pub registry: &'a Registry,
+    /// The pseudonymisation key.
+    pub key: &'a PseudonymKey,
+}
+
+/// The SHA-256 of a file's bytes, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Reads one export: never fails; problems become quarantine records.
+pub fn ingest_bytes(bytes: &[u8], ctx: &Context) -> FileOutcome {
+    let decoded = match decode::decode(bytes, ctx.profile) {
+        Ok(d) => d,
+        Err(p) => return rejected_file(count_rows_lossy(bytes, ctx.profile), p),
+    };
+    let decoded_as = match decoded.delimiter {
+        Some(d) => format!("{} {:?}", decoded.encoding, d),
+        None => decoded.encoding.clone(),
+    };
+    let (headings, data) = match split_header(&decoded.rows, ctx.profile) {
+        Ok(x) => x,
+        Err(p) => {
+            let mut out = rejected_file(0, p);
+            out.decoded_as = decoded_as;
+            return out;
+        }
+    };
+    let mut out = match Columns::resolve(&headings, ctx) {
+        Ok(cols) => {
+            let mut out = FileOutcome::default();
+            for row in data {
+                out.rows_read += 1;
+                match cols.place(row, ctx) {
+                    Ok(r) => out.responses.push(r),
+                    Err(q) => {
+                        out.rows_quarantined += 1;
+                        out.quarantine.push(q);
+                    }
+                }
+            }
+            out
+        }
+        Err(p) => rejected_file(data.len() as u64, p),
+    };
+    out.decoded_as = decoded_as;
+    out
+}
+
+fn rejected_file(rows: u64, p: FileProblem) -> FileOutcome {
+    let reason = format!("file rejected ({rows} rows): {}", p.message);
+    FileOutcome {
+        rows_read: rows,
+        rows_quarantined: rows,
+        file_error: Some(p.message.clone()),
+        quarantine: vec![QuarantineRecord {
+            source_row: p.row,
+            column: p.column,
+            value: p.value,
+            reason,
+        }],
+        ..Default::default()
+    }
+}
+
+/// Data rows of a file that cannot be decoded as its profile says, counted
+/// as Windows-1252 text (which decodes any bytes), so the manifest still
+/// says how many rows were rejected.
+fn count_rows_lossy(bytes: &[u8], profile: &Profile) -> u64 {
+    if profile.format != profile::Format::Csv {
+        return 0;
+    }
+    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+    let d = profile
+        .delimiter
+        .unwrap_or_else(|| decode::sniff_delimiter(&text));
+    let rows = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(d)
+        .from_reader(text.as_bytes())
+        .records()
+        .filter_map(|r| r.ok())
+        .filter(|r| r.iter().any(|c| !c.trim().is_empty()))
+        .count() as u64;
+    rows.saturating_sub(header_rows(profile.layout) as u64 + profile.header_row as u64 - 1)
+}
+
+fn header_rows(layout: Layout) -> usize {
+    match layout {
+        Layout::Plain | Layout::Limesurvey => 1,
+        Layout::QualtricsLegacy | Layout::Surveymonkey => 2,
+        Layout::Qualtrics => 3,
+    }
+}
+
+/// The headings of the file and its data rows, per the platform's layout.
+fn split_header<'r>(
+    rows: &'r [RawRow],
+    profile: &Profile,
+) -> Result<(Vec<String>, &'r [RawRow]), FileProblem> {
+    let h = rows
+        .iter()
+        .position(|r| r.row >= profile.header_row)
+        .ok_or_else(|| {
+            FileProblem::file(format!(
+                "the file has no header row {} (it is empty or truncated): export it again",
+                profile.header_row
+            ))
+        })?;
+    let n = header_rows(profile.layout);
+    if rows.len() < h + n {
+        return Err(FileProblem::file(format!(
+            "the file ends inside its {n} header rows: it is truncated, or profile {} has the wrong layout",
+            profile.id
+        )));
+    }
+    let first = &rows[h].cells;
+    let headings = match profile.layout {
+        Layout::Surveymonkey => {
+            let sub = &rows[h + 1].cells;
+            let mut last = String::new();
+            (0..first.len().max(sub.len()))
+                .map(|i| {
+                    let q = first.get(i).map(|s| s.trim()).unwrap_or("");
+                    let s = sub.get(i).map(|s| s.trim()).unwrap_or("");
+                    if !q.is_empty() {
+                        last = q.to_string();
+                    }
+                    let q = if q.is_empty() && !s.is_empty() {
+                        last.as_str()
+                    } else {
+                        q
+                    };
+                    let plain = [
+                        "",
+                        "response",
+                        "open-ended response",
+                        "antwoord",
+                        "open antwoord",
+                    ];
+                    if plain.contains(&s.to_lowercase().as_str()) {
+                        q.to_string()
+                    } else {
+                        format!("{q} [{s}]")
+                    }
+                })
+                .collect()
+        }
+        _ => first.iter().map(|s| s.trim().to_string()).collect(),
+    };
+    Ok((headings, &rows[h + n..]))
+}
+
+/// The file's columns resolved against the profile and instrument.
+struct Columns {
+    headings: Vec<String>,
+    response_id: Option<usize>,
+    submitted_on: usize,
+    institution: Option<usize>,
+    specialty: Option<usize>,
+    respondent: Option<usize>,
+    subject: Option<usize>,
+    role: Option<usize>,
+    identifiers: Vec<usize>,
+    /// (column, item index in the instrument)
+    items: Vec<(usize, usize)>,
+    /// Columns whose values are masked in messages.
+    masked: Vec<bool>,
+}
+
+impl Columns {
+    fn resolve(headings: &[String], ctx: &Context) -> Result<Columns, FileProblem> {
+        let p = ctx.profile;
+        let mut cols = Columns {
+            headings: headings.to_vec(),
+            response_id: None,
+            submitted_on: usize::MAX,
+            institution: None,
+            specialty: None,
+            respondent: None,
+            subject: None,
+            role: None,
+            identifiers: Vec::new(),
+            items: Vec::new(),
+            masked: vec![false; headings.len()],
+        };
+        let mut unknown = Vec::new();
+        let mut seen_items: HashMap<usize, usize> = HashMap::new();
+        for (i, h) in headings.iter().enumerate() {
+            if h.is_empty() {
+                continue;
+            }
+            match p.column_role(h) {
+                ColumnRole::ResponseId => cols.response_id = Some(i),
+                ColumnRole::SubmittedOn => cols.submitted_on = i,
+                ColumnRole::Institution => cols.institution = Some(i),
+                ColumnRole::Specialty => cols.specialty = Some(i),
+                ColumnRole::Respondent => {
+                    cols.respondent = Some(i);
+                    cols.masked[i] = true;
+                }
+                ColumnRole::Subject => {
+                    cols.subject = Some(i);
+                    cols.masked[i] = true;
+                }
+                ColumnRole::Role => cols.role = Some(i),
+                ColumnRole::Identifier => {
+                    cols.identifiers.push(i);
+                    cols.masked[i] = true;
+                }
+                ColumnRole::Ignored => {}
+                ColumnRole::Item(id) => {
+                    let idx = ctx.instrument.items.iter().position(|it| it.id == id).ok_or_else(|| FileProblem {
+                        row: None,
+                        column: Some(h.clone()),
+                        value: None,
+                        message: format!(
+                            "column {h:?} maps to item {id:?}, which {} does not have: correct [items] or item_patterns in profile {}",
+                            ctx.instrument.key(),
+                            p.id
+                        ),
+                    })?;
+                    if let Some(prev) = seen_items.insert(idx, i) {
+                        return Err(FileProblem {
+                            row: None,
+                            column: Some(h.clone()),
+                            value: None,
+                            message: format!(
+                                "columns {:?} and {h:?} both map to item {id:?}: correct profile {}",
+                                headings[prev], p.id
+                            ),
+                        });
+                    }
+                    cols.items.push((i, idx));
+                }
+                ColumnRole::Unknown => unknown.push(h.clone()),
+            }
+        }
+        let missing = |name: &str, what: &str| {
+            FileProblem {
+            row: None,
+            column: Some(name.to_string()),
+            value: None,
+            message: format!(
+                "required column {name:?} ({what}) is missing; the file has: {}. Correct columns in profile {}",
+                headings.iter().filter(|h| !h.is_empty()).take(12).map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", "),
+                p.id
+            ),
+        }
+        };
+        let c = &p.columns;
+        if cols.submitted_on == usize::MAX {
+            return Err(missing(&c.submitted_on, "submission date"));
+        }
+        let named = [
+            (&c.response_id, cols.response_id, "response id"),
+            (&c.institution, cols.institution, "institution"),
+            (&c.specialty, cols.specialty, "specialty"),
+            (&c.respondent, cols.respondent, "respondent"),
+            (&c.subject, cols.subject, "rated supervisor"),
+            (&c.role, cols.role, "role"),
+        ];
+        for (name, found, what) in named {
+            if let (Some(name), None) = (name, found) {
+                return Err(missing(name, what));
+            }
+        }
+        if cols.institution.is_none() && p.defaults.institution.is_none() {
+            return Err(FileProblem::file(format!(
+                "profile {} names no institution column and no defaults.institution",
+                p.id
+            )));
+        }
+        if cols.specialty.is_none() && p.defaults.specialty.is_none() {
+            return Err(FileProblem::file(format!(
+                "profile {} names no specialty column and no defaults.specialty",
+                p.id
+            )));
+        }
+        if !unknown.is_empty() {
+            return Err(FileProblem {
+                row: None,
+                column: Some(unknown[0].clone()),
+                value: None,
+                message: format!(
+                    "column {} is not an item of {} nor a known column of profile {}: map it under [items] or item_patterns, or list it in columns.ignore if it holds no answers (a different instrument version?)",
+                    unknown.iter().map(|u| format!("{u:?}")).collect::<Vec<_>>().join(", "),
+                    ctx.instrument.key(),
+                    p.id
+                ),
+            });
+        }
+        if cols.items.is_empty() {
+            return Err(FileProblem::file(format!(
+                "no column of the file is an item of {}: check the profile's [items] and item_patterns (profile {})",
+                ctx.instrument.key(),
+                p.id
+            )));
+        }
+        Ok(cols)
+    }
+
+    fn problem(&self, row: &RawRow, col: usize, message: String) -> QuarantineRecord {
+        let value = row.cells.get(col).map(|v| {
+            if self.masked[col] {
+                MASKED.to_string()
+            } else {
+                v.clone()
+            }
+        });
+        QuarantineRecord {
+            source_row: Some(row.row),
+            column: self.headings.get(col).cloned(),
+            value,
+            reason: message,
+        }
+    }
+
+    /// Places one data row, or says why it cannot be placed.
+    fn place(&self, row: &RawRow, ctx: &Context) -> Result<Response, QuarantineRecord> {
+        let p = ctx.profile;
+        let inst = ctx.instrument;
+        let n = self.headings.len();
+        let last_used = self
+            .headings
+            .iter()
+            .rposition(|h| !h.is_empty())
+            .unwrap_or(0);
+        if row.cells.len() <= last_used {
+            return Err(QuarantineRecord {
+                source_row: Some(row.row),
+                column: self.headings.get(row.cells.len()).cloned(),
+                value: None,
+                reason: format!(
+                    "the row has {} fields but the header has {n}: the row is incomplete (truncated file?); export the file again",
+                    row.cells.len()
+                ),
+            });
+        }
+        if row.cells.len() > n && row.cells[n..].iter().any(|c| !c.trim().is_empty()) {
+            return Err(QuarantineRecord {
+                source_row: Some(row.row),
+                column: None,
+                value: None,
+                reason: format!(
+                    "the row has {} fields but the header has {n}: a delimiter or quote inside a value? Check the row in the file",
+                    row.cells.len()
+                ),
+            });
+        }
+        let cell = |i: usize| row.cells.get(i).map(|s| s.trim()).unwrap_or("");
+
+        let date_text = cell(self.submitted_on);
+        let submitted_on = parse_date(date_text, &p.date_formats).ok_or_else(|| {
+            self.problem(
+                row,
+                self.submitted_on,
+                format!(
+                    "{date_text:?} is not a date in a known format ({}): correct the cell, or add its format to date_formats in profile {}",
+                    p.date_formats.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                    p.id
+                ),
+            )
+        })?;
+
+        let (inst_text, inst_col) = match self.institution {
+            Some(i) => (cell(i).to_string(), Some(i)),
+            None => (p.defaults.institution.clone().unwrap_or_default(), None),
+        };
+        let institution = ctx.registry.institution(&inst_text).ok_or_else(|| {
+            let msg = format!(
+                "unknown institution {inst_text:?}: add this spelling to the aliases of the right institution in the registry"
+            );
+            match inst_col {
+                Some(c) => self.problem(row, c, msg),
+                None => QuarantineRecord {
+                    source_row: Some(row.row),
+                    column: None,
+                    value: Some(inst_text.clone()),
+                    reason: msg,
+                },
+            }
+        })?;
+        let (spec_text, spec_col) = match self.specialty {
+            Some(i) => (cell(i).to_string(), Some(i)),
+            None => (p.defaults.specialty.clone().unwrap_or_default(), None),
+        };
+        let specialty = ctx.registry.specialty(&spec_text).ok_or_else(|| {
+            let msg = format!(
+                "unknown specialty {spec_text:?}: add this spelling to the aliases of the right specialty in the registry"
+            );
+            match spec_col {
+                Some(c) => self.problem(row, c, msg),
+                None => QuarantineRecord {
+                    source_row: Some(row.row),
+                    column: None,
+                    value: Some(spec_text.clone()),
+                    reason: msg,
+                },
+            }
+        })?;
+
+        let role = match self.role {
+            Some(i) if !cell(i).is_empty() => p.role(cell(i)),
+            _ => p.defaults.role.clone().unwrap_or_else(|| "aios".into()),
+        };
+        if !inst.respondent_roles.contains(&role) {
+            let msg = format!(
+                "role {role:?} does not fill in {} (roles: {}): map the export's label under [roles] in profile {}",
+                inst.key(),
+                inst.respondent_roles.join(", "),
+                p.id
+            );
+            return Err(match self.role {
+                Some(c) => self.problem(row, c, msg),
+                None => QuarantineRecord {
+                    source_row: Some(row.row),
+                    column: None,
+                    value: Some(role.clone()),
+                    reason: msg,
+                },
+            });
+        }
+
+        let respondent_raw = self.respondent.map(cell).filter(|s| !s.is_empty());
+        let subject_raw = self.subject.map(cell).filter(|s| !s.is_empty());
+        let respondent_key = respondent_raw.map(|r| ctx.key.pseudonym("respondent", r));
+        let subject_key = subject_raw.map(|s| ctx.key.pseudonym("subject", s));
+
+        let mut answers = Vec::with_capacity(self.items.len());
+        let mut comments = Vec::new();
+        for &(col, idx) in &self.items {
+            let text = cell(col);
+            if text.is_empty() {
+                continue;
+            }
+            let item = &inst.items[idx];
+            if item.kind == ItemKind::Text {
+                let mut ids: Vec<&str> = Vec::new();
+                ids.extend(respondent_raw);
+                ids.extend(subject_raw);
+                ids.extend(self.identifiers.iter().map(|&i| cell(i)));
+                comments.push((idx, mask_identifiers(text, &ids)));
+                continue;
+            }
+            let value = self
+                .value(text, idx, ctx)
+                .map_err(|m| self.problem(row, col, m))?;
+            answers.push((idx, value));
+        }
+        if answers.is_empty() && comments.is_empty() {
+            return Err(QuarantineRecord {
+                source_row: Some(row.row),
+                column: None,
+                value: None,
+                reason: "the response has no answered items (an abandoned questionnaire?); nothing to store".into(),
+            });
+        }
+
+        let rso = ctx
+            .registry
+            .rso_on(&institution.id, &specialty.code, submitted_on);
+        // Platforms number responses per survey (LimeSurvey counts from 1 in
+        // every survey), so the platform's id alone would collide across
+        // surveys: it identifies a response together with the date, the
+        // department and the respondent. Without a platform id, the row's
+        // content does, so a cumulative re-export is still recognised. The
+        // hash is keyed: the id reveals nothing of the identifiers in it.
+        let date = submitted_on.to_string();
+        let who = respondent_key.as_deref().unwrap_or("");
+        let response_id = match self.response_id.map(cell).filter(|s| !s.is_empty()) {
+            Some(platform_id) => ctx.key.pseudonym(
+                "response",
+                &[
+                    inst.id.as_str(),
+                    &inst.version,
+                    platform_id,
+                    &date,
+                    &institution.id,
+                    &specialty.code,
+                    who,
+                ]
+                .join("\x1f"),
+            ),
+            None => {
+                let cells: Vec<&str> = row.cells.iter().map(|s| s.trim()).collect();
+                ctx.key.pseudonym(
+                    "response",
+                    &[inst.id.as_str(), &inst.version, &cells.join("\x1f")].join("\x1f"),
+                )
+            }
+        };
+        Ok(Response {
+            response_id,
+            source_row: row.row,
+            submitted_on,
+            respondent_key,
+            respondent_role: role,
+            institution_id: institution.id.clone(),
+            specialty: specialty.code.clone(),
+            rso_id: rso.map(|r| r.id.clone()),
+            region_id: rso
+                .map(|r| r.region.clone())
+                .unwrap_or_else(|| institution.region.clone()),
+            subject_key,
+            answers,
+            comments,
+        })
+    }
+
+    /// The stored value of one answer: None for not applicable.
+    fn value(&self, text: &str, idx: usize, ctx: &Context) -> Result<Option<f64>, String> {
+        let inst = ctx.instrument;
+        let item = &inst.items[idx];
+        let (lo, hi) = inst.item_scale(item);
+        if inst.is_not_applicable(text) || ctx.profile.is_not_applicable(text) {
+            return Ok(None);
+        }
+        let v = match ctx.profile.answer(text) {
+            Some(v) => v,
+            None => match inst.label_value(text) {
+                Some(v) => Some(v),
+                None => Some(parse_number(text, ctx.profile.decimal_comma).ok_or_else(|| {
+                    format!(
+                        "{text:?} is not a number on the scale {lo}-{hi} nor a known answer label: map the label under [answers] in profile {}, or correct the cell",
+                        ctx.profile.id
+                    )
+                })?),
+            },
+        };
+        let Some(v) = v else { return Ok(None) };
+        let integral = item.kind == ItemKind::Grade || v.fract() == 0.0;
+        if v < lo || v > hi || !integral {
+            return Err(format!(
+                "{text:?} is outside the scale of item {} ({lo}-{hi}{}): correct the cell, or check that profile {} uses the right instrument version",
+                item.id,
+                if item.kind == ItemKind::Likert { ", whole numbers" } else { "" },
+                ctx.profile.id
+            ));
+        }
+        Ok(Some(if item.reverse { lo + hi - v } else { v }))
+    }
+}
+
+/// A number written with a decimal point, or a decimal comma when the
+/// profile says so ("4,5").
+pub fn parse_number(text: &str, decimal_comma: bool) -> Option<f64> {
+    let t = text.trim();
+    let v = if decimal_comma {
+        t.replace('.', "").replace(',', ".").parse::<f64>()
+    } else {
+        t.parse::<f64>()
+    };
+    v.ok().filter(|v| v.is_finite())
+}
+
+/// A date or date-time in one of the formats, as a date.
+pub fn parse_date(text: &str, formats: &[String]) -> Option<NaiveDate> {
+    let t = text.trim();
+    for f in formats {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(t, f) {
+            return Some(dt.date());
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(t, f) {
+            return Some(d);
+        }
+    }
+    // ISO 8601 with a T and seconds, as Qualtrics and the xlsx reader write.
+    NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S")
+        .ok()
+        .map(|d| d.date())
+        .filter(|d| d.year() > 1900)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_with_decimal_comma() {
+        assert_eq!(parse_number("4,5", true), Some(4.5));
+        assert_eq!(parse_number("4.5", false), Some(4.5));
+        assert_eq!(parse_number("1.234,5", true), Some(1234.5));
+        assert_eq!(parse_number("vier", false), None);
+        assert_eq!(parse_number("NaN", false), None);
+    }
+
+    #[test]
+    fn dates_in_platform_formats() {
+        let f: Vec<String> = ["%Y-%m-%d %H:%M:%S", "%d-%m-%Y"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let d = NaiveDate::from_ymd_opt(2024, 3, 5).unwrap();
+        assert_eq!(parse_date("2024-03-05 10:11:12", &f), Some(d));
+        assert_eq!(parse_date("05-03-2024", &f), Some(d));
+        assert_eq!(parse_date("2024-03-05T10:11:12", &f), Some(d));
+        assert_eq!(parse_date("31-02-2024", &f), None);
+        assert_eq!(parse_date("gisteren", &f), None);
+    }
+}

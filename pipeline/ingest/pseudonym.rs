@@ -1,0 +1,233 @@
+//! Pseudonymisation of respondents and rated supervisors.
+//!
+//! Names, e-mail addresses and employee numbers never reach the dataset:
+//! they are replaced by a keyed hash (HMAC-SHA256) whose key lives outside
+//! the dataset, so the same person gets the same key across files and years
+//! while nobody holding only the dataset can reverse or re-compute it. This
+//! module owns the key (load, or create with mode 0600) and the hashing; it
+//! also masks identifiers inside free text. It does not decide which columns
+//! are identifiers: the source profile does.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::error::{Error, Result};
+
+/// Environment variable that holds the key itself (hex), overriding the
+/// key file: for schedulers that keep secrets in the environment.
+pub const KEY_ENV: &str = "OPLEIDINGSMONITOR_KEY";
+
+/// The secret key of the keyed hash.
+#[derive(Clone)]
+pub struct PseudonymKey {
+    key: Vec<u8>,
+    /// Where the key came from, for messages (never the key itself).
+    pub origin: String,
+}
+
+impl std::fmt::Debug for PseudonymKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PseudonymKey({})", self.origin)
+    }
+}
+
+/// What happened when the key was loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// From the environment variable.
+    Environment,
+    /// Read from an existing key file.
+    File(PathBuf),
+    /// A new key file was created.
+    Created(PathBuf),
+}
+
+impl PseudonymKey {
+    /// A key from raw bytes (tests, benchmarks).
+    pub fn from_bytes(key: &[u8]) -> PseudonymKey {
+        PseudonymKey {
+            key: key.to_vec(),
+            origin: "given".into(),
+        }
+    }
+
+    /// The key from `OPLEIDINGSMONITOR_KEY`, else from `path`; when neither
+    /// exists and `create` is true, a new random key is written to `path`
+    /// with mode 0600.
+    pub fn load(path: &Path, create: bool) -> Result<(PseudonymKey, KeySource)> {
+        if let Ok(hexkey) = std::env::var(KEY_ENV) {
+            let key =
+                parse_hex_key(hexkey.trim()).map_err(|m| Error::Key(format!("{KEY_ENV}: {m}")))?;
+            return Ok((
+                PseudonymKey {
+                    key,
+                    origin: KEY_ENV.into(),
+                },
+                KeySource::Environment,
+            ));
+        }
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let key = parse_hex_key(text.trim())
+                    .map_err(|m| Error::Key(format!("{}: {m}", path.display())))?;
+                Ok((
+                    PseudonymKey {
+                        key,
+                        origin: path.display().to_string(),
+                    },
+                    KeySource::File(path.to_path_buf()),
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes)
+                    .map_err(|e| Error::Key(format!("no random source: {e}")))?;
+                write_key_file(path, &hex::encode(bytes))?;
+                Ok((
+                    PseudonymKey {
+                        key: bytes.to_vec(),
+                        origin: path.display().to_string(),
+                    },
+                    KeySource::Created(path.to_path_buf()),
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::Key(format!(
+                "no key file at {} and {KEY_ENV} is not set; run `opleidingsmonitor ingest` once to create it",
+                path.display()
+            ))),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
+    /// The pseudonym of an identifier in a namespace (`respondent`,
+    /// `subject`). Case and surrounding spaces do not count, so
+    /// `J.Jansen@X.nl ` and `j.jansen@x.nl` are the same person.
+    pub fn pseudonym(&self, namespace: &str, identifier: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC takes keys of any length");
+        mac.update(namespace.as_bytes());
+        mac.update(b"\x1f");
+        mac.update(identifier.trim().to_lowercase().as_bytes());
+        let out = mac.finalize().into_bytes();
+        // 128 bits: no collisions among a country's residents, short to read.
+        hex::encode(&out[..16])
+    }
+}
+
+fn parse_hex_key(text: &str) -> std::result::Result<Vec<u8>, String> {
+    let key = hex::decode(text).map_err(|_| "the key must be hexadecimal".to_string())?;
+    if key.len() < 16 {
+        return Err("the key must be at least 16 bytes (32 hex characters)".into());
+    }
+    Ok(key)
+}
+
+fn write_key_file(path: &Path, hexkey: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| Error::io(path, e))?;
+    writeln!(f, "{hexkey}").map_err(|e| Error::io(path, e))?;
+    f.sync_all().map_err(|e| Error::io(path, e))
+}
+
+/// Replaces every e-mail address, and every given identifier and its name
+/// parts, in free text by a placeholder. Names of people the export does not
+/// identify cannot be found this way; the README says so.
+pub fn mask_identifiers(text: &str, identifiers: &[&str]) -> String {
+    let email = regex::Regex::new(r"[\w.+-]+@[\w-]+(\.[\w-]+)+").expect("static regex");
+    let mut out = email.replace_all(text, "[e-mail verwijderd]").into_owned();
+    // Titles and particles are not identifying on their own.
+    const SKIP: &[&str] = &[
+        "dr", "drs", "prof", "mr", "mw", "dhr", "van", "der", "den", "de", "het", "ter", "ten",
+    ];
+    let mut parts: Vec<String> = Vec::new();
+    for id in identifiers {
+        let id = id.trim();
+        if id.is_empty() || id.contains('@') {
+            continue;
+        }
+        parts.push(id.to_string());
+        for p in id.split(|c: char| !c.is_alphanumeric()) {
+            if p.chars().count() >= 3 && !SKIP.contains(&p.to_lowercase().as_str()) {
+                parts.push(p.to_string());
+            }
+        }
+    }
+    // Longest first, so "Jan de Vries" goes before "Vries".
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in parts {
+        let re = regex::Regex::new(&format!(r"(?i)\b{}\b", regex::escape(&p))).expect("escaped");
+        out = re.replace_all(&out, "[naam verwijderd]").into_owned();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pseudonym_is_keyed_stable_and_case_blind() {
+        let k = PseudonymKey::from_bytes(&[7u8; 32]);
+        let a = k.pseudonym("respondent", "J.Jansen@example.nl");
+        assert_eq!(a, k.pseudonym("respondent", " j.jansen@example.nl "));
+        assert_ne!(a, k.pseudonym("subject", "j.jansen@example.nl"));
+        assert_ne!(
+            a,
+            PseudonymKey::from_bytes(&[8u8; 32]).pseudonym("respondent", "j.jansen@example.nl")
+        );
+        assert_eq!(a.len(), 32);
+        // Second source: HMAC-SHA256 test vector from RFC 4231, case 2
+        // (key "Jefe", data "what do ya want for nothing?"), checked with the
+        // same Mac the pseudonym uses.
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac.finalize().into_bytes()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn key_file_is_created_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/om.key");
+        let (k1, s1) = PseudonymKey::load(&path, true).unwrap();
+        assert!(matches!(s1, KeySource::Created(_)));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (k2, s2) = PseudonymKey::load(&path, true).unwrap();
+        assert!(matches!(s2, KeySource::File(_)));
+        assert_eq!(k1.pseudonym("r", "x"), k2.pseudonym("r", "x"));
+        let missing = dir.path().join("nope.key");
+        assert!(PseudonymKey::load(&missing, false).is_err());
+    }
+
+    #[test]
+    fn identifiers_are_masked_in_free_text() {
+        let t = mask_identifiers(
+            "Dr. Jan de Vries (jan.devries@ziekenhuis.nl) gaf goede feedback; Vries is top",
+            &["Dr. Jan de Vries"],
+        );
+        assert!(
+            !t.contains("Jan") && !t.contains("Vries") && !t.contains('@'),
+            "{t}"
+        );
+        assert!(t.contains("goede feedback"));
+    }
+}

@@ -1,0 +1,484 @@
+//! Instrument definitions: one TOML file per instrument version.
+//!
+//! This module owns the catalogue of questionnaires (D-RECT, SETQ, MCTQ,
+//! EFFECT, exit surveys): their items, subscales, response scale,
+//! not-applicable codes, reverse-keyed items, what is rated and the minimum
+//! numbers of raters, each with its source. The definitions shipped in
+//! `instruments/` are embedded in the binary as defaults; a user's
+//! `instruments` folder adds versions or replaces shipped ones with the same
+//! `id` and `version`. A new version or a local exit survey is a new file,
+//! never new code.
+//!
+//! It does not know about export layouts (see `ingest::profile`) nor about
+//! scoring rules (see `score`): it only describes what a questionnaire is.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The definition files shipped with the project, embedded at compile time.
+/// Order does not matter; ids and versions come from the files themselves.
+const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "d-rect-2011.toml",
+        include_str!("../instruments/d-rect-2011.toml"),
+    ),
+    (
+        "d-rect-2016.toml",
+        include_str!("../instruments/d-rect-2016.toml"),
+    ),
+    (
+        "setq-2009.toml",
+        include_str!("../instruments/setq-2009.toml"),
+    ),
+    (
+        "setq-smart-2016.toml",
+        include_str!("../instruments/setq-smart-2016.toml"),
+    ),
+    (
+        "setq-smart-7pt.toml",
+        include_str!("../instruments/setq-smart-7pt.toml"),
+    ),
+    (
+        "mctq-2010.toml",
+        include_str!("../instruments/mctq-2010.toml"),
+    ),
+    (
+        "effect-2012.toml",
+        include_str!("../instruments/effect-2012.toml"),
+    ),
+    (
+        "exit-example.toml",
+        include_str!("../instruments/exit-example.toml"),
+    ),
+];
+
+/// What one questionnaire form is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rated {
+    /// The learning climate of the department (D-RECT, exit surveys).
+    Department,
+    /// One supervisor per form (SETQ, EFFECT, MCTQ).
+    Supervisor,
+}
+
+/// How an item is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    /// A point on the instrument's response scale.
+    #[default]
+    Likert,
+    /// A grade on the item's own scale (e.g. 1-10).
+    Grade,
+    /// An open answer; goes to the comments table, never scored.
+    Text,
+}
+
+/// A labelled point of the response scale.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleLabel {
+    /// The value the label stands for.
+    pub value: f64,
+    /// Dutch label, as on the form.
+    pub nl: String,
+    /// English label.
+    pub en: String,
+}
+
+/// The response scale shared by the instrument's Likert items.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scale {
+    /// Lowest point.
+    pub min: f64,
+    /// Highest point.
+    pub max: f64,
+    /// Where the scale comes from.
+    #[serde(default)]
+    pub source: String,
+    /// Answer codes or labels that mean "not applicable" (matched
+    /// case-insensitively after trimming); they are stored with a null value.
+    #[serde(default)]
+    pub not_applicable: Vec<String>,
+    /// Labels of the scale points, Dutch and English.
+    #[serde(default)]
+    pub labels: Vec<ScaleLabel>,
+}
+
+/// A subscale (domain, factor, quality) of an instrument.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscale {
+    /// Stable id; the same id in two versions means the same subscale.
+    pub id: String,
+    /// Construct key that links versions for trends.
+    pub construct: String,
+    /// Dutch label.
+    pub nl: String,
+    /// English label.
+    pub en: String,
+    /// Minimum distinct respondents for a reliable score.
+    pub reliability_min: u32,
+    /// Whether the subscale's items count towards the total score.
+    #[serde(default = "yes")]
+    pub in_total: bool,
+    /// Whether the subscale applies only in some settings.
+    #[serde(default)]
+    pub optional: bool,
+    /// Where the subscale and its items come from.
+    #[serde(default)]
+    pub source: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One item (question) of an instrument.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    /// Stable item id, unique within the instrument version.
+    pub id: String,
+    /// The subscale this item belongs to.
+    pub subscale: String,
+    /// How it is answered.
+    #[serde(default)]
+    pub kind: ItemKind,
+    /// Reverse-keyed: stored as `min + max - answer`.
+    #[serde(default)]
+    pub reverse: bool,
+    /// Own scale minimum (grades only).
+    pub min: Option<f64>,
+    /// Own scale maximum (grades only).
+    pub max: Option<f64>,
+    /// English text where the source publishes it.
+    pub en: Option<String>,
+    /// Dutch text where the source publishes it.
+    pub nl: Option<String>,
+}
+
+/// One instrument version, as read from its definition file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instrument {
+    /// Instrument id (`d-rect`, `setq`, ...): the dataset partition key.
+    pub id: String,
+    /// Version label (`2011`, `smart-2016`, ...).
+    pub version: String,
+    /// Display name.
+    pub name: String,
+    /// What one form rates.
+    pub rated: Rated,
+    /// Roles that fill in this form.
+    pub respondent_roles: Vec<String>,
+    /// Minimum distinct respondents for a reliable total score.
+    pub reliability_min: u32,
+    /// Minimum respondents to publish, overriding the region's default.
+    pub privacy_floor: Option<u32>,
+    /// Full citations for the facts in the file.
+    pub sources: Vec<String>,
+    /// What is confirmed and what is a placeholder.
+    #[serde(default)]
+    pub notes: String,
+    /// The response scale.
+    pub scale: Scale,
+    /// Subscales in report order.
+    pub subscales: Vec<Subscale>,
+    /// Items in form order.
+    pub items: Vec<Item>,
+    /// Where the definition was read from (a path, or `embedded:<file>`).
+    #[serde(skip)]
+    pub origin: String,
+}
+
+impl Instrument {
+    /// Parses and checks one definition; `origin` names it in messages.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Instrument> {
+        let mut inst: Instrument = toml::from_str(text).map_err(|e| Error::Definition {
+            file: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        inst.origin = origin.to_string();
+        inst.check()?;
+        Ok(inst)
+    }
+
+    fn check(&self) -> Result<()> {
+        let fail = |message: String| {
+            Err(Error::Definition {
+                file: self.origin.clone(),
+                message,
+            })
+        };
+        let id_ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        if !id_ok(&self.id) {
+            return fail(format!(
+                "instrument id {:?} must use lowercase letters, digits and '-' only",
+                self.id
+            ));
+        }
+        if self.version.is_empty() || self.version.contains(['/', '\\', '=']) {
+            return fail(format!(
+                "version {:?} is empty or has / \\ or =",
+                self.version
+            ));
+        }
+        if self.scale.min >= self.scale.max {
+            return fail(format!(
+                "scale min {} must be below max {}",
+                self.scale.min, self.scale.max
+            ));
+        }
+        let mut subs = HashSet::new();
+        for s in &self.subscales {
+            if s.id == "total" {
+                return fail(
+                    "a subscale may not be called \"total\": that id is the total score".into(),
+                );
+            }
+            if !subs.insert(s.id.as_str()) {
+                return fail(format!("subscale {:?} is defined twice", s.id));
+            }
+        }
+        let mut items = HashSet::new();
+        let mut used = HashSet::new();
+        for it in &self.items {
+            if !items.insert(it.id.as_str()) {
+                return fail(format!("item {:?} is defined twice", it.id));
+            }
+            if !subs.contains(it.subscale.as_str()) {
+                return fail(format!(
+                    "item {:?} names subscale {:?}, which is not defined; add a [[subscales]] entry with that id",
+                    it.id, it.subscale
+                ));
+            }
+            used.insert(it.subscale.as_str());
+            if it.kind == ItemKind::Grade && (it.min.is_none() || it.max.is_none()) {
+                return fail(format!("grade item {:?} needs its own min and max", it.id));
+            }
+        }
+        for s in &self.subscales {
+            if !used.contains(s.id.as_str()) {
+                return fail(format!("subscale {:?} has no items", s.id));
+            }
+        }
+        if let Some(floor) = self.privacy_floor {
+            if floor < crate::privacy::ABSOLUTE_MIN_FLOOR {
+                return fail(format!(
+                    "privacy_floor {floor} is below the absolute minimum of {}",
+                    crate::privacy::ABSOLUTE_MIN_FLOOR
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The item with this id.
+    pub fn item(&self, id: &str) -> Option<&Item> {
+        self.items.iter().find(|i| i.id == id)
+    }
+
+    /// The subscale with this id.
+    pub fn subscale(&self, id: &str) -> Option<&Subscale> {
+        self.subscales.iter().find(|s| s.id == id)
+    }
+
+    /// The scale an item's values are on: its own for grades, else the
+    /// instrument's.
+    pub fn item_scale(&self, item: &Item) -> (f64, f64) {
+        match (item.kind, item.min, item.max) {
+            (ItemKind::Grade, Some(lo), Some(hi)) => (lo, hi),
+            _ => (self.scale.min, self.scale.max),
+        }
+    }
+
+    /// Whether an answer text means "not applicable" for this instrument.
+    pub fn is_not_applicable(&self, answer: &str) -> bool {
+        let a = answer.trim();
+        self.scale
+            .not_applicable
+            .iter()
+            .any(|na| na.trim().eq_ignore_ascii_case(a))
+    }
+
+    /// The value of a scale label (Dutch or English, case-insensitive).
+    pub fn label_value(&self, answer: &str) -> Option<f64> {
+        let a = answer.trim();
+        self.scale
+            .labels
+            .iter()
+            .find(|l| l.nl.trim().eq_ignore_ascii_case(a) || l.en.trim().eq_ignore_ascii_case(a))
+            .map(|l| l.value)
+    }
+
+    /// `id@version`, how an instrument version is named in messages.
+    pub fn key(&self) -> String {
+        format!("{}@{}", self.id, self.version)
+    }
+}
+
+/// All instrument versions known to a run, keyed by (id, version).
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    versions: BTreeMap<(String, String), Instrument>,
+}
+
+impl Catalogue {
+    /// The embedded defaults, then every `*.toml` in `user_dir` (if given),
+    /// which replaces a default with the same id and version.
+    pub fn load(user_dir: Option<&Path>) -> Result<Catalogue> {
+        let mut cat = Catalogue::default();
+        for (name, text) in EMBEDDED {
+            cat.insert(Instrument::from_toml(text, &format!("embedded:{name}"))?);
+        }
+        if let Some(dir) = user_dir {
+            for path in toml_files(dir)? {
+                let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+                cat.insert(Instrument::from_toml(&text, &path.display().to_string())?);
+            }
+        }
+        Ok(cat)
+    }
+
+    fn insert(&mut self, inst: Instrument) {
+        self.versions
+            .insert((inst.id.clone(), inst.version.clone()), inst);
+    }
+
+    /// One instrument version.
+    pub fn get(&self, id: &str, version: &str) -> Option<&Instrument> {
+        self.versions.get(&(id.to_string(), version.to_string()))
+    }
+
+    /// Every version, ordered by id then version.
+    pub fn iter(&self) -> impl Iterator<Item = &Instrument> {
+        self.versions.values()
+    }
+}
+
+/// The `*.toml` files of a folder, sorted by name. A missing folder is an
+/// error: the configuration named it.
+pub fn toml_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut out: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_catalogue_loads_and_matches_published_item_counts() {
+        let cat = Catalogue::load(None).unwrap();
+        // Counts from the papers cited in the files: Boor 2011 (50 items, 11
+        // subscales), Silkens 2016 (35, 9), Lombarts 2009 / van der Leeuw 2011
+        // (22 items in 5 scales), SETQ smart 2016 (25 items, 6 qualities),
+        // Fluit 2012 (58 items, 7 domains).
+        let likert = |id: &str, v: &str| {
+            cat.get(id, v)
+                .unwrap_or_else(|| panic!("{id}@{v} missing"))
+                .items
+                .iter()
+                .filter(|i| i.kind == ItemKind::Likert)
+                .count()
+        };
+        assert_eq!(likert("d-rect", "2011"), 50);
+        assert_eq!(cat.get("d-rect", "2011").unwrap().subscales.len(), 11);
+        assert_eq!(likert("d-rect", "2016"), 35);
+        assert_eq!(cat.get("d-rect", "2016").unwrap().subscales.len(), 9);
+        let setq = cat.get("setq", "2009").unwrap();
+        let core: usize = setq
+            .items
+            .iter()
+            .filter(|i| setq.subscale(&i.subscale).unwrap().in_total)
+            .count();
+        assert_eq!(core, 22);
+        assert_eq!(likert("setq", "smart-2016"), 25);
+        assert_eq!(cat.get("setq", "smart-7pt").unwrap().scale.max, 7.0);
+        assert_eq!(likert("effect", "2012"), 58);
+        let effect = cat.get("effect", "2012").unwrap();
+        assert_eq!(effect.subscales.len(), 7);
+        assert_eq!(effect.subscales.iter().filter(|s| s.optional).count(), 1);
+        let exit = cat.get("exit", "example").unwrap();
+        assert!(exit.items.iter().any(|i| i.kind == ItemKind::Grade));
+        assert_eq!(
+            exit.items
+                .iter()
+                .filter(|i| i.kind == ItemKind::Text)
+                .count(),
+            2
+        );
+        for inst in cat.iter() {
+            assert!(!inst.sources.is_empty(), "{} cites no source", inst.key());
+        }
+    }
+
+    #[test]
+    fn d_rect_versions_share_constructs_for_trends() {
+        let cat = Catalogue::load(None).unwrap();
+        let c = |v: &str| -> HashSet<String> {
+            cat.get("d-rect", v)
+                .unwrap()
+                .subscales
+                .iter()
+                .map(|s| s.construct.clone())
+                .collect()
+        };
+        let shared = c("2011").intersection(&c("2016")).count();
+        assert!(
+            shared >= 5,
+            "only {shared} constructs continue from 2011 to 2016"
+        );
+    }
+
+    #[test]
+    fn definition_errors_name_the_problem() {
+        let bad = r#"
+id = "x"
+version = "1"
+name = "X"
+rated = "department"
+respondent_roles = ["aios"]
+reliability_min = 3
+sources = ["none"]
+[scale]
+min = 1
+max = 5
+[[subscales]]
+id = "a"
+construct = "a"
+nl = "A"
+en = "A"
+reliability_min = 3
+[[items]]
+id = "q1"
+subscale = "b"
+"#;
+        let err = Instrument::from_toml(bad, "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("x.toml"), "{err}");
+        assert!(err.contains("\"b\""), "{err}");
+        let typo = bad.replace("rated =", "rates =");
+        let err = Instrument::from_toml(&typo, "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rates"), "{err}");
+    }
+}

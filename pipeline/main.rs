@@ -1,0 +1,79 @@
+//! The `opleidingsmonitor` command line: parses arguments, loads the
+//! configuration, calls the library and maps errors to exit codes. No
+//! statistics, no Polars, no HTML here.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use opleidingsmonitor::config::Config;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "opleidingsmonitor",
+    version,
+    about = "Quality-survey analytics for regional medical specialist training: ingest exports, aggregate, report.",
+    after_help = cli::EXIT_CODES_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Only errors on standard error.
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Ingest(cli::ingest::Args),
+    Validate(cli::validate::Args),
+    Sample(cli::sample::Args),
+}
+
+fn init_logging(format: LogFormat, quiet: bool) {
+    let default = if quiet { "error" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OPLEIDINGSMONITOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format, cli.quiet);
+    let result = match &cli.command {
+        Command::Ingest(a) => with_config(&a.config, |c| cli::ingest::run(a, c)),
+        Command::Validate(a) => with_config(&a.config, |c| cli::validate::run(a, c)),
+        Command::Sample(a) => cli::sample::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(cli::EXIT_FATAL)
+        }
+    }
+}
+
+fn with_config(
+    arg: &cli::ConfigArg,
+    f: impl FnOnce(&Config) -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&arg.config)?;
+    f(&config)
+}

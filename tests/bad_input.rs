@@ -1,0 +1,301 @@
+//! Every kind of bad input gets a message naming file, row, column and
+//! value, and the good files of the same batch are still ingested.
+
+mod common;
+
+use common::Dir;
+use opleidingsmonitor::dataset::Dataset;
+
+const REGISTRY: &str = r#"
+[[regions]]
+id = "r"
+name = "Regio R"
+
+[[institutions]]
+id = "a"
+name = "Ziekenhuis A"
+region = "r"
+aliases = ["ZHA"]
+
+[[specialties]]
+code = "anes"
+name = "Anesthesiologie"
+
+[[rsos]]
+id = "anes-r"
+name = "Anesthesiologie R"
+specialty = "anes"
+region = "r"
+members = [{ institution = "a", valid_from = 2015-01-01 }]
+"#;
+
+const PLAIN: &str = r#"
+instrument = "d-rect"
+version = "2016"
+files = ["drect_*.csv"]
+encoding = "utf-8"
+delimiter = ","
+[columns]
+submitted_on = "Datum"
+institution = "Ziekenhuis"
+specialty = "Specialisme"
+respondent = "Email"
+[[item_patterns]]
+regex = '^Q(\d+)$'
+item = "d16_q{1:02}"
+"#;
+
+const XLSX: &str = r#"
+instrument = "exit"
+version = "example"
+files = ["*.xlsx"]
+format = "xlsx"
+[columns]
+submitted_on = "Datum"
+institution = "Ziekenhuis"
+specialty = "Specialisme"
+"#;
+
+const CONFIG: &str = r#"
+[paths]
+registry = "registry.toml"
+profiles = "profiles"
+dataset = "dataset"
+key_file = "test.key"
+"#;
+
+fn header() -> String {
+    let mut h = String::from("Datum,Ziekenhuis,Specialisme,Email");
+    for i in 1..=35 {
+        h.push_str(&format!(",Q{i}"));
+    }
+    h
+}
+
+fn row(date: &str, inst: &str, email: &str, q3: &str) -> String {
+    let mut r = format!("{date},{inst},Anesthesiologie,{email}");
+    for i in 1..=35 {
+        r.push(',');
+        r.push_str(if i == 3 { q3 } else { "4" });
+    }
+    r
+}
+
+fn region() -> Dir {
+    let d = Dir::new();
+    d.write("opleidingsmonitor.toml", CONFIG);
+    d.write("registry.toml", REGISTRY);
+    d.write("profiles/plain.toml", PLAIN);
+    d.write("profiles/xlsx.toml", XLSX);
+    d
+}
+
+#[test]
+fn each_kind_of_bad_input_is_named_and_the_rest_of_the_batch_goes_on() {
+    let d = region();
+    let h = header();
+    let good = [
+        row("2024-03-01", "Ziekenhuis A", "p1@x.nl", "5"),
+        row("2024-03-02", "ZHA", "p2@x.nl", "4"),
+        row("2024-03-03", "zha", "p3@x.nl", "nvt"),
+    ];
+    d.write(
+        "inbox/drect_good.csv",
+        format!("{h}\n{}\n", good.join("\n")),
+    );
+    // Windows-1252 bytes (ë = 0xEB) on line 3 where the profile says UTF-8.
+    let mut cp = format!("{h}\n{}\n", good[0]).into_bytes();
+    cp.extend(
+        row("2024-03-02", "Ziekenhuis A", "zo\u{eb}@x.nl", "4")
+            .replace('\u{eb}', "\u{1}")
+            .into_bytes(),
+    );
+    let pos = cp.iter().position(|&b| b == 1).unwrap();
+    cp[pos] = 0xEB;
+    d.write("inbox/drect_cp1252.csv", cp);
+    // Truncated: the last row stops after a few fields.
+    d.write(
+        "inbox/drect_truncated.csv",
+        format!(
+            "{h}\n{}\n2024-03-05,ZHA,Anesthesiologie,p9@x.nl,4,4",
+            good[1]
+        ),
+    );
+    d.write("inbox/drect_empty.csv", "");
+    d.write(
+        "inbox/drect_missing.csv",
+        format!("{}\n{}\n", h.replacen("Datum", "Dag", 1), good[0]),
+    );
+    d.write(
+        "inbox/drect_unknown.csv",
+        format!("{h},Vraag extra\n{},ja\n", good[0]),
+    );
+    d.write(
+        "inbox/drect_scale.csv",
+        format!(
+            "{h}\n{}\n{}\n",
+            good[0],
+            row("2024-04-01", "ZHA", "p4@x.nl", "7")
+        ),
+    );
+    d.write(
+        "inbox/drect_alias.csv",
+        format!(
+            "{h}\n{}\n",
+            row("2024-04-01", "St. Elsewhere", "p5@x.nl", "4")
+        ),
+    );
+    d.write(
+        "inbox/drect_date.csv",
+        format!("{h}\n{}\n", row("31-02-2024", "ZHA", "p6@x.nl", "4")),
+    );
+    d.write("inbox/exit_notzip.xlsx", "this is not a zip file");
+    d.write("inbox/notes.txt", "no profile for this one");
+
+    let run = d.run(&["ingest", "--config", "opleidingsmonitor.toml"]);
+    let out = run.stdout();
+    assert_eq!(run.code(), 1, "{}", run.both());
+
+    let expect = |file: &str, parts: &[&str]| {
+        let line = out
+            .lines()
+            .find(|l| {
+                l.trim_start().starts_with(&format!("{file}:"))
+                    && parts.iter().all(|p| l.contains(p))
+            })
+            .unwrap_or_else(|| panic!("no message for {file} with {parts:?} in\n{out}"));
+        assert!(line.len() > file.len() + 30, "{line}");
+    };
+    expect("drect_cp1252.csv", &["row 3", "byte 0xEB", "windows-1252"]);
+    expect("drect_truncated.csv", &["row 3", "incomplete"]);
+    expect("drect_empty.csv", &["file", "empty"]);
+    expect(
+        "drect_missing.csv",
+        &["file", "column \"Datum\"", "missing", "profile plain"],
+    );
+    expect(
+        "drect_unknown.csv",
+        &["column \"Vraag extra\"", "columns.ignore"],
+    );
+    expect(
+        "drect_scale.csv",
+        &["row 3", "column \"Q3\"", "value \"7\"", "outside the scale"],
+    );
+    expect(
+        "drect_alias.csv",
+        &[
+            "row 2",
+            "column \"Ziekenhuis\"",
+            "value \"St. Elsewhere\"",
+            "aliases",
+        ],
+    );
+    expect(
+        "drect_date.csv",
+        &[
+            "row 2",
+            "column \"Datum\"",
+            "value \"31-02-2024\"",
+            "date_formats",
+        ],
+    );
+    expect("exit_notzip.xlsx", &["file", ".xlsx"]);
+    expect("notes.txt", &["file", "no source profile"]);
+
+    // The good rows of every file were ingested; every row is accounted for.
+    let m = Dataset::open(&d.join("dataset"))
+        .unwrap()
+        .manifest()
+        .unwrap();
+    let entry = |name: &str| {
+        m.iter()
+            .find(|e| e.source_file == name)
+            .unwrap_or_else(|| panic!("{name} not in manifest"))
+    };
+    assert_eq!(entry("drect_good.csv").status, "ingested");
+    assert_eq!(entry("drect_good.csv").rows_written, 3);
+    assert_eq!(entry("drect_truncated.csv").rows_written, 1);
+    assert_eq!(entry("drect_truncated.csv").rows_quarantined, 1);
+    assert_eq!(entry("drect_scale.csv").rows_written, 1);
+    assert_eq!(entry("drect_cp1252.csv").status, "failed");
+    assert_eq!(entry("drect_cp1252.csv").rows_read, 2);
+    assert_eq!(entry("drect_cp1252.csv").rows_quarantined, 2);
+    for e in &m {
+        assert_eq!(e.rows_read, e.rows_written + e.rows_quarantined, "{e:?}");
+    }
+    // The not-applicable answer is stored with a null value.
+    let rows =
+        opleidingsmonitor::dataset::read_table_as_text(&d.join("dataset/responses")).unwrap();
+    let q3: Vec<_> = rows
+        .iter()
+        .filter(|r| {
+            r["item_id"].as_deref() == Some("d16_q03")
+                && r["source_file"].as_deref() == Some("drect_good.csv")
+        })
+        .collect();
+    assert_eq!(q3.len(), 3);
+    assert_eq!(q3.iter().filter(|r| r["value"].is_none()).count(), 1);
+
+    // Validate reports the same without writing: after a fix of the profile,
+    // the failed file validates, and the dataset folder is untouched.
+    let before = common::files_below(&d.join("dataset"));
+    d.write(
+        "profiles/plain.toml",
+        PLAIN.replace("encoding = \"utf-8\"", "encoding = \"auto\""),
+    );
+    let v = d.run(&[
+        "validate",
+        "-c",
+        "opleidingsmonitor.toml",
+        "inbox/drect_cp1252.csv",
+    ]);
+    assert_eq!(v.code(), 0, "{}", v.both());
+    assert!(v.stdout().contains("nothing was written"));
+    assert_eq!(common::files_below(&d.join("dataset")), before);
+    // A failed file is tried again on the next ingest and now succeeds.
+    let again = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(again.code(), 1, "the other bad files still fail");
+    let m = Dataset::open(&d.join("dataset"))
+        .unwrap()
+        .manifest()
+        .unwrap();
+    let cp = m
+        .iter()
+        .find(|e| e.source_file == "drect_cp1252.csv")
+        .unwrap();
+    assert_eq!((cp.status.as_str(), cp.rows_written), ("ingested", 2));
+}
+
+#[test]
+fn validate_exits_nonzero_and_writes_nothing_when_rows_would_be_quarantined() {
+    let d = region();
+    d.write(
+        "inbox/drect_scale.csv",
+        format!(
+            "{}\n{}\n",
+            header(),
+            row("2024-04-01", "ZHA", "p4@x.nl", "9")
+        ),
+    );
+    let v = d.run(&["validate", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(v.code(), 1, "{}", v.both());
+    assert!(v.stdout().contains("value \"9\""), "{}", v.both());
+    assert!(!d.join("dataset").exists());
+    assert!(!d.join("test.key").exists(), "validate creates no key");
+}
+
+#[test]
+fn a_configuration_error_names_the_file_and_line_and_exits_2() {
+    let d = region();
+    d.write(
+        "registry.toml",
+        REGISTRY.replace("institution = \"a\"", "institution = \"b\""),
+    );
+    let run = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(run.code(), 2, "{}", run.both());
+    let err = run.stderr();
+    assert!(
+        err.contains("registry.toml") && err.contains("line 21") && err.contains("\"b\""),
+        "{err}"
+    );
+}
