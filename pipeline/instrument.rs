@@ -448,6 +448,29 @@ mod tests {
     }
 
     #[test]
+    fn a_users_file_replaces_a_shipped_version_and_adds_new_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let shipped = EMBEDDED
+            .iter()
+            .find(|(n, _)| *n == "exit-example.toml")
+            .unwrap()
+            .1;
+        let replaced = shipped.replacen("reliability_min = 4", "reliability_min = 6", 1);
+        std::fs::write(dir.path().join("exit.toml"), &replaced).unwrap();
+        let local = shipped.replacen("version = \"example\"", "version = \"regio-2025\"", 1);
+        std::fs::write(dir.path().join("exit-2025.toml"), &local).unwrap();
+        let cat = Catalogue::load(Some(dir.path())).unwrap();
+        assert_eq!(cat.get("exit", "example").unwrap().reliability_min, 6);
+        assert!(cat
+            .get("exit", "example")
+            .unwrap()
+            .origin
+            .ends_with("exit.toml"));
+        assert!(cat.get("exit", "regio-2025").is_some());
+        assert!(cat.get("d-rect", "2016").is_some());
+    }
+
+    #[test]
     fn definition_errors_name_the_problem() {
         let bad = r#"
 id = "x"

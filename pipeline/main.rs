@@ -37,6 +37,7 @@ enum LogFormat {
 enum Command {
     Ingest(cli::ingest::Args),
     Validate(cli::validate::Args),
+    Aggregate(cli::aggregate::Args),
     Sample(cli::sample::Args),
 }
 
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Ingest(a) => with_config(&a.config, |c| cli::ingest::run(a, c)),
         Command::Validate(a) => with_config(&a.config, |c| cli::validate::run(a, c)),
+        Command::Aggregate(a) => with_config(&a.config, |c| cli::aggregate::run(a, c)),
         Command::Sample(a) => cli::sample::run(a),
     };
     match result {

@@ -138,19 +138,19 @@ const SPECIALTIES: &[SpecialtyDef] = &[
 
 /// (institution, specialty, aios, first year of data, member of the RSO from).
 const DEPARTMENTS: &[(&str, &str, usize, i32, &str)] = &[
-    ("umcl", "anes", 14, 2019, "2015-01-01"),
-    ("heemdaal", "anes", 8, 2019, "2015-01-01"),
-    ("brakelduin", "anes", 7, 2019, "2015-01-01"),
+    ("umcl", "anes", 24, 2019, "2015-01-01"),
+    ("heemdaal", "anes", 12, 2019, "2015-01-01"),
+    ("brakelduin", "anes", 10, 2019, "2015-01-01"),
     // Trains under another arrangement in 2021, joins the RSO in 2022.
-    ("zonnestede", "anes", 5, 2021, "2022-01-01"),
-    ("umcl", "int", 16, 2019, "2015-01-01"),
-    ("heemdaal", "int", 10, 2019, "2015-01-01"),
-    ("meerhaven", "int", 9, 2019, "2015-01-01"),
-    ("zonnestede", "int", 6, 2019, "2015-01-01"),
-    ("umcl", "neu", 10, 2019, "2015-01-01"),
+    ("zonnestede", "anes", 7, 2021, "2022-01-01"),
+    ("umcl", "int", 28, 2019, "2015-01-01"),
+    ("heemdaal", "int", 14, 2019, "2015-01-01"),
+    ("meerhaven", "int", 12, 2019, "2015-01-01"),
+    ("zonnestede", "int", 8, 2019, "2015-01-01"),
+    ("umcl", "neu", 16, 2019, "2015-01-01"),
     // Too small to publish: three aios.
     ("brakelduin", "neu", 3, 2019, "2015-01-01"),
-    ("meerhaven", "neu", 6, 2019, "2015-01-01"),
+    ("meerhaven", "neu", 9, 2019, "2015-01-01"),
 ];
 
 const FIRST: &[&str] = &[

@@ -25,7 +25,7 @@ pub fn run(args: &Args, config: &Config) -> anyhow::Result<ExitCode> {
     let key = super::load_key(config, true)?;
     let paths = super::input_paths(&args.paths, config);
     let report = batch::run(config, &paths, &key, Mode::Ingest)?;
-    super::print_batch(&report, 20);
+    super::print_batch(&report, 20, "written");
     if report.wrote {
         println!("\nDataset updated: {}", config.paths.dataset.display());
     } else {

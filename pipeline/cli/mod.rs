@@ -2,6 +2,7 @@
 //! and `run(args, &Config) -> anyhow::Result<ExitCode>`). They parse, call
 //! the library and print; the work lives in the stage modules.
 
+pub mod aggregate;
 pub mod ingest;
 pub mod sample;
 pub mod validate;
@@ -60,7 +61,8 @@ pub fn load_key(config: &Config, create: bool) -> anyhow::Result<PseudonymKey> {
 }
 
 /// Prints one table line per file and the reasons rows were rejected.
-pub fn print_batch(report: &BatchReport, max_problems: usize) {
+/// `written` says "ok" for a validation, which writes nothing.
+pub fn print_batch(report: &BatchReport, max_problems: usize, written: &str) {
     let width = report
         .files
         .iter()
@@ -70,7 +72,7 @@ pub fn print_batch(report: &BatchReport, max_problems: usize) {
         .clamp(4, 60);
     println!(
         "{:<width$}  {:<7}  {:>6}  {:>7}  {:>11}  {:>9}  profile",
-        "file", "status", "read", "written", "quarantined", "duplicate"
+        "file", "status", "read", written, "quarantined", "duplicate"
     );
     for f in &report.files {
         println!(

@@ -1,0 +1,1278 @@
+//! Aggregation: response scores pooled per department, institution, RSO and
+//! region, per year and per two-year cycle.
+//!
+//! This module owns the Polars pipeline over `dataset/responses` (with
+//! `dataset`, the only door to Polars): response scores per subscale with
+//! the half rule, pooled means and standard deviations by lazy group-bys,
+//! Cronbach's alpha from item and total variances, participation for
+//! response rates; then confidence intervals, POMP and reliability from the
+//! formulas in `score`. It returns plain `Cell`s: `privacy` suppresses them,
+//! and only a protected table is written. It also derives the changes
+//! between periods. It does not render anything.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use crate::config::Config;
+use crate::dataset::{parquet_files, write_parquet};
+use crate::error::{Error, Result};
+use crate::instrument::Catalogue;
+use crate::org::Registry;
+use crate::score::{self, ScaleSpec, Summary, TOTAL};
+
+/// Aggregation level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// One specialty in one institution.
+    Department,
+    /// All specialties of one institution.
+    Institution,
+    /// All departments of one RSO.
+    Rso,
+    /// All responses of a region.
+    Region,
+}
+
+impl Level {
+    /// Every level, finest first.
+    pub const ALL: [Level; 4] = [
+        Level::Department,
+        Level::Institution,
+        Level::Rso,
+        Level::Region,
+    ];
+
+    /// The name used in the `level` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Department => "department",
+            Level::Institution => "institution",
+            Level::Rso => "rso",
+            Level::Region => "region",
+        }
+    }
+
+    /// Parses the `level` column.
+    pub fn parse(s: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Level::Department => &["institution_id", "specialty"],
+            Level::Institution => &["institution_id"],
+            Level::Rso => &["rso_id"],
+            Level::Region => &["region_id"],
+        }
+    }
+}
+
+/// The finest groups of responses: every published cell is a union of
+/// atoms, which is what lets `privacy` see which cells add up to which.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Atom {
+    /// Institution.
+    pub institution_id: String,
+    /// Specialty.
+    pub specialty: String,
+    /// RSO of the responses (None: outside an RSO).
+    pub rso_id: Option<String>,
+    /// Region of the responses.
+    pub region_id: String,
+    /// Year.
+    pub year: i32,
+}
+
+/// One row of the aggregates table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// Level.
+    pub level: Level,
+    /// Unit: `institution:specialty`, an institution, RSO or region id.
+    pub unit_id: String,
+    /// Institution (department and institution rows).
+    pub institution_id: Option<String>,
+    /// Specialty (department rows).
+    pub specialty: Option<String>,
+    /// RSO (department rows: at the end of the period; RSO rows).
+    pub rso_id: Option<String>,
+    /// Region.
+    pub region_id: Option<String>,
+    /// Instrument id.
+    pub instrument: String,
+    /// Instrument version.
+    pub instrument_version: String,
+    /// Subscale or `total`.
+    pub scale_id: String,
+    /// "2024" or "2023-2024".
+    pub period: String,
+    /// Distinct respondents (responses, where anonymous).
+    pub n_respondents: u64,
+    /// Responses with a score.
+    pub n_responses: u64,
+    /// Mean of the response scores.
+    pub mean: Option<f64>,
+    /// Sample standard deviation.
+    pub sd: Option<f64>,
+    /// 95% confidence interval, low end.
+    pub ci_low: Option<f64>,
+    /// 95% confidence interval, high end.
+    pub ci_high: Option<f64>,
+    /// Mean on 0-100.
+    pub mean_pomp: Option<f64>,
+    /// Cronbach's alpha.
+    pub alpha: Option<f64>,
+    /// Distinct respondents / invited.
+    pub response_rate: Option<f64>,
+    /// n_respondents at least the reliability minimum.
+    pub reliable: bool,
+    /// Whether the values are withheld.
+    pub suppressed: bool,
+    /// `min_n` or `secondary`.
+    pub suppression_reason: Option<String>,
+    /// Scale minimum (not written: from the definition).
+    pub scale_min: f64,
+    /// Scale maximum (not written).
+    pub scale_max: f64,
+    /// The privacy floor that applies (not written).
+    pub floor: u32,
+    /// Sorted atom indices (not written).
+    pub atoms: Vec<u32>,
+}
+
+impl Cell {
+    /// The block of cells that can add up to each other.
+    pub fn block(&self) -> (&str, &str, &str) {
+        (&self.instrument, &self.instrument_version, &self.scale_id)
+    }
+
+    /// Whether the period is a two-year cycle.
+    pub fn is_cycle(&self) -> bool {
+        self.period.contains('-')
+    }
+
+    /// Withholds the values, keeping the counts.
+    pub fn suppress(&mut self, reason: &str) {
+        self.suppressed = true;
+        self.suppression_reason = Some(reason.to_string());
+        self.mean = None;
+        self.sd = None;
+        self.ci_low = None;
+        self.ci_high = None;
+        self.mean_pomp = None;
+        self.alpha = None;
+    }
+}
+
+/// The aggregates of a dataset.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    /// The cells.
+    pub cells: Vec<Cell>,
+    /// The atoms the cells are made of.
+    pub atoms: Vec<Atom>,
+    /// Set by `privacy::protect`; an unprotected table is never written.
+    pub protected: bool,
+}
+
+fn pl(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
+    move |e| Error::dataset(path, e)
+}
+
+/// One row of the invitations file, resolved against the registry.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    /// Instrument id.
+    pub instrument: String,
+    /// Year.
+    pub year: i32,
+    /// Institution id.
+    pub institution_id: String,
+    /// Specialty code.
+    pub specialty: String,
+    /// Number invited.
+    pub invited: u64,
+}
+
+/// Reads `instrument,year,institution,specialty,invited`; institutions and
+/// specialties may be spelled as in the registry's aliases.
+pub fn read_invitations(path: &Path, registry: &Registry) -> Result<Vec<Invitation>> {
+    let fail = |row: usize, message: String| Error::Config {
+        file: path.display().to_string(),
+        message: format!("row {row}: {message}"),
+    };
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| fail(0, e.to_string()))?;
+    let headers = rdr.headers().map_err(|e| fail(1, e.to_string()))?.clone();
+    let idx = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| fail(1, format!("column {name:?} is missing; expected instrument,year,institution,specialty,invited")))
+    };
+    let (i_inst, i_year, i_org, i_spec, i_inv) = (
+        idx("instrument")?,
+        idx("year")?,
+        idx("institution")?,
+        idx("specialty")?,
+        idx("invited")?,
+    );
+    let mut out = Vec::new();
+    for (n, rec) in rdr.records().enumerate() {
+        let row = n + 2;
+        let rec = rec.map_err(|e| fail(row, e.to_string()))?;
+        let get = |i: usize| rec.get(i).unwrap_or("").trim();
+        let inst = registry.institution(get(i_org)).ok_or_else(|| {
+            fail(
+                row,
+                format!(
+                    "unknown institution {:?}: add it to the registry's aliases",
+                    get(i_org)
+                ),
+            )
+        })?;
+        let spec = registry
+            .specialty(get(i_spec))
+            .ok_or_else(|| fail(row, format!("unknown specialty {:?}", get(i_spec))))?;
+        let year = get(i_year)
+            .parse()
+            .map_err(|_| fail(row, format!("year {:?} is not a year", get(i_year))))?;
+        let invited = get(i_inv).parse().map_err(|_| {
+            fail(
+                row,
+                format!("invited {:?} is not a whole number", get(i_inv)),
+            )
+        })?;
+        out.push(Invitation {
+            instrument: get(i_inst).to_string(),
+            year,
+            institution_id: inst.id.clone(),
+            specialty: spec.code.clone(),
+            invited,
+        });
+    }
+    Ok(out)
+}
+
+fn specs_frame(specs: &[ScaleSpec]) -> PolarsResult<DataFrame> {
+    DataFrame::new_infer_height(vec![
+        Column::new(
+            "instrument".into(),
+            specs
+                .iter()
+                .map(|s| s.instrument.clone())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "instrument_version".into(),
+            specs.iter().map(|s| s.version.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "scale_id".into(),
+            specs.iter().map(|s| s.scale_id.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "n_items".into(),
+            specs.iter().map(|s| s.n_items).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "min_answered".into(),
+            specs.iter().map(|s| s.min_answered).collect::<Vec<_>>(),
+        ),
+    ])
+}
+
+fn in_total_frame(catalogue: &Catalogue) -> PolarsResult<DataFrame> {
+    let (mut i, mut v, mut s, mut t) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for inst in catalogue.iter() {
+        for sub in &inst.subscales {
+            i.push(inst.id.clone());
+            v.push(inst.version.clone());
+            s.push(sub.id.clone());
+            t.push(sub.in_total);
+        }
+    }
+    DataFrame::new_infer_height(vec![
+        Column::new("instrument".into(), i),
+        Column::new("instrument_version".into(), v),
+        Column::new("scale_id".into(), s),
+        Column::new("in_total".into(), t),
+    ])
+}
+
+fn on(names: &[&str]) -> Vec<Expr> {
+    names.iter().map(|n| col(*n)).collect()
+}
+
+const VERSION_KEYS: [&str; 3] = ["instrument", "instrument_version", "scale_id"];
+const RESPONSE_KEYS: [&str; 10] = [
+    "instrument",
+    "instrument_version",
+    "response_id",
+    "who",
+    "institution_id",
+    "specialty",
+    "rso_id",
+    "region_id",
+    "year",
+    "scale_id",
+];
+
+/// Computes every cell (not yet protected) from the dataset.
+pub fn compute(config: &Config) -> Result<Table> {
+    let ds = &config.paths.dataset;
+    let responses_dir = ds.join("responses");
+    if parquet_files(&responses_dir)?.is_empty() {
+        return Ok(Table::default());
+    }
+    let specs = score::scale_specs(
+        &config.catalogue,
+        config.min_answered_fraction,
+        config.privacy_floor,
+    );
+    let e = pl(&responses_dir);
+
+    let hive = Schema::from_iter(vec![
+        Field::new("instrument".into(), DataType::String),
+        Field::new("year".into(), DataType::Int32),
+    ]);
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions {
+            enabled: Some(true),
+            hive_start_idx: 0,
+            schema: Some(Arc::new(hive)),
+            try_parse_dates: false,
+        },
+        ..Default::default()
+    };
+    let dir = format!("{}/", responses_dir.display());
+    let base = LazyFrame::scan_parquet(PlRefPath::new(dir.as_str()), args)
+        .map_err(&e)?
+        .filter(
+            col("value")
+                .is_not_null()
+                .and(col("respondent_role").neq(lit("supervisor_self"))),
+        )
+        // A respondent is their pseudonym, or the response itself where the
+        // export is anonymous.
+        .with_column(coalesce(&[col("respondent_key"), col("response_id")]).alias("who"))
+        .select(on(&[
+            "instrument",
+            "instrument_version",
+            "response_id",
+            "who",
+            "institution_id",
+            "specialty",
+            "rso_id",
+            "region_id",
+            "year",
+            "scale_id",
+            "item_id",
+            "value",
+            "scale_min",
+            "scale_max",
+        ]))
+        .cache();
+    let specs_lf = specs_frame(&specs).map_err(&e)?.lazy();
+    let in_total = in_total_frame(&config.catalogue).map_err(&e)?.lazy();
+    let inner = || JoinArgs::new(JoinType::Inner);
+
+    // Response scores per subscale, then the total over in-total items.
+    let score_aggs = [
+        col("value").mean().alias("score"),
+        col("value")
+            .count()
+            .cast(DataType::UInt32)
+            .alias("answered"),
+        col("scale_min").first(),
+        col("scale_max").first(),
+    ];
+    let sub_scores = base
+        .clone()
+        .group_by(on(&RESPONSE_KEYS))
+        .agg(score_aggs.clone());
+    let total_items = base
+        .clone()
+        .join(in_total, on(&VERSION_KEYS), on(&VERSION_KEYS), inner())
+        .filter(col("in_total"))
+        .with_column(lit(TOTAL).alias("scale_id"));
+    let total_scores = total_items
+        .clone()
+        .group_by(on(&RESPONSE_KEYS))
+        .agg(score_aggs);
+    let scores = concat([sub_scores, total_scores], UnionArgs::default())
+        .map_err(&e)?
+        .join(
+            specs_lf.clone(),
+            on(&VERSION_KEYS),
+            on(&VERSION_KEYS),
+            inner(),
+        )
+        .filter(col("answered").gt_eq(col("min_answered")))
+        .cache();
+
+    // Every year of the data belongs to its year and to its cycle.
+    let years: Vec<i32> = {
+        let df = scores
+            .clone()
+            .select([col("year")])
+            .unique(None, UniqueKeepStrategy::Any)
+            .collect()
+            .map_err(&e)?;
+        df.column("year")
+            .map_err(&e)?
+            .i32()
+            .map_err(&e)?
+            .iter()
+            .flatten()
+            .collect()
+    };
+    let mut py = Vec::new();
+    let mut pp = Vec::new();
+    for &y in &years {
+        py.push(y);
+        pp.push(y.to_string());
+        py.push(y);
+        pp.push(score::cycle_of(y, config.first_cycle_year));
+    }
+    let periods = DataFrame::new_infer_height(vec![
+        Column::new("year".into(), py),
+        Column::new("period".into(), pp),
+    ])
+    .map_err(&e)?
+    .lazy();
+    // Sorted, so every group sums its scores in the same order on every run:
+    // the same dataset gives the same bytes.
+    let scored = scores
+        .clone()
+        .join(periods.clone(), [col("year")], [col("year")], inner())
+        .sort(
+            [
+                "instrument",
+                "instrument_version",
+                "scale_id",
+                "period",
+                "response_id",
+            ],
+            SortMultipleOptions::default(),
+        )
+        .cache();
+
+    // Items of complete responses, for Cronbach's alpha.
+    let complete = |items: LazyFrame, scale: Option<&str>| {
+        let keys = on(&[
+            "instrument",
+            "instrument_version",
+            "response_id",
+            "scale_id",
+        ]);
+        let done = scores
+            .clone()
+            .filter(col("answered").eq(col("n_items")))
+            .select(keys.clone());
+        let items = match scale {
+            Some(s) => items.with_column(lit(s).alias("scale_id")),
+            None => items,
+        };
+        items.join(done, keys.clone(), keys, inner())
+    };
+    let complete_items = concat(
+        [
+            complete(base.clone(), None),
+            complete(total_items.drop(cols(["in_total"])), Some(TOTAL)),
+        ],
+        UnionArgs::default(),
+    )
+    .map_err(&e)?
+    .join(periods.clone(), [col("year")], [col("year")], inner())
+    .cache();
+
+    // Atoms.
+    let atoms_df = scores
+        .clone()
+        .select(on(&[
+            "institution_id",
+            "specialty",
+            "rso_id",
+            "region_id",
+            "year",
+        ]))
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect()
+        .map_err(&e)?;
+    let mut atoms: Vec<Atom> = {
+        let s = |n: &str| -> Result<Vec<Option<String>>> {
+            Ok(atoms_df
+                .column(n)
+                .map_err(&e)?
+                .str()
+                .map_err(&e)?
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect())
+        };
+        let (inst, spec, rso, region) = (
+            s("institution_id")?,
+            s("specialty")?,
+            s("rso_id")?,
+            s("region_id")?,
+        );
+        let year: Vec<Option<i32>> = atoms_df
+            .column("year")
+            .map_err(&e)?
+            .i32()
+            .map_err(&e)?
+            .iter()
+            .collect();
+        (0..atoms_df.height())
+            .map(|i| Atom {
+                institution_id: inst[i].clone().unwrap_or_default(),
+                specialty: spec[i].clone().unwrap_or_default(),
+                rso_id: rso[i].clone(),
+                region_id: region[i].clone().unwrap_or_default(),
+                year: year[i].unwrap_or(0),
+            })
+            .collect()
+    };
+    atoms.sort();
+
+    let invitations = match &config.paths.invitations {
+        Some(p) if p.exists() => read_invitations(p, &config.registry)?,
+        _ => Vec::new(),
+    };
+
+    let spec_of: HashMap<(String, String, String), &ScaleSpec> = specs
+        .iter()
+        .map(|s| {
+            (
+                (s.instrument.clone(), s.version.clone(), s.scale_id.clone()),
+                s,
+            )
+        })
+        .collect();
+    let mut cells = Vec::new();
+    for level in Level::ALL {
+        let keys = level.keys();
+        let mut group: Vec<&str> = keys.to_vec();
+        group.extend(["instrument", "instrument_version", "scale_id", "period"]);
+        let filter = match level {
+            Level::Rso => col("rso_id").is_not_null(),
+            _ => lit(true),
+        };
+        let stats = scored
+            .clone()
+            .filter(filter.clone())
+            .group_by(on(&group))
+            .agg([
+                col("score")
+                    .count()
+                    .cast(DataType::UInt64)
+                    .alias("n_responses"),
+                col("who")
+                    .n_unique()
+                    .cast(DataType::UInt64)
+                    .alias("n_respondents"),
+                col("score").mean().alias("mean"),
+                col("score").std(1).alias("sd"),
+                col("scale_min").first(),
+                col("scale_max").first(),
+            ]);
+        let mut item_group = group.clone();
+        item_group.push("item_id");
+        // Σ item variances from whole-number sums only (answers are whole or
+        // half points, and every item has the same complete responses), so
+        // no floating-point sum depends on the order of rows.
+        let item_var = complete_items
+            .clone()
+            .filter(filter.clone())
+            .group_by(on(&item_group))
+            .agg([
+                col("value").sum().alias("sx"),
+                (col("value") * col("value")).sum().alias("sxx"),
+                col("value").count().cast(DataType::Float64).alias("n"),
+            ])
+            .group_by(on(&group))
+            .agg([
+                col("sxx").sum().alias("sum_sxx"),
+                (col("sx") * col("sx")).sum().alias("sum_sx2"),
+                col("n").first().alias("n_items_rows"),
+                col("item_id").count().cast(DataType::UInt32).alias("k"),
+            ])
+            .with_column(
+                ((col("sum_sxx") - col("sum_sx2") / col("n_items_rows"))
+                    / (col("n_items_rows") - lit(1.0)))
+                .alias("sum_item_var"),
+            );
+        let mut resp_group = group.clone();
+        resp_group.push("response_id");
+        let total_var = complete_items
+            .clone()
+            .filter(filter)
+            .group_by(on(&resp_group))
+            .agg([col("value").sum().alias("tot")])
+            .group_by(on(&group))
+            .agg([
+                exact_var("tot").alias("total_var"),
+                col("tot")
+                    .count()
+                    .cast(DataType::UInt32)
+                    .alias("n_complete"),
+            ]);
+        let left = JoinArgs::new(JoinType::Left);
+        let df = stats
+            .join(item_var, on(&group), on(&group), left.clone())
+            .join(total_var, on(&group), on(&group), left)
+            .collect()
+            .map_err(&e)?;
+        cells.extend(frame_to_cells(&df, level, &e)?);
+    }
+
+    // Participation per unit, instrument and year, for response rates.
+    let participation = participation(&scores, &e)?;
+
+    let index = AtomIndex::new(&atoms);
+    for c in cells.iter_mut() {
+        let spec = spec_of
+            .get(&(
+                c.instrument.clone(),
+                c.instrument_version.clone(),
+                c.scale_id.clone(),
+            ))
+            .copied();
+        finish_cell(c, spec, &config.registry, &index);
+        c.response_rate = response_rate(c, &participation, &invitations, &config.registry);
+    }
+    cells.sort_by(|a, b| {
+        (
+            a.level,
+            &a.unit_id,
+            &a.instrument,
+            &a.instrument_version,
+            &a.scale_id,
+            &a.period,
+        )
+            .cmp(&(
+                b.level,
+                &b.unit_id,
+                &b.instrument,
+                &b.instrument_version,
+                &b.scale_id,
+                &b.period,
+            ))
+    });
+    Ok(Table {
+        cells,
+        atoms,
+        protected: false,
+    })
+}
+
+/// The sample variance (n - 1) from the sums of x and x². Answers are whole
+/// or half points, so both sums are exact in floating point whatever the
+/// order of the rows: the result is the same on every run.
+fn exact_var(name: &str) -> Expr {
+    let n = col(name).count().cast(DataType::Float64);
+    let sx = col(name).sum();
+    let sxx = (col(name) * col(name)).sum();
+    (sxx - sx.clone() * sx / n.clone()) / (n - lit(1.0))
+}
+
+/// (level, unit_id, instrument, year) -> distinct respondents.
+type Participation = HashMap<(Level, String, String, i32), u64>;
+
+fn participation(scores: &LazyFrame, e: &impl Fn(PolarsError) -> Error) -> Result<Participation> {
+    let df = scores
+        .clone()
+        .select(on(&[
+            "institution_id",
+            "specialty",
+            "rso_id",
+            "region_id",
+            "instrument",
+            "year",
+            "who",
+        ]))
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect()
+        .map_err(e)?;
+    let s = |n: &str| -> Result<Vec<Option<String>>> {
+        Ok(df
+            .column(n)
+            .map_err(e)?
+            .str()
+            .map_err(e)?
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect())
+    };
+    let (inst, spec, rso, region, instrument, who) = (
+        s("institution_id")?,
+        s("specialty")?,
+        s("rso_id")?,
+        s("region_id")?,
+        s("instrument")?,
+        s("who")?,
+    );
+    let year: Vec<Option<i32>> = df
+        .column("year")
+        .map_err(e)?
+        .i32()
+        .map_err(e)?
+        .iter()
+        .collect();
+    let mut sets: HashMap<(Level, String, String, i32), std::collections::HashSet<String>> =
+        HashMap::new();
+    for i in 0..df.height() {
+        let (Some(ins), Some(sp), Some(instr), Some(y), Some(w)) =
+            (&inst[i], &spec[i], &instrument[i], year[i], &who[i])
+        else {
+            continue;
+        };
+        let mut units = vec![
+            (Level::Department, format!("{ins}:{sp}")),
+            (Level::Institution, ins.clone()),
+        ];
+        if let Some(r) = &rso[i] {
+            units.push((Level::Rso, r.clone()));
+        }
+        if let Some(r) = &region[i] {
+            units.push((Level::Region, r.clone()));
+        }
+        for (l, u) in units {
+            sets.entry((l, u, instr.clone(), y))
+                .or_default()
+                .insert(w.clone());
+        }
+    }
+    Ok(sets.into_iter().map(|(k, v)| (k, v.len() as u64)).collect())
+}
+
+fn response_rate(
+    c: &Cell,
+    part: &Participation,
+    invitations: &[Invitation],
+    registry: &Registry,
+) -> Option<f64> {
+    let mut invited = 0u64;
+    let mut took_part = 0u64;
+    for year in score::years_of(&c.period) {
+        let mid = NaiveDate::from_ymd_opt(year, 7, 1)?;
+        let inv: u64 = invitations
+            .iter()
+            .filter(|i| i.instrument == c.instrument && i.year == year)
+            .filter(|i| match c.level {
+                Level::Department => format!("{}:{}", i.institution_id, i.specialty) == c.unit_id,
+                Level::Institution => i.institution_id == c.unit_id,
+                Level::Rso => registry
+                    .rso_on(&i.institution_id, &i.specialty, mid)
+                    .is_some_and(|r| r.id == c.unit_id),
+                Level::Region => {
+                    let region = registry
+                        .rso_on(&i.institution_id, &i.specialty, mid)
+                        .map(|r| r.region.clone())
+                        .or_else(|| {
+                            registry
+                                .institutions
+                                .get(&i.institution_id)
+                                .map(|x| x.region.clone())
+                        });
+                    region.as_deref() == Some(c.unit_id.as_str())
+                }
+            })
+            .map(|i| i.invited)
+            .sum();
+        if inv > 0 {
+            invited += inv;
+            took_part += part
+                .get(&(c.level, c.unit_id.clone(), c.instrument.clone(), year))
+                .copied()
+                .unwrap_or(0);
+        }
+    }
+    (invited > 0).then(|| took_part as f64 / invited as f64)
+}
+
+fn frame_to_cells(
+    df: &DataFrame,
+    level: Level,
+    e: &impl Fn(PolarsError) -> Error,
+) -> Result<Vec<Cell>> {
+    let s = |n: &str| -> Result<Vec<Option<String>>> {
+        Ok(df
+            .column(n)
+            .map_err(e)?
+            .str()
+            .map_err(e)?
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect())
+    };
+    let f = |n: &str| -> Result<Vec<Option<f64>>> {
+        let c = df
+            .column(n)
+            .map_err(e)?
+            .cast(&DataType::Float64)
+            .map_err(e)?;
+        Ok(c.f64().map_err(e)?.iter().collect())
+    };
+    let u = |n: &str| -> Result<Vec<Option<u64>>> {
+        let c = df
+            .column(n)
+            .map_err(e)?
+            .cast(&DataType::UInt64)
+            .map_err(e)?;
+        Ok(c.u64().map_err(e)?.iter().collect())
+    };
+    let key = |n: &str| -> Result<Vec<Option<String>>> {
+        if level.keys().contains(&n) {
+            s(n)
+        } else {
+            Ok(vec![None; df.height()])
+        }
+    };
+    let (inst, spec, rso, region) = (
+        key("institution_id")?,
+        key("specialty")?,
+        key("rso_id")?,
+        key("region_id")?,
+    );
+    let (instrument, version, scale, period) = (
+        s("instrument")?,
+        s("instrument_version")?,
+        s("scale_id")?,
+        s("period")?,
+    );
+    let (n_resp, n_who) = (u("n_responses")?, u("n_respondents")?);
+    let (mean, sd, lo, hi) = (f("mean")?, f("sd")?, f("scale_min")?, f("scale_max")?);
+    let (siv, k, tv, nc) = (
+        f("sum_item_var")?,
+        u("k")?,
+        f("total_var")?,
+        u("n_complete")?,
+    );
+    let mut out = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let unit_id = match level {
+            Level::Department => format!(
+                "{}:{}",
+                inst[i].clone().unwrap_or_default(),
+                spec[i].clone().unwrap_or_default()
+            ),
+            Level::Institution => inst[i].clone().unwrap_or_default(),
+            Level::Rso => rso[i].clone().unwrap_or_default(),
+            Level::Region => region[i].clone().unwrap_or_default(),
+        };
+        let alpha = match (siv[i], k[i], tv[i], nc[i]) {
+            (Some(siv), Some(k), Some(tv), Some(n)) if n >= 3 => {
+                score::cronbach_alpha(k as u32, siv, tv)
+            }
+            _ => None,
+        };
+        out.push(Cell {
+            level,
+            unit_id,
+            institution_id: inst[i].clone(),
+            specialty: spec[i].clone(),
+            rso_id: rso[i].clone(),
+            region_id: region[i].clone(),
+            instrument: instrument[i].clone().unwrap_or_default(),
+            instrument_version: version[i].clone().unwrap_or_default(),
+            scale_id: scale[i].clone().unwrap_or_default(),
+            period: period[i].clone().unwrap_or_default(),
+            n_respondents: n_who[i].unwrap_or(0),
+            n_responses: n_resp[i].unwrap_or(0),
+            mean: mean[i],
+            sd: sd[i],
+            ci_low: None,
+            ci_high: None,
+            mean_pomp: None,
+            alpha,
+            response_rate: None,
+            reliable: false,
+            suppressed: false,
+            suppression_reason: None,
+            scale_min: lo[i].unwrap_or(0.0),
+            scale_max: hi[i].unwrap_or(1.0),
+            floor: 0,
+            atoms: Vec::new(),
+        });
+    }
+    Ok(out)
+}
+
+/// Atoms by level key and year, to find a cell's atoms quickly.
+struct AtomIndex {
+    by_key: HashMap<(Level, String, i32), Vec<u32>>,
+}
+
+impl AtomIndex {
+    fn new(atoms: &[Atom]) -> AtomIndex {
+        let mut by_key: HashMap<(Level, String, i32), Vec<u32>> = HashMap::new();
+        for (i, a) in atoms.iter().enumerate() {
+            let i = i as u32;
+            by_key
+                .entry((
+                    Level::Department,
+                    format!("{}:{}", a.institution_id, a.specialty),
+                    a.year,
+                ))
+                .or_default()
+                .push(i);
+            by_key
+                .entry((Level::Institution, a.institution_id.clone(), a.year))
+                .or_default()
+                .push(i);
+            if let Some(r) = &a.rso_id {
+                by_key
+                    .entry((Level::Rso, r.clone(), a.year))
+                    .or_default()
+                    .push(i);
+            }
+            by_key
+                .entry((Level::Region, a.region_id.clone(), a.year))
+                .or_default()
+                .push(i);
+        }
+        AtomIndex { by_key }
+    }
+
+    fn of(&self, level: Level, unit: &str, period: &str) -> Vec<u32> {
+        let mut v: Vec<u32> = score::years_of(period)
+            .into_iter()
+            .flat_map(|y| {
+                self.by_key
+                    .get(&(level, unit.to_string(), y))
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+fn finish_cell(c: &mut Cell, spec: Option<&ScaleSpec>, registry: &Registry, index: &AtomIndex) {
+    if let (Some(m), Some(sd)) = (c.mean, c.sd) {
+        if let Some((lo, hi)) = score::mean_ci(m, sd, c.n_responses) {
+            c.ci_low = Some(lo);
+            c.ci_high = Some(hi);
+        }
+    }
+    c.mean_pomp = c.mean.map(|m| score::pomp(m, c.scale_min, c.scale_max));
+    c.reliable = spec.is_some_and(|s| c.n_respondents >= s.reliability_min as u64);
+    c.floor = spec.map(|s| s.privacy_floor).unwrap_or(u32::MAX);
+    c.atoms = index.of(c.level, &c.unit_id, &c.period);
+    // Keys that apply to the level: a department's RSO at the end of the
+    // period, and every unit's region.
+    let last_day = score::years_of(&c.period)
+        .last()
+        .and_then(|y| NaiveDate::from_ymd_opt(*y, 12, 31));
+    match c.level {
+        Level::Department => {
+            let (inst, spec) = (
+                c.institution_id.clone().unwrap_or_default(),
+                c.specialty.clone().unwrap_or_default(),
+            );
+            let rso = last_day.and_then(|d| registry.rso_on(&inst, &spec, d));
+            c.rso_id = rso.map(|r| r.id.clone());
+            c.region_id = rso
+                .map(|r| r.region.clone())
+                .or_else(|| registry.institutions.get(&inst).map(|i| i.region.clone()));
+        }
+        Level::Institution => {
+            c.region_id = c
+                .institution_id
+                .as_ref()
+                .and_then(|i| registry.institutions.get(i))
+                .map(|i| i.region.clone());
+        }
+        Level::Rso => {
+            c.specialty = registry.rsos.get(&c.unit_id).map(|r| r.specialty.clone());
+            c.region_id = registry.rsos.get(&c.unit_id).map(|r| r.region.clone());
+        }
+        Level::Region => {}
+    }
+}
+
+/// The change of one unit and subscale since the previous period of the
+/// same kind that has data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Level.
+    pub level: Level,
+    /// Unit.
+    pub unit_id: String,
+    /// Institution (department and institution rows).
+    pub institution_id: Option<String>,
+    /// Specialty.
+    pub specialty: Option<String>,
+    /// RSO.
+    pub rso_id: Option<String>,
+    /// Region.
+    pub region_id: Option<String>,
+    /// Instrument.
+    pub instrument: String,
+    /// Subscale (of the current version).
+    pub scale_id: String,
+    /// Construct linking the two subscales.
+    pub construct: String,
+    /// Current period.
+    pub period: String,
+    /// The period compared with.
+    pub previous_period: String,
+    /// Current version.
+    pub instrument_version: String,
+    /// Version in the previous period.
+    pub previous_version: String,
+    /// The versions differ: compare on 0-100 and the construct.
+    pub version_changed: bool,
+    /// Difference of means on the instrument's scale (same version only).
+    pub diff: Option<f64>,
+    /// Difference of means on 0-100.
+    pub diff_pomp: Option<f64>,
+    /// Welch's t-test, two-sided p (on 0-100, so versions compare).
+    pub p_value: Option<f64>,
+    /// Hedges' g.
+    pub hedges_g: Option<f64>,
+    /// One of the two cells is suppressed: no numbers.
+    pub suppressed: bool,
+}
+
+/// Changes between consecutive periods of the same kind, per unit and
+/// subscale, linked across versions by construct. Uses only published
+/// numbers: a change involving a suppressed cell has none.
+pub fn changes(table: &Table, catalogue: &Catalogue) -> Vec<Change> {
+    let construct = |inst: &str, ver: &str, scale: &str| -> String {
+        if scale == TOTAL {
+            return TOTAL.into();
+        }
+        catalogue
+            .get(inst, ver)
+            .and_then(|i| i.subscale(scale))
+            .map(|s| s.construct.clone())
+            .unwrap_or_else(|| scale.to_string())
+    };
+    // (level, unit, instrument, construct, is_cycle) -> cells by period
+    let mut series: BTreeMap<(Level, String, String, String, bool), Vec<&Cell>> = BTreeMap::new();
+    for c in &table.cells {
+        let k = (
+            c.level,
+            c.unit_id.clone(),
+            c.instrument.clone(),
+            construct(&c.instrument, &c.instrument_version, &c.scale_id),
+            c.is_cycle(),
+        );
+        series.entry(k).or_default().push(c);
+    }
+    let mut out = Vec::new();
+    for ((_, _, _, cons, _), mut cells) in series {
+        cells.sort_by(|a, b| {
+            a.period
+                .cmp(&b.period)
+                .then(a.instrument_version.cmp(&b.instrument_version))
+        });
+        for w in cells.windows(2) {
+            let (prev, cur) = (w[0], w[1]);
+            if prev.period == cur.period {
+                continue;
+            }
+            let summary = |c: &Cell| -> Option<Summary> {
+                let range = c.scale_max - c.scale_min;
+                Some(Summary {
+                    mean: score::pomp(c.mean?, c.scale_min, c.scale_max),
+                    sd: c.sd? / range * 100.0,
+                    n: c.n_responses,
+                })
+            };
+            let suppressed = prev.suppressed || cur.suppressed;
+            let version_changed = prev.instrument_version != cur.instrument_version;
+            let (a, b) = if suppressed {
+                (None, None)
+            } else {
+                (summary(prev), summary(cur))
+            };
+            let (p_value, g, diff_pomp) = match (a, b) {
+                (Some(a), Some(b)) => (
+                    score::welch(a, b).map(|x| x.2),
+                    score::hedges_g(a, b),
+                    Some(b.mean - a.mean),
+                ),
+                _ => (None, None, None),
+            };
+            let diff = match (suppressed, version_changed, prev.mean, cur.mean) {
+                (false, false, Some(p), Some(c)) => Some(c - p),
+                _ => None,
+            };
+            out.push(Change {
+                level: cur.level,
+                unit_id: cur.unit_id.clone(),
+                institution_id: cur.institution_id.clone(),
+                specialty: cur.specialty.clone(),
+                rso_id: cur.rso_id.clone(),
+                region_id: cur.region_id.clone(),
+                instrument: cur.instrument.clone(),
+                scale_id: cur.scale_id.clone(),
+                construct: cons.clone(),
+                period: cur.period.clone(),
+                previous_period: prev.period.clone(),
+                instrument_version: cur.instrument_version.clone(),
+                previous_version: prev.instrument_version.clone(),
+                version_changed,
+                diff,
+                diff_pomp,
+                p_value,
+                hedges_g: g,
+                suppressed,
+            });
+        }
+    }
+    out
+}
+
+/// The aggregates table's columns, in order: the data contract.
+pub const AGGREGATE_COLUMNS: [&str; 22] = [
+    "level",
+    "unit_id",
+    "institution_id",
+    "specialty",
+    "rso_id",
+    "region_id",
+    "instrument",
+    "instrument_version",
+    "scale_id",
+    "period",
+    "n_respondents",
+    "n_responses",
+    "mean",
+    "sd",
+    "ci_low",
+    "ci_high",
+    "mean_pomp",
+    "alpha",
+    "response_rate",
+    "reliable",
+    "suppressed",
+    "suppression_reason",
+];
+
+fn aggregates_frame(cells: &[Cell]) -> PolarsResult<DataFrame> {
+    let s =
+        |f: fn(&Cell) -> String| Column::new("".into(), cells.iter().map(f).collect::<Vec<_>>());
+    let o = |f: fn(&Cell) -> Option<String>| {
+        Column::new("".into(), cells.iter().map(f).collect::<Vec<_>>())
+    };
+    let x = |f: fn(&Cell) -> Option<f64>| {
+        Column::new("".into(), cells.iter().map(f).collect::<Vec<_>>())
+    };
+    let cols = vec![
+        s(|c| c.level.as_str().to_string()),
+        s(|c| c.unit_id.clone()),
+        o(|c| c.institution_id.clone()),
+        o(|c| c.specialty.clone()),
+        o(|c| c.rso_id.clone()),
+        o(|c| c.region_id.clone()),
+        s(|c| c.instrument.clone()),
+        s(|c| c.instrument_version.clone()),
+        s(|c| c.scale_id.clone()),
+        s(|c| c.period.clone()),
+        Column::new(
+            "".into(),
+            cells.iter().map(|c| c.n_respondents).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "".into(),
+            cells.iter().map(|c| c.n_responses).collect::<Vec<_>>(),
+        ),
+        x(|c| c.mean),
+        x(|c| c.sd),
+        x(|c| c.ci_low),
+        x(|c| c.ci_high),
+        x(|c| c.mean_pomp),
+        x(|c| c.alpha),
+        x(|c| c.response_rate),
+        Column::new(
+            "".into(),
+            cells.iter().map(|c| c.reliable).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "".into(),
+            cells.iter().map(|c| c.suppressed).collect::<Vec<_>>(),
+        ),
+        o(|c| c.suppression_reason.clone()),
+    ];
+    let cols = cols
+        .into_iter()
+        .zip(AGGREGATE_COLUMNS)
+        .map(|(c, n)| c.with_name(n.into()))
+        .collect();
+    DataFrame::new(cells.len(), cols)
+}
+
+fn changes_frame(ch: &[Change]) -> PolarsResult<DataFrame> {
+    let s = |n: &str, f: fn(&Change) -> String| {
+        Column::new(n.into(), ch.iter().map(f).collect::<Vec<_>>())
+    };
+    let o = |n: &str, f: fn(&Change) -> Option<String>| {
+        Column::new(n.into(), ch.iter().map(f).collect::<Vec<_>>())
+    };
+    let x = |n: &str, f: fn(&Change) -> Option<f64>| {
+        Column::new(n.into(), ch.iter().map(f).collect::<Vec<_>>())
+    };
+    DataFrame::new(
+        ch.len(),
+        vec![
+            s("level", |c| c.level.as_str().to_string()),
+            s("unit_id", |c| c.unit_id.clone()),
+            o("institution_id", |c| c.institution_id.clone()),
+            o("specialty", |c| c.specialty.clone()),
+            o("rso_id", |c| c.rso_id.clone()),
+            o("region_id", |c| c.region_id.clone()),
+            s("instrument", |c| c.instrument.clone()),
+            s("scale_id", |c| c.scale_id.clone()),
+            s("construct", |c| c.construct.clone()),
+            s("period", |c| c.period.clone()),
+            s("previous_period", |c| c.previous_period.clone()),
+            s("instrument_version", |c| c.instrument_version.clone()),
+            s("previous_version", |c| c.previous_version.clone()),
+            Column::new(
+                "version_changed".into(),
+                ch.iter().map(|c| c.version_changed).collect::<Vec<_>>(),
+            ),
+            x("diff", |c| c.diff),
+            x("diff_pomp", |c| c.diff_pomp),
+            x("p_value", |c| c.p_value),
+            x("hedges_g", |c| c.hedges_g),
+            Column::new(
+                "suppressed".into(),
+                ch.iter().map(|c| c.suppressed).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+}
+
+/// Where the aggregates and changes are written.
+pub fn output_paths(dataset: &Path) -> (PathBuf, PathBuf) {
+    (
+        dataset.join("aggregates/aggregates.parquet"),
+        dataset.join("changes/changes.parquet"),
+    )
+}
+
+/// Writes a protected table and its changes, each file atomically (a
+/// temporary file, then a rename). Refuses an unprotected table.
+pub fn write(table: &Table, changes: &[Change], dataset: &Path) -> Result<()> {
+    if !table.protected {
+        return Err(Error::dataset(
+            dataset,
+            "refusing to write aggregates that have not been through privacy::protect",
+        ));
+    }
+    let (agg, chg) = output_paths(dataset);
+    let mut df = aggregates_frame(&table.cells).map_err(pl(&agg))?;
+    write_parquet(&agg, &mut df)?;
+    let mut df = changes_frame(changes).map_err(pl(&chg))?;
+    write_parquet(&chg, &mut df)
+}

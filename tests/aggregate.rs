@@ -1,0 +1,329 @@
+//! End to end: aggregates and changes from the real binary, checked against
+//! hand-worked values and the privacy rules.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::Dir;
+use opleidingsmonitor::aggregate::{self, Level, AGGREGATE_COLUMNS};
+use opleidingsmonitor::config::Config;
+use opleidingsmonitor::dataset::{read_parquet, read_table_as_text};
+use opleidingsmonitor::instrument::Catalogue;
+use opleidingsmonitor::{privacy, synth};
+
+type Row = HashMap<String, Option<String>>;
+
+fn rows(dir: &Dir, rel: &str) -> Vec<Row> {
+    read_table_as_text(&dir.join(rel)).unwrap()
+}
+
+fn num(r: &Row, col: &str) -> Option<f64> {
+    r[col].as_deref().map(|v| v.parse().unwrap())
+}
+
+fn s<'a>(r: &'a Row, col: &str) -> Option<&'a str> {
+    r[col].as_deref()
+}
+
+const REGISTRY: &str = r#"
+[[regions]]
+id = "r"
+name = "Regio R"
+
+[[institutions]]
+id = "a"
+name = "Ziekenhuis A"
+region = "r"
+
+[[specialties]]
+code = "anes"
+name = "Anesthesiologie"
+
+[[rsos]]
+id = "anes-r"
+name = "Anesthesiologie R"
+specialty = "anes"
+region = "r"
+members = [{ institution = "a", valid_from = 2015-01-01 }]
+"#;
+
+const PROFILE: &str = r#"
+instrument = "exit"
+version = "example"
+files = ["exit_*.csv"]
+[columns]
+submitted_on = "Datum"
+institution = "Ziekenhuis"
+specialty = "Specialisme"
+respondent = "Email"
+[[item_patterns]]
+regex = '^Q(\d+)$'
+item = "exit_q{1:02}"
+"#;
+
+/// Five aios with every item answered, and a sixth who answered three
+/// items only (q03, q05, q06): too few for a total score (half of 8 is 4).
+const EXPORT: &str = "Datum,Ziekenhuis,Specialisme,Email,Q1,Q2,Q3,Q4,Q5,Q6,Q7,Q8
+2024-03-01,Ziekenhuis A,Anesthesiologie,r1@x.nl,4,5,4,4,4,4,4,4
+2024-03-02,Ziekenhuis A,Anesthesiologie,r2@x.nl,3,4,3,3,3,3,3,3
+2024-03-03,Ziekenhuis A,Anesthesiologie,r3@x.nl,5,5,5,5,5,5,5,5
+2024-03-04,Ziekenhuis A,Anesthesiologie,r4@x.nl,2,3,2,2,2,2,2,2
+2024-03-05,Ziekenhuis A,Anesthesiologie,r5@x.nl,4,4,4,4,4,4,4,4
+2024-03-06,Ziekenhuis A,Anesthesiologie,r6@x.nl,,,3,,2,3,,
+";
+
+fn fixture() -> Dir {
+    let d = Dir::new();
+    d.write(
+        "opleidingsmonitor.toml",
+        "[paths]\nregistry = \"registry.toml\"\nprofiles = \"profiles\"\ninvitations = \"invitations.csv\"\nkey_file = \"k.key\"\n",
+    );
+    d.write("registry.toml", REGISTRY);
+    d.write("profiles/exit.toml", PROFILE);
+    d.write("inbox/exit_2024.csv", EXPORT);
+    d.write(
+        "invitations.csv",
+        "instrument,year,institution,specialty,invited\nexit,2024,Ziekenhuis A,anes,10\n",
+    );
+    assert_eq!(d.run(&["ingest", "-c", "opleidingsmonitor.toml"]).code(), 0);
+    let run = d.run(&["aggregate", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(run.code(), 0, "{}", run.both());
+    d
+}
+
+fn cell<'a>(rows: &'a [Row], level: &str, scale: &str, period: &str) -> &'a Row {
+    rows.iter()
+        .find(|r| {
+            s(r, "level") == Some(level)
+                && s(r, "scale_id") == Some(scale)
+                && s(r, "period") == Some(period)
+        })
+        .unwrap_or_else(|| panic!("no {level} {scale} {period}"))
+}
+
+#[test]
+fn statistics_equal_hand_worked_values() {
+    let d = fixture();
+    let agg = rows(&d, "dataset/aggregates");
+    // Supervision (items q01, q02): response scores 4.5, 3.5, 5.0, 2.5, 4.0.
+    // mean 19.5 / 5 = 3.9; squared deviations .36 .16 1.21 1.96 .01 = 3.7,
+    // variance 3.7 / 4 = 0.925, sd 0.9617692; t(0.975, 4) = 2.7764451
+    // (scipy); half width 2.7764451 * 0.9617692 / sqrt 5 = 1.1941942.
+    // POMP (3.9 - 1) / 4 * 100 = 72.5. Alpha: item variances 1.3 and 0.7,
+    // totals 9 7 10 5 8 have variance 3.7: 2 * (1 - 2.0 / 3.7) = 0.9189189.
+    // Response rate: 6 aios took part of 10 invited. Tolerance 1e-6.
+    let c = cell(&agg, "department", "supervision", "2024");
+    let close = |col: &str, want: f64| {
+        let got = num(c, col).unwrap_or_else(|| panic!("{col} is null"));
+        assert!((got - want).abs() < 1e-6, "{col}: {got} != {want}");
+    };
+    close("mean", 3.9);
+    close("sd", 0.925f64.sqrt());
+    close("ci_low", 3.9 - 1.1941942);
+    close("ci_high", 3.9 + 1.1941942);
+    close("mean_pomp", 72.5);
+    close("alpha", 2.0 * (1.0 - 2.0 / 3.7));
+    close("response_rate", 0.6);
+    assert_eq!(s(c, "n_responses"), Some("5"));
+    assert_eq!(s(c, "n_respondents"), Some("5"));
+    assert_eq!(s(c, "unit_id"), Some("a:anes"));
+    assert_eq!(s(c, "rso_id"), Some("anes-r"));
+    assert_eq!(s(c, "region_id"), Some("r"));
+    assert_eq!(s(c, "reliable"), Some("true"));
+    assert_eq!(s(c, "suppressed"), Some("false"));
+    // The half rule: the sixth aios has an education score (q03 of q03-q04)
+    // but no total (3 of 8 items).
+    assert_eq!(
+        s(cell(&agg, "department", "education", "2024"), "n_responses"),
+        Some("6")
+    );
+    let total = cell(&agg, "department", "total", "2024");
+    assert_eq!(s(total, "n_responses"), Some("5"));
+    // Totals: 33/8, 25/8, 40/8, 17/8, 32/8 -> mean 147/40 = 3.675.
+    assert!((num(total, "mean").unwrap() - 3.675).abs() < 1e-9);
+    // The cycle 2023-2024 holds only 2024: the same numbers.
+    let cyc = cell(&agg, "department", "supervision", "2023-2024");
+    assert_eq!(num(cyc, "mean"), num(c, "mean"));
+    // One department: institution, RSO and region pool the same responses.
+    for level in ["institution", "rso", "region"] {
+        assert_eq!(
+            num(cell(&agg, level, "supervision", "2024"), "mean"),
+            num(c, "mean"),
+            "{level}"
+        );
+    }
+}
+
+#[test]
+fn aggregates_have_exactly_the_contract_columns_and_are_stable() {
+    let d = fixture();
+    let df = read_parquet(&d.join("dataset/aggregates/aggregates.parquet")).unwrap();
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(names, AGGREGATE_COLUMNS.map(String::from).to_vec());
+    let before = rows(&d, "dataset/aggregates").len();
+    let first = std::fs::read(d.join("dataset/aggregates/aggregates.parquet")).unwrap();
+    assert_eq!(
+        d.run(&["aggregate", "-c", "opleidingsmonitor.toml"]).code(),
+        0
+    );
+    assert_eq!(rows(&d, "dataset/aggregates").len(), before);
+    let second = std::fs::read(d.join("dataset/aggregates/aggregates.parquet")).unwrap();
+    assert_eq!(
+        first, second,
+        "running aggregate twice gives the same table"
+    );
+}
+
+#[test]
+fn the_sample_region_is_protected_and_tells_its_stories() {
+    let d = Dir::new();
+    let cat = Catalogue::load(None).unwrap();
+    synth::write_sample_region(d.path(), &cat, 20191).unwrap();
+    assert_eq!(d.run(&["ingest", "-c", "opleidingsmonitor.toml"]).code(), 0);
+    let run = d.run(&["aggregate", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(run.code(), 0, "{}", run.both());
+    let agg = rows(&d, "output/dataset/aggregates");
+    assert!(agg.len() > 1000);
+    // Running it again writes the same bytes (sums in a fixed order).
+    let bytes =
+        |d: &Dir| std::fs::read(d.join("output/dataset/aggregates/aggregates.parquet")).unwrap();
+    let first = bytes(&d);
+    assert_eq!(
+        d.run(&["aggregate", "-c", "opleidingsmonitor.toml"]).code(),
+        0
+    );
+    assert!(first == bytes(&d), "a second aggregate changed the table");
+
+    // No published cell below the floor; suppressed cells show no values.
+    for r in &agg {
+        let n: u64 = s(r, "n_respondents").unwrap().parse().unwrap();
+        let suppressed = s(r, "suppressed") == Some("true");
+        assert!(suppressed || n >= 4, "{r:?}");
+        if suppressed {
+            for col in ["mean", "sd", "ci_low", "ci_high", "mean_pomp", "alpha"] {
+                assert!(r[col].is_none(), "{col} of a suppressed cell: {r:?}");
+            }
+        }
+    }
+    // The small department (three aios) is suppressed for its size.
+    let small = agg
+        .iter()
+        .find(|r| {
+            s(r, "unit_id") == Some("brakelduin:neu")
+                && s(r, "period") == Some("2024")
+                && s(r, "scale_id") == Some("total")
+        })
+        .unwrap();
+    assert_eq!(s(small, "suppression_reason"), Some("min_n"));
+
+    // The checker recovers nothing from what was written: recompute the
+    // cells in process, protect them, check they equal the written table,
+    // and run the checker.
+    let config = Config::load(&d.join("opleidingsmonitor.toml")).unwrap();
+    let mut table = aggregate::compute(&config).unwrap();
+    privacy::protect(&mut table);
+    let written: HashMap<(String, String, String, String, String, String), bool> = agg
+        .iter()
+        .map(|r| {
+            let k = [
+                "level",
+                "unit_id",
+                "instrument",
+                "instrument_version",
+                "scale_id",
+                "period",
+            ]
+            .map(|c| s(r, c).unwrap().to_string());
+            (
+                (
+                    k[0].clone(),
+                    k[1].clone(),
+                    k[2].clone(),
+                    k[3].clone(),
+                    k[4].clone(),
+                    k[5].clone(),
+                ),
+                s(r, "suppressed") == Some("true"),
+            )
+        })
+        .collect();
+    assert_eq!(written.len(), table.cells.len());
+    for c in &table.cells {
+        let k = (
+            c.level.as_str().to_string(),
+            c.unit_id.clone(),
+            c.instrument.clone(),
+            c.instrument_version.clone(),
+            c.scale_id.clone(),
+            c.period.clone(),
+        );
+        assert_eq!(written[&k], c.suppressed, "{k:?}");
+    }
+    let rels = privacy::relations(&table.cells);
+    assert!(rels.len() > 1000);
+    assert!(privacy::recover(&table.cells, &rels).is_empty());
+
+    // Benchmarks: every department row joins its RSO's and region's row of
+    // the same instrument, version, subscale and period by keys.
+    let key = |r: &Row, unit: &str| {
+        (
+            unit.to_string(),
+            ["instrument", "instrument_version", "scale_id", "period"]
+                .map(|c| s(r, c).unwrap().to_string()),
+        )
+    };
+    let by_unit: HashMap<_, &Row> = agg
+        .iter()
+        .filter(|r| matches!(s(r, "level"), Some("rso") | Some("region")))
+        .map(|r| (key(r, s(r, "unit_id").unwrap()), r))
+        .collect();
+    let mut joined = 0;
+    for r in agg.iter().filter(|r| s(r, "level") == Some("department")) {
+        assert!(
+            by_unit.contains_key(&key(r, s(r, "region_id").unwrap())),
+            "{r:?}"
+        );
+        if let Some(rso) = s(r, "rso_id") {
+            if by_unit.contains_key(&key(r, rso)) {
+                joined += 1;
+            }
+        }
+    }
+    assert!(joined > 500, "{joined}");
+
+    // The decline built into the sample: Heemdaal internal medicine's
+    // learning climate (D-RECT total) fell from cycle 2021-2022 to 2023-2024,
+    // significantly and with a large effect.
+    let changes = rows(&d, "output/dataset/changes");
+    let decline = changes
+        .iter()
+        .find(|c| {
+            s(c, "unit_id") == Some("heemdaal:int")
+                && s(c, "instrument") == Some("d-rect")
+                && s(c, "scale_id") == Some("total")
+                && s(c, "period") == Some("2023-2024")
+        })
+        .expect("a change row for the decline");
+    assert_eq!(s(decline, "previous_period"), Some("2021-2022"));
+    assert!(num(decline, "p_value").unwrap() < 0.05, "{decline:?}");
+    assert!(num(decline, "hedges_g").unwrap() < -0.5, "{decline:?}");
+    // From D-RECT 2011 to 2016 the versions differ: compared on 0-100 only.
+    let switch = changes
+        .iter()
+        .find(|c| {
+            s(c, "level") == Some("region")
+                && s(c, "instrument") == Some("d-rect")
+                && s(c, "period") == Some("2022")
+                && s(c, "scale_id") == Some("teamwork")
+        })
+        .expect("a change across the version switch");
+    assert_eq!(s(switch, "version_changed"), Some("true"));
+    assert_eq!(s(switch, "previous_version"), Some("2011"));
+    assert!(switch["diff"].is_none() && switch["diff_pomp"].is_some());
+    assert_eq!(Level::parse("rso"), Some(Level::Rso));
+}
