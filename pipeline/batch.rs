@@ -141,11 +141,13 @@ pub enum Mode {
 }
 
 /// Ingests (or validates) the given files into the configured dataset.
+/// `progress` is told the name of every file when it has been read.
 pub fn run(
     config: &Config,
     paths: &[PathBuf],
     key: &PseudonymKey,
     mode: Mode,
+    progress: Option<&(dyn Fn(&str) + Sync)>,
 ) -> Result<BatchReport> {
     let files = find_files(paths)?;
     let dataset = match mode {
@@ -186,6 +188,9 @@ pub fn run(
                 {
                     report.status = FileStatus::Skipped;
                     report.profile = m.profile.clone();
+                    if let Some(p) = progress {
+                        p(&report.name);
+                    }
                     return Ok(Work { report, batch: None });
                 }
             }
@@ -243,6 +248,9 @@ pub fn run(
                 ),
             };
             report.profile = entry.profile.clone();
+            if let Some(p) = progress {
+                p(&report.name);
+            }
             if outcome.file_error.is_none() {
                 entry.status = "ingested".into();
             } else {

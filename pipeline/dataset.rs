@@ -694,3 +694,83 @@ pub fn read_table_as_text(dir: &Path) -> Result<Vec<HashMap<String, Option<Strin
     }
     Ok(rows)
 }
+
+/// The dataset's run lock: one run at a time per dataset. It is an
+/// operating-system lock on a file beside the dataset folder
+/// (`dataset.lock` next to `dataset/`), so a killed run's lock is
+/// released by the kernel and the next run takes over (and finishes or
+/// discards the killed run's batch in `Dataset::open`).
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+    /// The holder noted in the file by a run that did not finish, if any.
+    pub stale: Option<String>,
+}
+
+impl RunLock {
+    /// Takes the lock of the dataset at `root`, or says who holds it.
+    pub fn acquire(root: &Path) -> Result<RunLock> {
+        use std::io::{Read, Seek, Write};
+        let mut name = root
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
+        name.push(".lock");
+        let path = root.with_file_name(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        let holder = holder.trim().to_string();
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Locked(format!(
+                    "another opleidingsmonitor run is using the dataset {} ({}); try again when it has finished",
+                    root.display(),
+                    if holder.is_empty() { "holder unknown".to_string() } else { holder }
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+        let stale = (!holder.is_empty()).then_some(holder);
+        file.set_len(0).map_err(|e| Error::io(&path, e))?;
+        file.rewind().map_err(|e| Error::io(&path, e))?;
+        writeln!(
+            file,
+            "pid {} since {}",
+            std::process::id(),
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+        )
+        .map_err(|e| Error::io(&path, e))?;
+        file.sync_all().map_err(|e| Error::io(&path, e))?;
+        Ok(RunLock { _file: file, stale })
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // A clean end empties the note, so the next run sees no stale holder.
+        let _ = self._file.set_len(0);
+    }
+}
+
+/// A fingerprint of what the manifest holds: changes whenever a batch is
+/// committed, so derived tables know when they are out of date.
+pub fn manifest_fingerprint(entries: &[ManifestEntry]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut lines: Vec<String> = entries
+        .iter()
+        .map(|e| format!("{} {} {}", e.source_sha256, e.status, e.batch_id))
+        .collect();
+    lines.sort();
+    hex::encode(Sha256::digest(lines.join("\n").as_bytes()))
+}

@@ -16,6 +16,7 @@ pub mod dataset;
 pub mod error;
 pub mod ingest;
 pub mod instrument;
+pub mod job;
 pub mod org;
 pub mod privacy;
 pub mod score;
@@ -37,12 +38,15 @@ pub struct AggregateSummary {
 }
 
 /// Scores and aggregates the dataset, protects the result and writes
-/// `aggregates/` and `changes/`.
+/// `aggregates/` and `changes/`, then the stamp that says what they were
+/// made from. The caller holds the dataset's `RunLock`.
 pub fn aggregate_dataset(config: &config::Config) -> Result<AggregateSummary> {
+    let stamp = job::current_stamp(config)?;
     let mut table = aggregate::compute(config)?;
     privacy::protect(&mut table);
     let changes = aggregate::changes(&table, &config.catalogue);
     aggregate::write(&table, &changes, &config.paths.dataset)?;
+    job::write_stamp(config, &stamp)?;
     let count = |r: &str| {
         table
             .cells

@@ -35,6 +35,7 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Run(cli::run::Args),
     Ingest(cli::ingest::Args),
     Validate(cli::validate::Args),
     Aggregate(cli::aggregate::Args),
@@ -42,11 +43,17 @@ enum Command {
 }
 
 fn init_logging(format: LogFormat, quiet: bool) {
-    let default = if quiet { "error" } else { "warn" };
+    // Our own progress lines at info, everyone else's warnings.
+    let default = if quiet {
+        "error"
+    } else {
+        "warn,opleidingsmonitor=info"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPLEIDINGSMONITOR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -58,6 +65,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.quiet);
     let result = match &cli.command {
+        Command::Run(a) => with_config(&a.config, |c| cli::run::run(a, c, !cli.quiet)),
         Command::Ingest(a) => with_config(&a.config, |c| cli::ingest::run(a, c)),
         Command::Validate(a) => with_config(&a.config, |c| cli::validate::run(a, c)),
         Command::Aggregate(a) => with_config(&a.config, |c| cli::aggregate::run(a, c)),
@@ -67,7 +75,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(cli::EXIT_FATAL)
+            let code = e
+                .downcast_ref::<opleidingsmonitor::Error>()
+                .map(cli::exit_code_for)
+                .unwrap_or(cli::EXIT_FATAL);
+            ExitCode::from(code)
         }
     }
 }

@@ -154,7 +154,8 @@ pub fn pomp(value: f64, min: f64, max: f64) -> f64 {
 /// variances and the sample variance of the summed score. None when fewer
 /// than 2 items or the total variance is zero.
 pub fn cronbach_alpha(k: u32, sum_item_variances: f64, total_variance: f64) -> Option<f64> {
-    if k < 2 || total_variance.is_nan() || total_variance <= 0.0 || !sum_item_variances.is_finite() {
+    if k < 2 || total_variance.is_nan() || total_variance <= 0.0 || !sum_item_variances.is_finite()
+    {
         return None;
     }
     let k = k as f64;

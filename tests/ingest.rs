@@ -283,7 +283,7 @@ fn a_crash_at_any_commit_step_leaves_a_dataset_equal_to_an_uninterrupted_run() {
             dir.run(&["ingest", "-c", "opleidingsmonitor.toml"]).code(),
             0
         );
-        snapshot(&dir)
+        common::snapshot(dir.path())
     };
     for point in ["before_ready", "after_ready", "mid_move"] {
         let (dir, _) = sample();
@@ -299,64 +299,8 @@ fn a_crash_at_any_commit_step_leaves_a_dataset_equal_to_an_uninterrupted_run() {
         let rerun = dir.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
         assert_eq!(rerun.code(), 0, "{point}: {}", rerun.both());
         assert!(!dir.join("output/dataset/.staging").exists());
-        let got = snapshot(&dir);
-        for (g, r, what) in [
-            (&got.0, &reference.0, "responses"),
-            (&got.1, &reference.1, "comments"),
-            (&got.2, &reference.2, "manifest"),
-        ] {
-            assert_eq!(g.len(), r.len(), "{point}: {what} rows");
-            if let Some((a, b)) = g.iter().zip(r.iter()).find(|(a, b)| a != b) {
-                panic!("{point}: {what} differ:\n{a}\n{b}");
-            }
-        }
+        common::assert_same(&common::snapshot(dir.path()), &reference, point);
     }
-}
-
-/// Responses and comments as sorted text lines, and the manifest's counts.
-fn snapshot(dir: &Dir) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let lines = |rel: &str| {
-        let mut v: Vec<String> = table(dir, rel)
-            .into_iter()
-            .map(|r| {
-                let mut kv: Vec<String> = r
-                    .into_iter()
-                    // Keyed values differ between folders: each sample has its own key.
-                    .filter(|(k, _)| {
-                        !matches!(k.as_str(), "respondent_key" | "subject_key" | "response_id")
-                    })
-                    .map(|(k, v)| format!("{k}={v:?}"))
-                    .collect();
-                kv.sort();
-                kv.join("|")
-            })
-            .collect();
-        v.sort();
-        v
-    };
-    let ds = Dataset::open(&dir.join("output/dataset")).unwrap();
-    let mut m: Vec<String> = ds
-        .manifest()
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            format!(
-                "{} {} {} {} {} {}",
-                e.source_file,
-                e.status,
-                e.rows_read,
-                e.rows_written,
-                e.rows_quarantined,
-                e.rows_duplicate
-            )
-        })
-        .collect();
-    m.sort();
-    (
-        lines("output/dataset/responses"),
-        lines("output/dataset/comments"),
-        m,
-    )
 }
 
 #[test]

@@ -24,7 +24,8 @@ pub struct Args {
 pub fn run(args: &Args, config: &Config) -> anyhow::Result<ExitCode> {
     let key = super::load_key(config, true)?;
     let paths = super::input_paths(&args.paths, config);
-    let report = batch::run(config, &paths, &key, Mode::Ingest)?;
+    let _lock = opleidingsmonitor::dataset::RunLock::acquire(&config.paths.dataset)?;
+    let report = batch::run(config, &paths, &key, Mode::Ingest, None)?;
     super::print_batch(&report, 20, "written");
     if report.wrote {
         println!("\nDataset updated: {}", config.paths.dataset.display());

@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 pub mod ingest;
+pub mod run;
 pub mod sample;
 pub mod validate;
 
@@ -21,8 +22,19 @@ pub const EXIT_PARTIAL: u8 = 1;
 /// Exit code: configuration or fatal error; nothing was written.
 pub const EXIT_FATAL: u8 = 2;
 
+/// Exit code: another run holds the dataset's lock; nothing was done.
+pub const EXIT_LOCKED: u8 = 3;
+
 /// How the exit codes are explained in `--help`.
-pub const EXIT_CODES_HELP: &str = "Exit codes:\n  0  all good\n  1  finished, but some files or rows were quarantined (see the quarantine table)\n  2  configuration or fatal error\n";
+pub const EXIT_CODES_HELP: &str = "Exit codes:\n  0  all good\n  1  finished, but some files or rows were quarantined (see the quarantine table)\n  2  configuration or fatal error\n  3  another run is using the same dataset; nothing was done\n";
+
+/// The exit code for a library error.
+pub fn exit_code_for(e: &opleidingsmonitor::Error) -> u8 {
+    match e {
+        opleidingsmonitor::Error::Locked(_) => EXIT_LOCKED,
+        _ => EXIT_FATAL,
+    }
+}
 
 /// `--config FILE`, shared by every command that reads a configuration.
 #[derive(Debug, Clone, clap::Args)]

@@ -33,7 +33,7 @@ pub fn run(args: &Args, config: &Config) -> anyhow::Result<ExitCode> {
         }
     };
     let paths = super::input_paths(&args.paths, config);
-    let report = batch::run(config, &paths, &key, Mode::Validate)?;
+    let report = batch::run(config, &paths, &key, Mode::Validate, None)?;
     super::print_batch(&report, 50, "ok");
     if report.has_quarantine() {
         println!("\nSome rows would be quarantined; nothing was written.");

@@ -104,3 +104,74 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A dataset's content as sorted text lines, for comparing two runs:
+/// responses and comments (without the keyed columns, which differ between
+/// folders with different keys), the manifest's counts, and the aggregates.
+pub fn snapshot(root: &Path) -> Snapshot {
+    use opleidingsmonitor::dataset::{read_table_as_text, Dataset};
+    let ds_dir = root.join("output/dataset");
+    let lines = |rel: &str| {
+        let mut v: Vec<String> = read_table_as_text(&ds_dir.join(rel))
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let mut kv: Vec<String> = r
+                    .into_iter()
+                    // Keyed values differ between folders: each has its own key.
+                    .filter(|(k, _)| {
+                        !matches!(k.as_str(), "respondent_key" | "subject_key" | "response_id")
+                    })
+                    .map(|(k, v)| format!("{k}={v:?}"))
+                    .collect();
+                kv.sort();
+                kv.join("|")
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let ds = Dataset::open(&ds_dir).unwrap();
+    let mut m: Vec<String> = ds
+        .manifest()
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {} {} {}",
+                e.source_file,
+                e.status,
+                e.rows_read,
+                e.rows_written,
+                e.rows_quarantined,
+                e.rows_duplicate
+            )
+        })
+        .collect();
+    m.sort();
+    (
+        lines("responses"),
+        lines("comments"),
+        m,
+        lines("aggregates"),
+    )
+}
+
+/// Snapshots of two datasets are equal; the first difference is shown.
+pub type Snapshot = (Vec<String>, Vec<String>, Vec<String>, Vec<String>);
+
+/// Asserts two snapshots are equal, naming the table and the first
+/// differing line.
+pub fn assert_same(got: &Snapshot, reference: &Snapshot, label: &str) {
+    for (g, r, what) in [
+        (&got.0, &reference.0, "responses"),
+        (&got.1, &reference.1, "comments"),
+        (&got.2, &reference.2, "manifest"),
+        (&got.3, &reference.3, "aggregates"),
+    ] {
+        assert_eq!(g.len(), r.len(), "{label}: {what} rows");
+        if let Some((a, b)) = g.iter().zip(r.iter()).find(|(a, b)| a != b) {
+            panic!("{label}: {what} differ:\n{a}\n{b}");
+        }
+    }
+}

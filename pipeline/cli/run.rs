@@ -1,0 +1,139 @@
+//! `opleidingsmonitor run`: the one command for a scheduled job.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use opleidingsmonitor::config::Config;
+use opleidingsmonitor::job::{self, Options, RunSummary};
+
+/// Do everything that is due: ingest new exports from the inbox, aggregate
+/// when the data changed. With nothing new it writes nothing and says so.
+///
+/// A summary of the run is written as JSON to the reports folder
+/// (run-summary.json) and to --summary-json. Safe to schedule: a second run
+/// on the same dataset exits at once with code 3, and a run that was killed
+/// is completed or undone by the next.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub config: super::ConfigArg,
+    /// Also write the run summary (JSON) here.
+    #[arg(long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
+    /// Aggregate even when nothing changed (after editing settings or
+    /// instrument definitions).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Where the run summary always goes.
+pub fn summary_path(config: &Config) -> PathBuf {
+    config.paths.reports.join("run-summary.json")
+}
+
+/// Runs the command. `show_progress`: a bar on a terminal, else log lines.
+pub fn run(args: &Args, config: &Config, show_progress: bool) -> anyhow::Result<ExitCode> {
+    let key = super::load_key(config, true)?;
+    let bar = (show_progress && std::io::stderr().is_terminal()).then(|| {
+        let n = opleidingsmonitor::batch::find_files(std::slice::from_ref(&config.paths.inbox))
+            .map(|f| f.len())
+            .unwrap_or(0);
+        let bar = indicatif::ProgressBar::new(n as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {wide_msg}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix("inlezen");
+        bar
+    });
+    let on_file = |name: &str| match &bar {
+        Some(b) => {
+            b.set_message(name.to_string());
+            b.inc(1);
+        }
+        None => tracing::debug!(file = name, "read"),
+    };
+    let result = job::run(config, &key, &Options { force: args.force }, Some(&on_file));
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            let code = super::exit_code_for(&e);
+            let failed = RunSummary {
+                dataset_dir: config.paths.dataset.display().to_string(),
+                reports_dir: config.paths.reports.display().to_string(),
+                exit_code: code,
+                warnings: vec![e.to_string()],
+                ..Default::default()
+            };
+            write_summaries(&failed, args, config);
+            return Err(e.into());
+        }
+    };
+    write_summaries(&summary, args, config);
+    for f in summary.files.iter().filter(|f| f.status != "skipped") {
+        println!(
+            "{:<8} {}  read {}, written {}, quarantined {}{}",
+            f.status,
+            f.path,
+            f.rows_read,
+            f.rows_written,
+            f.rows_quarantined,
+            if f.rows_duplicate > 0 {
+                format!(" ({} already present)", f.rows_duplicate)
+            } else {
+                String::new()
+            }
+        );
+        for p in f.problems.iter().take(10) {
+            let row = p
+                .row
+                .map(|r| format!("row {r}"))
+                .unwrap_or_else(|| "file".into());
+            let col = p
+                .column
+                .as_deref()
+                .map(|c| format!(", column {c:?}"))
+                .unwrap_or_default();
+            println!("         {row}{col}: {}", p.reason);
+        }
+    }
+    for w in &summary.warnings {
+        println!("warning: {w}");
+    }
+    if summary.changed {
+        println!(
+            "Done in {:.1} s. Dataset: {}{}",
+            summary.duration_s,
+            summary.dataset_dir,
+            if summary.aggregated {
+                " (aggregates updated)"
+            } else {
+                ""
+            }
+        );
+    } else {
+        println!(
+            "Nothing new: nothing was written ({} files already read).",
+            summary.files.len()
+        );
+    }
+    Ok(ExitCode::from(summary.exit_code))
+}
+
+fn write_summaries(summary: &RunSummary, args: &Args, config: &Config) {
+    let mut targets = vec![summary_path(config)];
+    targets.extend(args.summary_json.clone());
+    for t in targets {
+        if let Err(e) = summary.write(&t) {
+            eprintln!(
+                "warning: could not write the run summary {}: {e}",
+                t.display()
+            );
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! End to end: `run`, the command a scheduler calls.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use common::{files_below, Dir};
+use opleidingsmonitor::dataset::RunLock;
+use opleidingsmonitor::instrument::Catalogue;
+use opleidingsmonitor::synth;
+
+fn sample() -> Dir {
+    let dir = Dir::new();
+    let cat = Catalogue::load(None).unwrap();
+    synth::write_sample_region(dir.path(), &cat, 20191).unwrap();
+    dir
+}
+
+fn mtimes(dir: &Path) -> BTreeMap<String, SystemTime> {
+    files_below(dir)
+        .into_iter()
+        // The summary of the last run and the lock's note change every run
+        // by design; the data and the reports must not.
+        .filter(|p| !p.ends_with("run-summary.json") && !p.ends_with("dataset.lock"))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::metadata(&p).unwrap().modified().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_second_run_with_nothing_new_writes_nothing() {
+    let d = sample();
+    let first = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(first.code(), 0, "{}", first.both());
+    assert!(d
+        .join("output/dataset/aggregates/aggregates.parquet")
+        .exists());
+    let before = mtimes(&d.join("output"));
+    let second = d.run(&[
+        "run",
+        "-c",
+        "opleidingsmonitor.toml",
+        "--summary-json",
+        "s.json",
+    ]);
+    assert_eq!(second.code(), 0, "{}", second.both());
+    assert!(second.stdout().contains("Nothing new"), "{}", second.both());
+    assert_eq!(mtimes(&d.join("output")), before);
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("s.json")).unwrap()).unwrap();
+    assert_eq!(s["exit_code"], 0);
+    assert_eq!(s["changed"], false);
+    assert!(s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["status"] == "skipped"));
+    for key in [
+        "dataset_dir",
+        "reports_dir",
+        "duration_s",
+        "reports",
+        "warnings",
+    ] {
+        assert!(s.get(key).is_some(), "summary lacks {key}");
+    }
+}
+
+#[test]
+fn a_bad_row_makes_the_exit_code_1_and_the_summary_names_it() {
+    let d = sample();
+    // Row 3 of a new plain D-RECT file has a 9 on a 1-5 scale.
+    let src = std::fs::read_to_string(d.join("inbox/2019/drect-plain_anes_2019.csv")).unwrap();
+    let mut lines: Vec<String> = src.lines().take(4).map(String::from).collect();
+    let mut cells: Vec<String> = lines[2].split(',').map(String::from).collect();
+    cells[5] = "9".into();
+    cells[1] = "2025-01-15".into();
+    lines[2] = cells.join(",");
+    lines[1] = lines[1].replacen("2019-", "2025-", 1);
+    lines[3] = lines[3].replacen("2019-", "2025-", 1);
+    d.write(
+        "inbox/2025/drect-plain_anes_2025.csv",
+        lines.join("\n") + "\n",
+    );
+    let run = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(run.code(), 1, "{}", run.both());
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("output/reports/run-summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(s["exit_code"], 1);
+    let f = s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("drect-plain_anes_2025.csv")
+        })
+        .unwrap();
+    assert_eq!(f["status"], "new");
+    assert_eq!(f["rows_read"], 3);
+    assert_eq!(f["rows_quarantined"], 1);
+    assert_eq!(f["problems"][0]["row"], 3);
+    assert_eq!(f["problems"][0]["column"], "Q1");
+    assert!(run.stdout().contains("row 3"), "{}", run.both());
+}
+
+#[test]
+fn a_concurrent_run_is_refused_and_a_stale_lock_is_taken_over() {
+    let d = sample();
+    {
+        let _held = RunLock::acquire(&d.join("output/dataset")).unwrap();
+        let run = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+        assert_eq!(run.code(), 3, "{}", run.both());
+        assert!(
+            run.stderr().contains("another opleidingsmonitor run"),
+            "{}",
+            run.both()
+        );
+        assert!(
+            !d.join("output/dataset/manifest").exists(),
+            "a refused run writes nothing"
+        );
+    }
+    // A lock note left by a killed run, with nobody holding the lock.
+    std::fs::write(
+        d.join("output/dataset.lock"),
+        "pid 999999 since 2026-01-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let run = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(run.code(), 0, "{}", run.both());
+    assert!(run.stdout().contains("did not finish"), "{}", run.both());
+}
+
+#[test]
+fn a_run_killed_at_any_moment_and_run_again_equals_an_uninterrupted_run() {
+    let reference = {
+        let d = sample();
+        assert_eq!(d.run(&["run", "-c", "opleidingsmonitor.toml"]).code(), 0);
+        common::snapshot(d.path())
+    };
+    // SIGKILL after increasing delays: wherever the run happens to be.
+    for delay_ms in [30u64, 150, 400, 900] {
+        let d = sample();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_opleidingsmonitor"))
+            .args(["run", "-c", "opleidingsmonitor.toml", "-q"])
+            .current_dir(d.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let again = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+        assert_eq!(
+            again.code(),
+            0,
+            "after a kill at {delay_ms} ms: {}",
+            again.both()
+        );
+        common::assert_same(
+            &common::snapshot(d.path()),
+            &reference,
+            &format!("killed at {delay_ms} ms"),
+        );
+    }
+    // And at the commit's most delicate points.
+    for point in ["before_ready", "after_ready", "mid_move"] {
+        let d = sample();
+        let crashed = d.run_env(
+            &["run", "-c", "opleidingsmonitor.toml"],
+            &[("OPLEIDINGSMONITOR_FAIL_AT", point)],
+        );
+        assert_ne!(crashed.code(), 0);
+        assert_eq!(d.run(&["run", "-c", "opleidingsmonitor.toml"]).code(), 0);
+        common::assert_same(&common::snapshot(d.path()), &reference, point);
+    }
+}
