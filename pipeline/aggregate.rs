@@ -25,7 +25,8 @@ use crate::org::Registry;
 use crate::score::{self, ScaleSpec, Summary, TOTAL};
 
 /// Aggregation level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Level {
     /// One specialty in one institution.
     Department,
@@ -168,9 +169,36 @@ impl Cell {
     }
 }
 
+/// How often each answer was given to one item in one RSO and cycle: the
+/// diverging bars of the RSO report. Not-applicable answers have no value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemCount {
+    /// RSO.
+    pub rso_id: String,
+    /// Instrument.
+    pub instrument: String,
+    /// Version.
+    pub instrument_version: String,
+    /// Subscale of the item.
+    pub scale_id: String,
+    /// Item.
+    pub item_id: String,
+    /// Cycle.
+    pub period: String,
+    /// The answer (None: not applicable).
+    pub value: Option<f64>,
+    /// How many gave it.
+    pub n: u64,
+}
+
 /// The aggregates of a dataset.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
+    /// The last submission date in the data (ISO), for the reports' cover.
+    pub data_until: Option<String>,
+    /// Item answer counts per RSO and cycle (privacy removes unpublishable
+    /// ones).
+    pub item_counts: Vec<ItemCount>,
     /// The cells.
     pub cells: Vec<Cell>,
     /// The atoms the cells are made of.
@@ -349,13 +377,25 @@ pub fn compute(config: &Config) -> Result<Table> {
         ..Default::default()
     };
     let dir = format!("{}/", responses_dir.display());
-    let base = LazyFrame::scan_parquet(PlRefPath::new(dir.as_str()), args)
+    let all = LazyFrame::scan_parquet(PlRefPath::new(dir.as_str()), args)
         .map_err(&e)?
-        .filter(
-            col("value")
-                .is_not_null()
-                .and(col("respondent_role").neq(lit("supervisor_self"))),
-        )
+        .filter(col("respondent_role").neq(lit("supervisor_self")));
+    let data_until = {
+        let df = all
+            .clone()
+            .select([col("submitted_on").max().cast(DataType::String)])
+            .collect()
+            .map_err(&e)?;
+        df.column("submitted_on")
+            .map_err(&e)?
+            .str()
+            .map_err(&e)?
+            .get(0)
+            .map(str::to_string)
+    };
+    let base = all
+        .clone()
+        .filter(col("value").is_not_null())
         // A respondent is their pseudonym, or the response itself where the
         // export is anonymous.
         .with_column(coalesce(&[col("respondent_key"), col("response_id")]).alias("who"))
@@ -444,8 +484,9 @@ pub fn compute(config: &Config) -> Result<Table> {
     ])
     .map_err(&e)?
     .lazy();
-    // Sorted, so every group sums its scores in the same order on every run:
-    // the same dataset gives the same bytes.
+    // Sorted by the scores themselves, so every group sums the same values in
+    // the same order on every run, whatever the pseudonymisation key or the
+    // files' order: the same answers give the same bytes.
     let scored = scores
         .clone()
         .join(periods.clone(), [col("year")], [col("year")], inner())
@@ -455,11 +496,98 @@ pub fn compute(config: &Config) -> Result<Table> {
                 "instrument_version",
                 "scale_id",
                 "period",
-                "response_id",
+                "score",
             ],
             SortMultipleOptions::default(),
         )
         .cache();
+
+    // Answer counts per RSO, item and cycle, not-applicable included.
+    let cycles_only = DataFrame::new_infer_height(vec![
+        Column::new("year".into(), years.clone()),
+        Column::new(
+            "period".into(),
+            years
+                .iter()
+                .map(|&y| score::cycle_of(y, config.first_cycle_year))
+                .collect::<Vec<_>>(),
+        ),
+    ])
+    .map_err(&e)?
+    .lazy();
+    let counts_df = all
+        .clone()
+        .filter(col("rso_id").is_not_null())
+        .join(cycles_only, [col("year")], [col("year")], inner())
+        .group_by(on(&[
+            "rso_id",
+            "instrument",
+            "instrument_version",
+            "scale_id",
+            "item_id",
+            "period",
+            "value",
+        ]))
+        .agg([len().cast(DataType::UInt64).alias("n")])
+        .sort(
+            [
+                "rso_id",
+                "instrument",
+                "instrument_version",
+                "item_id",
+                "period",
+                "value",
+            ],
+            SortMultipleOptions::default(),
+        )
+        .collect()
+        .map_err(&e)?;
+    let item_counts = {
+        let st = |n: &str| -> Result<Vec<String>> {
+            Ok(counts_df
+                .column(n)
+                .map_err(&e)?
+                .str()
+                .map_err(&e)?
+                .iter()
+                .map(|v| v.unwrap_or("").to_string())
+                .collect())
+        };
+        let (rso, inst, ver, sc, item, per) = (
+            st("rso_id")?,
+            st("instrument")?,
+            st("instrument_version")?,
+            st("scale_id")?,
+            st("item_id")?,
+            st("period")?,
+        );
+        let val: Vec<Option<f64>> = counts_df
+            .column("value")
+            .map_err(&e)?
+            .f64()
+            .map_err(&e)?
+            .iter()
+            .collect();
+        let n: Vec<Option<u64>> = counts_df
+            .column("n")
+            .map_err(&e)?
+            .u64()
+            .map_err(&e)?
+            .iter()
+            .collect();
+        (0..counts_df.height())
+            .map(|i| ItemCount {
+                rso_id: rso[i].clone(),
+                instrument: inst[i].clone(),
+                instrument_version: ver[i].clone(),
+                scale_id: sc[i].clone(),
+                item_id: item[i].clone(),
+                period: per[i].clone(),
+                value: val[i],
+                n: n[i].unwrap_or(0),
+            })
+            .collect::<Vec<_>>()
+    };
 
     // Items of complete responses, for Cronbach's alpha.
     let complete = |items: LazyFrame, scale: Option<&str>| {
@@ -664,6 +792,8 @@ pub fn compute(config: &Config) -> Result<Table> {
             ))
     });
     Ok(Table {
+        data_until,
+        item_counts,
         cells,
         atoms,
         protected: false,
@@ -1261,6 +1391,265 @@ pub fn output_paths(dataset: &Path) -> (PathBuf, PathBuf) {
     )
 }
 
+fn counts_frame(c: &[ItemCount]) -> PolarsResult<DataFrame> {
+    DataFrame::new(
+        c.len(),
+        vec![
+            Column::new(
+                "rso_id".into(),
+                c.iter().map(|x| x.rso_id.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "instrument".into(),
+                c.iter().map(|x| x.instrument.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "instrument_version".into(),
+                c.iter()
+                    .map(|x| x.instrument_version.clone())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "scale_id".into(),
+                c.iter().map(|x| x.scale_id.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "item_id".into(),
+                c.iter().map(|x| x.item_id.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "period".into(),
+                c.iter().map(|x| x.period.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "value".into(),
+                c.iter().map(|x| x.value).collect::<Vec<_>>(),
+            ),
+            Column::new("n".into(), c.iter().map(|x| x.n).collect::<Vec<_>>()),
+        ],
+    )
+}
+
+/// What the reports read: the published cells, changes and item counts.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    /// The aggregates (atoms, floors and scale ends are not stored).
+    pub cells: Vec<Cell>,
+    /// The changes.
+    pub changes: Vec<Change>,
+    /// Item answer counts per RSO and cycle.
+    pub item_counts: Vec<ItemCount>,
+    /// Last submission date in the data.
+    pub data_until: Option<String>,
+}
+
+fn texts(df: &DataFrame, n: &str, path: &Path) -> Result<Vec<Option<String>>> {
+    let e = pl(path);
+    Ok(df
+        .column(n)
+        .map_err(&e)?
+        .str()
+        .map_err(&e)?
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
+}
+
+fn floats(df: &DataFrame, n: &str, path: &Path) -> Result<Vec<Option<f64>>> {
+    let e = pl(path);
+    let c = df
+        .column(n)
+        .map_err(&e)?
+        .cast(&DataType::Float64)
+        .map_err(&e)?;
+    Ok(c.f64().map_err(&e)?.iter().collect())
+}
+
+fn bools(df: &DataFrame, n: &str, path: &Path) -> Result<Vec<bool>> {
+    let e = pl(path);
+    Ok(df
+        .column(n)
+        .map_err(&e)?
+        .bool()
+        .map_err(&e)?
+        .iter()
+        .map(|v| v.unwrap_or(false))
+        .collect())
+}
+
+/// Reads what `write` wrote. Scale ends come from the catalogue.
+pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published> {
+    let (agg, chg) = output_paths(dataset);
+    if !agg.exists() {
+        return Ok(Published::default());
+    }
+    let df = crate::dataset::read_parquet(&agg)?;
+    let t = |n: &str| texts(&df, n, &agg);
+    let f = |n: &str| floats(&df, n, &agg);
+    let (level, unit, inst, spec, rso, region) = (
+        t("level")?,
+        t("unit_id")?,
+        t("institution_id")?,
+        t("specialty")?,
+        t("rso_id")?,
+        t("region_id")?,
+    );
+    let (instrument, version, scale, period, reason) = (
+        t("instrument")?,
+        t("instrument_version")?,
+        t("scale_id")?,
+        t("period")?,
+        t("suppression_reason")?,
+    );
+    let (nr, nn, mean, sd, lo, hi, pomp, alpha, rate) = (
+        f("n_respondents")?,
+        f("n_responses")?,
+        f("mean")?,
+        f("sd")?,
+        f("ci_low")?,
+        f("ci_high")?,
+        f("mean_pomp")?,
+        f("alpha")?,
+        f("response_rate")?,
+    );
+    let (reliable, suppressed) = (
+        bools(&df, "reliable", &agg)?,
+        bools(&df, "suppressed", &agg)?,
+    );
+    let mut cells = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let (ins, ver, sc) = (
+            instrument[i].clone().unwrap_or_default(),
+            version[i].clone().unwrap_or_default(),
+            scale[i].clone().unwrap_or_default(),
+        );
+        let (smin, smax) = score::scale_range(catalogue, &ins, &ver, &sc);
+        cells.push(Cell {
+            level: level[i]
+                .as_deref()
+                .and_then(Level::parse)
+                .unwrap_or(Level::Department),
+            unit_id: unit[i].clone().unwrap_or_default(),
+            institution_id: inst[i].clone(),
+            specialty: spec[i].clone(),
+            rso_id: rso[i].clone(),
+            region_id: region[i].clone(),
+            instrument: ins,
+            instrument_version: ver,
+            scale_id: sc,
+            period: period[i].clone().unwrap_or_default(),
+            n_respondents: nr[i].unwrap_or(0.0) as u64,
+            n_responses: nn[i].unwrap_or(0.0) as u64,
+            mean: mean[i],
+            sd: sd[i],
+            ci_low: lo[i],
+            ci_high: hi[i],
+            mean_pomp: pomp[i],
+            alpha: alpha[i],
+            response_rate: rate[i],
+            reliable: reliable[i],
+            suppressed: suppressed[i],
+            suppression_reason: reason[i].clone(),
+            scale_min: smin,
+            scale_max: smax,
+            floor: 0,
+            atoms: Vec::new(),
+        });
+    }
+    let mut changes = Vec::new();
+    if chg.exists() {
+        let df = crate::dataset::read_parquet(&chg)?;
+        let t = |n: &str| texts(&df, n, &chg);
+        let f = |n: &str| floats(&df, n, &chg);
+        let (level, unit, inst, spec, rso, region) = (
+            t("level")?,
+            t("unit_id")?,
+            t("institution_id")?,
+            t("specialty")?,
+            t("rso_id")?,
+            t("region_id")?,
+        );
+        let (instrument, scale, cons, period, prev, ver, pver) = (
+            t("instrument")?,
+            t("scale_id")?,
+            t("construct")?,
+            t("period")?,
+            t("previous_period")?,
+            t("instrument_version")?,
+            t("previous_version")?,
+        );
+        let (diff, dp, p, g) = (f("diff")?, f("diff_pomp")?, f("p_value")?, f("hedges_g")?);
+        let (vc, sup) = (
+            bools(&df, "version_changed", &chg)?,
+            bools(&df, "suppressed", &chg)?,
+        );
+        for i in 0..df.height() {
+            let s = |v: &[Option<String>]| v[i].clone().unwrap_or_default();
+            changes.push(Change {
+                level: level[i]
+                    .as_deref()
+                    .and_then(Level::parse)
+                    .unwrap_or(Level::Department),
+                unit_id: s(&unit),
+                institution_id: inst[i].clone(),
+                specialty: spec[i].clone(),
+                rso_id: rso[i].clone(),
+                region_id: region[i].clone(),
+                instrument: s(&instrument),
+                scale_id: s(&scale),
+                construct: s(&cons),
+                period: s(&period),
+                previous_period: s(&prev),
+                instrument_version: s(&ver),
+                previous_version: s(&pver),
+                version_changed: vc[i],
+                diff: diff[i],
+                diff_pomp: dp[i],
+                p_value: p[i],
+                hedges_g: g[i],
+                suppressed: sup[i],
+            });
+        }
+    }
+    let mut item_counts = Vec::new();
+    let cpath = dataset.join("distributions/distributions.parquet");
+    if cpath.exists() {
+        let df = crate::dataset::read_parquet(&cpath)?;
+        let t = |n: &str| texts(&df, n, &cpath);
+        let (rso, inst, ver, sc, item, per) = (
+            t("rso_id")?,
+            t("instrument")?,
+            t("instrument_version")?,
+            t("scale_id")?,
+            t("item_id")?,
+            t("period")?,
+        );
+        let (val, n) = (floats(&df, "value", &cpath)?, floats(&df, "n", &cpath)?);
+        for i in 0..df.height() {
+            let s = |v: &[Option<String>]| v[i].clone().unwrap_or_default();
+            item_counts.push(ItemCount {
+                rso_id: s(&rso),
+                instrument: s(&inst),
+                instrument_version: s(&ver),
+                scale_id: s(&sc),
+                item_id: s(&item),
+                period: s(&per),
+                value: val[i],
+                n: n[i].unwrap_or(0.0) as u64,
+            });
+        }
+    }
+    let data_until = std::fs::read_to_string(dataset.join("aggregates/DATA_UNTIL"))
+        .ok()
+        .map(|s| s.trim().to_string());
+    Ok(Published {
+        cells,
+        changes,
+        item_counts,
+        data_until,
+    })
+}
+
 /// Writes a protected table and its changes, each file atomically (a
 /// temporary file, then a rename). Refuses an unprotected table.
 pub fn write(table: &Table, changes: &[Change], dataset: &Path) -> Result<()> {
@@ -1274,5 +1663,13 @@ pub fn write(table: &Table, changes: &[Change], dataset: &Path) -> Result<()> {
     let mut df = aggregates_frame(&table.cells).map_err(pl(&agg))?;
     write_parquet(&agg, &mut df)?;
     let mut df = changes_frame(changes).map_err(pl(&chg))?;
-    write_parquet(&chg, &mut df)
+    write_parquet(&chg, &mut df)?;
+    let cpath = dataset.join("distributions/distributions.parquet");
+    let mut df = counts_frame(&table.item_counts).map_err(pl(&cpath))?;
+    write_parquet(&cpath, &mut df)?;
+    let until = dataset.join("aggregates/DATA_UNTIL");
+    let tmp = until.with_extension("tmp");
+    std::fs::write(&tmp, table.data_until.clone().unwrap_or_default())
+        .map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &until).map_err(|e| Error::io(&until, e))
 }

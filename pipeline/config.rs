@@ -35,6 +35,86 @@ pub struct RawConfig {
     /// Scoring settings.
     #[serde(default)]
     pub scoring: RawScoring,
+    /// Thresholds of the strengths, improvement points and signals.
+    #[serde(default)]
+    pub rules: Rules,
+    /// Which instrument each RSO is expected to run in which year.
+    #[serde(default)]
+    pub calendar: Vec<CalendarEntry>,
+    /// Report settings.
+    #[serde(default)]
+    pub report: RawReport,
+}
+
+/// `[rules]`: the region's settings for strengths, improvement points and
+/// signals. No official cut-offs exist for any instrument: these defaults
+/// are a starting point for the region to set, never a norm.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rules {
+    /// Strength when a reliable cell's mean on 0-100 is at least this.
+    pub strength_pomp: f64,
+    /// Improvement point when a reliable cell's mean on 0-100 is below this.
+    pub improvement_pomp: f64,
+    /// p below which a difference counts as significant.
+    pub significance: f64,
+    /// Improvement point when a significant decline has |Hedges' g| at least
+    /// this.
+    pub decline_effect: f64,
+    /// Signal when a response rate is below this.
+    pub min_response_rate: f64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            strength_pomp: 75.0,
+            improvement_pomp: 62.5,
+            significance: 0.05,
+            decline_effect: 0.5,
+            min_response_rate: 0.5,
+        }
+    }
+}
+
+/// `[[calendar]]`: an instrument expected every `every` years from `from`,
+/// for the listed specialties (all when empty).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarEntry {
+    /// Instrument id.
+    pub instrument: String,
+    /// Every how many years.
+    #[serde(default = "one_year")]
+    pub every: i32,
+    /// First year it is expected.
+    pub from: i32,
+    /// Specialty codes it applies to; empty: all.
+    #[serde(default)]
+    pub specialties: Vec<String>,
+}
+
+fn one_year() -> i32 {
+    1
+}
+
+impl CalendarEntry {
+    /// Whether the instrument is expected for `specialty` in `year`.
+    pub fn expects(&self, specialty: &str, year: i32) -> bool {
+        year >= self.from
+            && (year - self.from) % self.every.max(1) == 0
+            && (self.specialties.is_empty() || self.specialties.iter().any(|s| s == specialty))
+    }
+}
+
+/// `[report]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawReport {
+    /// Default language, `nl` or `en`.
+    pub language: Option<String>,
+    /// Folder with templates that replace the built-in ones.
+    pub templates: Option<PathBuf>,
 }
 
 /// `[paths]`: every path relative to the config file.
@@ -171,6 +251,14 @@ pub struct Config {
     pub registry: Registry,
     /// Source profiles.
     pub profiles: Vec<Profile>,
+    /// Rule thresholds.
+    pub rules: Rules,
+    /// The year calendar.
+    pub calendar: Vec<CalendarEntry>,
+    /// Default report language.
+    pub language: String,
+    /// Folder of replacing templates, if any.
+    pub templates: Option<PathBuf>,
 }
 
 impl Config {
@@ -243,7 +331,18 @@ impl Config {
         let catalogue = Catalogue::load(paths.instruments.as_deref())?;
         let registry = Registry::load(&paths.registry)?;
         let profiles = Profile::load_dir(&paths.profiles, &catalogue)?;
+        let language = raw.report.language.clone().unwrap_or_else(|| "nl".into());
+        if language != "nl" && language != "en" {
+            return Err(Error::Config {
+                file,
+                message: format!("report.language {language:?}: use \"nl\" or \"en\""),
+            });
+        }
         Ok(Config {
+            rules: raw.rules,
+            calendar: raw.calendar,
+            language,
+            templates: raw.report.templates.as_deref().map(abs),
             title: raw.title.unwrap_or_else(|| "Opleidingsmonitor".into()),
             paths,
             privacy_floor: raw.privacy.floor,

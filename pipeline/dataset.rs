@@ -774,3 +774,61 @@ pub fn manifest_fingerprint(entries: &[ManifestEntry]) -> String {
     lines.sort();
     hex::encode(Sha256::digest(lines.join("\n").as_bytes()))
 }
+
+/// One open answer, as the reports read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommentRow {
+    /// Instrument (from the partition).
+    pub instrument: String,
+    /// Year (from the partition).
+    pub year: i32,
+    /// Institution.
+    pub institution_id: String,
+    /// Specialty.
+    pub specialty: String,
+    /// RSO.
+    pub rso_id: Option<String>,
+    /// Item.
+    pub item_id: String,
+    /// The text, identifiers already masked on ingest.
+    pub text: String,
+}
+
+/// Every open answer in the dataset.
+pub fn read_comments(root: &Path) -> Result<Vec<CommentRow>> {
+    let mut out = Vec::new();
+    for path in parquet_files(&root.join("comments"))? {
+        let (instrument, year) = partition_of(&path);
+        let df = read_parquet(&path)?;
+        let e = pl_err(&path);
+        let col = |n: &str| -> Result<Vec<Option<String>>> {
+            Ok(df
+                .column(n)
+                .map_err(&e)?
+                .str()
+                .map_err(&e)?
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect())
+        };
+        let (inst, spec, rso, item, text) = (
+            col("institution_id")?,
+            col("specialty")?,
+            col("rso_id")?,
+            col("item_id")?,
+            col("text")?,
+        );
+        for i in 0..df.height() {
+            out.push(CommentRow {
+                instrument: instrument.clone(),
+                year,
+                institution_id: inst[i].clone().unwrap_or_default(),
+                specialty: spec[i].clone().unwrap_or_default(),
+                rso_id: rso[i].clone(),
+                item_id: item[i].clone().unwrap_or_default(),
+                text: text[i].clone().unwrap_or_default(),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -136,6 +136,32 @@ impl RunSummary {
     }
 }
 
+/// Today, or `OPLEIDINGSMONITOR_TODAY` (YYYY-MM-DD) for reproducible
+/// reports.
+pub fn today() -> chrono::NaiveDate {
+    std::env::var("OPLEIDINGSMONITOR_TODAY")
+        .ok()
+        .and_then(|s| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok())
+        .unwrap_or_else(|| chrono::Local::now().date_naive())
+}
+
+/// What the reports depend on: the aggregates' stamp, the development plan,
+/// the templates and the language.
+pub fn report_stamp(config: &Config, lang: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(std::fs::read(aggregate_stamp_path(&config.paths.dataset)).unwrap_or_default());
+    if let Some(p) = &config.paths.development_plan {
+        h.update(std::fs::read(p).unwrap_or_default());
+    }
+    if let Some(dir) = &config.templates {
+        for (name, _) in crate::report::TEMPLATES {
+            h.update(std::fs::read(dir.join(name)).unwrap_or_default());
+        }
+    }
+    h.update(format!("{:?}|{:?}|{lang}", config.rules, config.calendar).as_bytes());
+    hex::encode(h.finalize())
+}
+
 /// Options of a run.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -211,6 +237,25 @@ pub fn run(
     if has_data && (options.force || previous != stamp) {
         crate::aggregate_dataset(config)?;
         summary.aggregated = true;
+        summary.changed = true;
+    }
+    // Reports, when what they show changed (or none exist yet).
+    let lang = config.language.clone();
+    let stamp_path = config.paths.reports.join(format!(".stamp-{lang}"));
+    let rstamp = report_stamp(config, &lang);
+    let previous = std::fs::read_to_string(&stamp_path).unwrap_or_default();
+    if has_data && (options.force || summary.aggregated || previous != rstamp) {
+        let opts = crate::report::Options {
+            cycle: None,
+            rso: None,
+            lang,
+            today: today(),
+        };
+        let files = crate::report::render_all(config, &opts)?;
+        summary.reports = files.iter().map(|f| f.display().to_string()).collect();
+        let tmp = stamp_path.with_extension("tmp");
+        std::fs::write(&tmp, &rstamp).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, &stamp_path).map_err(|e| Error::io(&stamp_path, e))?;
         summary.changed = true;
     }
     drop(lock);

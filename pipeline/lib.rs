@@ -11,6 +11,7 @@
 
 pub mod aggregate;
 pub mod batch;
+pub mod chart;
 pub mod config;
 pub mod dataset;
 pub mod error;
@@ -18,7 +19,9 @@ pub mod ingest;
 pub mod instrument;
 pub mod job;
 pub mod org;
+pub mod pdca;
 pub mod privacy;
+pub mod report;
 pub mod score;
 pub mod synth;
 

@@ -39,6 +39,7 @@ enum Command {
     Ingest(cli::ingest::Args),
     Validate(cli::validate::Args),
     Aggregate(cli::aggregate::Args),
+    Report(cli::report::Args),
     Sample(cli::sample::Args),
 }
 
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
         Command::Ingest(a) => with_config(&a.config, |c| cli::ingest::run(a, c)),
         Command::Validate(a) => with_config(&a.config, |c| cli::validate::run(a, c)),
         Command::Aggregate(a) => with_config(&a.config, |c| cli::aggregate::run(a, c)),
+        Command::Report(a) => with_config(&a.config, |c| cli::report::run(a, c)),
         Command::Sample(a) => cli::sample::run(a),
     };
     match result {

@@ -218,6 +218,29 @@ pub fn protect(table: &mut Table) {
             table.cells[pick].suppress(SECONDARY);
         }
     }
+    // Item answer counts are published for RSOs only, and only where the
+    // RSO's total of that instrument version and cycle is published.
+    let published: HashSet<(String, String, String, String)> = table
+        .cells
+        .iter()
+        .filter(|c| c.level == Level::Rso && c.scale_id == crate::score::TOTAL && !c.suppressed)
+        .map(|c| {
+            (
+                c.unit_id.clone(),
+                c.instrument.clone(),
+                c.instrument_version.clone(),
+                c.period.clone(),
+            )
+        })
+        .collect();
+    table.item_counts.retain(|k| {
+        published.contains(&(
+            k.rso_id.clone(),
+            k.instrument.clone(),
+            k.instrument_version.clone(),
+            k.period.clone(),
+        ))
+    });
     table.protected = true;
 }
 
@@ -318,6 +341,7 @@ mod tests {
             cells: cells_of(&atoms, 4),
             atoms: Vec::new(),
             protected: false,
+            ..Default::default()
         };
         // Unprotected, the checker finds the small department at once:
         // the RSO minus a:x and c:x.
@@ -353,6 +377,7 @@ mod tests {
             cells: cells_of(&atoms, 4),
             atoms: Vec::new(),
             protected: false,
+            ..Default::default()
         };
         protect(&mut t);
         assert!(recover(&t.cells, &relations(&t.cells)).is_empty());
@@ -431,6 +456,7 @@ mod tests {
                 cells: cells_of(&atoms, floor),
                 atoms: Vec::new(),
                 protected: false,
+                ..Default::default()
             };
             protect(&mut t);
             for c in &t.cells {

@@ -101,6 +101,28 @@ pub fn scale_specs(
     out
 }
 
+/// The scale ends of a subscale (or `total`): the instrument's scale, or a
+/// grade's own scale when the subscale holds only grades.
+pub fn scale_range(
+    catalogue: &Catalogue,
+    instrument: &str,
+    version: &str,
+    scale_id: &str,
+) -> (f64, f64) {
+    let Some(inst) = catalogue.get(instrument, version) else {
+        return (0.0, 1.0);
+    };
+    let items: Vec<_> = inst
+        .items
+        .iter()
+        .filter(|i| i.subscale == scale_id && i.kind != ItemKind::Text)
+        .collect();
+    match items.first() {
+        Some(first) if items.iter().all(|i| i.kind == ItemKind::Grade) => inst.item_scale(first),
+        _ => (inst.scale.min, inst.scale.max),
+    }
+}
+
 /// The smallest number of answered items that is at least `fraction` of
 /// `n_items` (half of 5 items is 3; never below 1).
 pub fn min_answered(n_items: u32, fraction: f64) -> u32 {

@@ -6,7 +6,7 @@
 //! benchmark's national dataset). Institutions and people are invented: no
 //! real hospital gets invented scores. The same seed gives the same bytes.
 //! Stories are built in so reports have something true to find: a
-//! department whose climate declines, one that improves after an action, a
+//! department whose climate declines, an RSO that improves after an action, a
 //! department too small to publish, the switch from D-RECT 2011 to 2016, an
 //! institution that joins an RSO in 2022, and a measurement that is missing.
 //!
@@ -362,17 +362,18 @@ fn story(inst: &str, spec: &str, instrument: &str, subscale: &str, year: i32) ->
             2023 => -0.5,
             _ => -0.8,
         },
-        // Brakelduin anaesthesiology: coaching and feedback were weak; an
-        // action started in March 2022 and the scores rose.
-        ("brakelduin", "anes")
+        // Anaesthesiology across the RSO: coaching and feedback were weak;
+        // the RSO started an action in March 2022 (development plan A1) and
+        // the scores rose.
+        (_, "anes")
             if instrument == "d-rect"
                 && matches!(subscale, "coaching_assessment" | "feedback" | "supervision") =>
         {
             match year {
-                ..=2021 => -0.9,
-                2022 => -0.7,
+                ..=2021 => -0.7,
+                2022 => -0.5,
                 2023 => 0.0,
-                _ => 0.3,
+                _ => 0.2,
             }
         }
         _ => 0.0,
@@ -1235,10 +1236,51 @@ floor = 4                            # minimum respondents to publish (never bel
 [scoring]
 min_answered_fraction = 0.5          # a subscale score needs half of its items answered
 first_cycle_year = 2019              # cycles: 2019-2020, 2021-2022, 2023-2024
+
+# Strengths, improvement points and signals. No official cut-offs exist for
+# these instruments: these are the region's settings (the defaults shown).
+[rules]
+strength_pomp = 75.0                 # strength: reliable score at or above this (0-100)
+improvement_pomp = 62.5              # improvement point: reliable score below this
+significance = 0.05                  # p below which a change is significant
+decline_effect = 0.5                 # a significant decline with |Hedges' g| at least this
+min_response_rate = 0.5              # signal: response rate below this
+
+[report]
+language = "nl"                      # nl or en
+
+# The year calendar: which instrument each RSO is expected to run when. A
+# measurement the calendar expects but the data lack is a signal.
+[[calendar]]
+instrument = "d-rect"
+from = 2019
+every = 1
+
+[[calendar]]
+instrument = "exit"
+from = 2019
+every = 1
+
+[[calendar]]
+instrument = "setq"
+from = 2019
+every = 1
+specialties = ["anes", "int"]
+
+[[calendar]]
+instrument = "effect"
+from = 2019
+every = 2
+specialties = ["int", "neu"]
+
+[[calendar]]
+instrument = "mctq"
+from = 2020
+every = 2
 "#;
 
 const DEVELOPMENT_PLAN: &str = "action_id,rso_id,institution_id,instrument,scale_id,description,owner_role,start,due,status,target
-A1,anes-nv,brakelduin,d-rect,coaching_assessment,\"Na elke dienst een kort feedbackmoment met de supervisor; supervisoren volgen de training 'feedback geven'\",opleider,2022-03-01,2023-03-01,afgerond,\"begeleiden en toetsen op of boven het RSO-gemiddelde\"
+A1,anes-nv,,d-rect,coaching_assessment,\"Na elke dienst een kort feedbackmoment met de supervisor; supervisoren volgen de training 'feedback geven'\",RSO-opleidingscommissie,2022-03-01,2023-03-01,afgerond,\"begeleiden en toetsen minstens 70 op 0-100\"
 A2,int-nv,heemdaal,d-rect,educational_atmosphere,\"Werkdruk bespreken in de vakgroep; extra supervisor in de avonddienst\",opleidingsgroep,2024-01-15,2024-09-30,lopend,\"opleidingssfeer terug op het niveau van 2021\"
 A3,neu-nv,,mctq,coaching,\"Regionale training coaching voor alle supervisoren neurologie\",RSO-opleidingscommissie,2023-09-01,2025-06-30,lopend,\"coaching op of boven het regiogemiddelde\"
 A4,int-nv,,exit,workload,\"Exitgesprekken structureel met de opleider voeren\",opleider,2025-01-01,2025-12-31,gepland,\"\"

@@ -144,10 +144,19 @@ fn a_concurrent_run_is_refused_and_a_stale_lock_is_taken_over() {
 
 #[test]
 fn a_run_killed_at_any_moment_and_run_again_equals_an_uninterrupted_run() {
-    let reference = {
+    let (reference, reports) = {
         let d = sample();
         assert_eq!(d.run(&["run", "-c", "opleidingsmonitor.toml"]).code(), 0);
-        common::snapshot(d.path())
+        (common::snapshot(d.path()), common::report_files(d.path()))
+    };
+    assert!(reports.len() > 50);
+    let same_reports = |d: &Dir, label: &str| {
+        let got = common::report_files(d.path());
+        let names = |v: &[(String, Vec<u8>)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&got), names(&reports), "{label}: report files");
+        for ((n, a), (_, b)) in got.iter().zip(reports.iter()) {
+            assert!(a == b, "{label}: {n} differs");
+        }
     };
     // SIGKILL after increasing delays: wherever the run happens to be.
     for delay_ms in [30u64, 150, 400, 900] {
@@ -185,5 +194,6 @@ fn a_run_killed_at_any_moment_and_run_again_equals_an_uninterrupted_run() {
         assert_ne!(crashed.code(), 0);
         assert_eq!(d.run(&["run", "-c", "opleidingsmonitor.toml"]).code(), 0);
         common::assert_same(&common::snapshot(d.path()), &reference, point);
+        same_reports(&d, point);
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 pub mod ingest;
+pub mod report;
 pub mod run;
 pub mod sample;
 pub mod validate;

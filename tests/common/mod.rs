@@ -48,6 +48,8 @@ impl Dir {
         cmd.env_remove("OPLEIDINGSMONITOR_KEY");
         cmd.env_remove("OPLEIDINGSMONITOR_KEY_FILE");
         cmd.env_remove("OPLEIDINGSMONITOR_FAIL_AT");
+        // Reports say when they were made: the same day in every run.
+        cmd.env("OPLEIDINGSMONITOR_TODAY", "2026-11-22");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -174,4 +176,22 @@ pub fn assert_same(got: &Snapshot, reference: &Snapshot, label: &str) {
             panic!("{label}: {what} differ:\n{a}\n{b}");
         }
     }
+}
+
+/// Every report file (not the run summary or stamps) with its bytes.
+pub fn report_files(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let dir = root.join("output/reports");
+    files_below(&dir)
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            !name.starts_with('.') && name != "run-summary.json"
+        })
+        .map(|p| {
+            (
+                p.strip_prefix(&dir).unwrap().display().to_string(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
 }

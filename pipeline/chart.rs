@@ -1,0 +1,929 @@
+//! Inline SVG charts for the reports: trend lines over the cycles, diverging
+//! stacked bars for Likert item distributions, and the heatmap cell palette.
+//!
+//! This module owns how numbers look: colours, layout, legends, the split of a
+//! distribution into left and right segments, and the "geen gegevens" chart
+//! that stands in when there is nothing to draw. It does not compute
+//! statistics (scores and confidence intervals come from `aggregate`), does
+//! not decide what may be shown (the privacy floor is applied before data
+//! gets here) and does not write the HTML around the SVG (`report`). Every
+//! function returns a complete `<svg>` and never panics on odd input: a
+//! plotters error becomes a small chart with a message instead.
+
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::error::Error;
+
+/// One point of a trend line: a period label and its value on the 0-100 (POMP) scale.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrendPoint {
+    /// Period label; drawn only if it equals one of [`TrendChart::periods`].
+    pub period: String,
+    /// Mean on the POMP scale; `None` (or NaN) breaks the line.
+    pub value: Option<f64>,
+    /// Lower bound of the 95% confidence interval.
+    pub ci_low: Option<f64>,
+    /// Upper bound of the 95% confidence interval.
+    pub ci_high: Option<f64>,
+}
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SeriesStyle {
+    /// The unit the report is about: thick blue line with points, drawn on top.
+    #[default]
+    Primary,
+    /// A comparison such as the region or the country: dashed grey line.
+    Benchmark,
+    /// Another line of interest: thinner solid line in a colour-blind-safe hue.
+    Secondary,
+}
+
+/// A line over the periods; `band` draws its 95% confidence band
+/// (ci_low..ci_high) as a translucent area.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrendSeries {
+    /// Name shown in the legend.
+    pub label: String,
+    /// How the line is drawn.
+    pub style: SeriesStyle,
+    /// Whether to draw the confidence band.
+    pub band: bool,
+    /// Points in any order; matched to the periods by label.
+    pub points: Vec<TrendPoint>,
+}
+
+/// A trend chart: x axis = `periods` in order (e.g. "2019".."2024"), y = 0-100.
+/// `version_breaks`: (index into periods where a new instrument version
+/// starts, label such as "D-RECT 2016") drawn as a dashed vertical line with
+/// the label.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrendChart {
+    /// Chart title, drawn top left.
+    pub title: String,
+    /// Y axis description such as "POMP (0-100)"; empty for none.
+    pub y_label: String,
+    /// X axis categories in display order.
+    pub periods: Vec<String>,
+    /// Lines to draw.
+    pub series: Vec<TrendSeries>,
+    /// Instrument version changes; indexes past the last period are ignored.
+    pub version_breaks: Vec<(usize, String)>,
+}
+
+/// Answer counts of one item, per scale point from low to high, plus not applicable.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DistributionRow {
+    /// Item text; wrapped to three lines, shortened with "…" beyond that.
+    pub label: String,
+    /// Count per scale point, lowest first; short rows are padded with zeros.
+    pub counts: Vec<u64>,
+    /// "Niet van toepassing" answers: printed as a count, not part of the bar.
+    pub not_applicable: u64,
+}
+
+/// Diverging stacked bars (Likert): bars centred on the neutral point (for an
+/// odd number of points the middle category is split half left, half right;
+/// for even, none), disagreement to the left, agreement to the right, as
+/// percentages of the answers excluding not-applicable. `point_labels` label
+/// the scale points for the legend.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Distribution {
+    /// Chart title, drawn top left.
+    pub title: String,
+    /// Legend text per scale point, lowest first.
+    pub point_labels: Vec<String>,
+    /// One bar per item, top to bottom.
+    pub rows: Vec<DistributionRow>,
+}
+
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+type DrawResult = Result<(), Box<dyn Error>>;
+type Anchor = (HPos, VPos);
+const TOP: Anchor = (HPos::Center, VPos::Top);
+const TOP_LEFT: Anchor = (HPos::Left, VPos::Top);
+const LEFT: Anchor = (HPos::Left, VPos::Center);
+const CENTRE: Anchor = (HPos::Center, VPos::Center);
+
+const INK: RGBColor = RGBColor(0x33, 0x33, 0x33);
+const MUTED: RGBColor = RGBColor(0x66, 0x66, 0x66);
+const GRID: RGBColor = RGBColor(0xe0, 0xe0, 0xe0);
+const ZEBRA: RGBColor = RGBColor(0xf5, 0xf5, 0xf5);
+// Okabe-Ito hues: distinguishable under the common colour-vision deficiencies.
+const PRIMARY: [RGBColor; 2] = [RGBColor(0x00, 0x72, 0xb2), RGBColor(0xd5, 0x5e, 0x00)];
+const SECONDARY: [RGBColor; 4] = [
+    RGBColor(0xe6, 0x9f, 0x00),
+    RGBColor(0x00, 0x9e, 0x73),
+    RGBColor(0xcc, 0x79, 0xa7),
+    RGBColor(0x56, 0xb4, 0xe9),
+];
+const BENCHMARK: [RGBColor; 2] = [RGBColor(0x5f, 0x5f, 0x5f), RGBColor(0x99, 0x99, 0x99)];
+// Orange to blue (ColorBrewer PuOr/RdBu hues) stays apart for red-green
+// deficiencies; both ends are kept mid-light so black text passes WCAG AA.
+const HEAT_STOPS: [(f64, [u8; 3]); 5] = [
+    (0.0, [0xe6, 0x61, 0x01]),
+    (25.0, [0xfd, 0xb8, 0x63]),
+    (50.0, [0xf7, 0xf7, 0xf7]),
+    (75.0, [0x92, 0xc5, 0xde]),
+    (100.0, [0x43, 0x93, 0xc3]),
+];
+// Likert bars: the same hues with stronger ends (their labels turn white) and
+// a grey neutral, so the middle category stands out from the white page.
+const LIKERT_LOW: [[u8; 3]; 2] = [[0xb3, 0x58, 0x06], [0xfd, 0xb8, 0x63]];
+const LIKERT_HIGH: [[u8; 3]; 2] = [[0x92, 0xc5, 0xde], [0x21, 0x66, 0xac]];
+const NEUTRAL: [u8; 3] = [0xcc, 0xcc, 0xcc];
+/// Average glyph width in em: DejaVu Sans (the Linux default) is about 0.55
+/// on mixed-case Dutch text and Arial about 0.5, so layouts from it do not
+/// collide. Plotters' own estimate (0.45) is too narrow for this.
+const EM_W: f64 = 0.55;
+const LEGEND_ROW: i32 = 20;
+
+/// Background colour ("#rrggbb") for a heatmap cell on the 0-100 scale: a
+/// colour-blind-safe diverging palette centred on 50 (orange below, near-white
+/// at 50, blue above), readable with black text at every value. Values outside
+/// 0-100 are clamped; NaN (no score) gives neutral grey "#dddddd".
+pub fn heat_colour(pomp: f64) -> String {
+    hex(heat_rgb(pomp))
+}
+
+/// Whether dark or light text reads best on `heat_colour(pomp)` ("#000000" or
+/// "#ffffff"), by WCAG contrast; with this palette it is always black.
+pub fn heat_text_colour(pomp: f64) -> String {
+    let dark = dark_text_on(heat_rgb(pomp));
+    if dark { "#000000" } else { "#ffffff" }.to_string()
+}
+
+/// Draws a trend chart as an SVG of `width` x `height` pixels (at least
+/// 320 x 200; 720 x 360 suits an A4 report column). With no drawable value it
+/// returns a 100 px high "geen gegevens" chart; when the legend would leave
+/// too little room (many series in a small chart) or plotters fails, a chart
+/// saying "grafiek kon niet worden getekend".
+pub fn trend_svg(chart: &TrendChart, width: u32, height: u32) -> String {
+    let (w, h) = (width.max(320), height.max(200));
+    let drawable = |p: &TrendPoint| finite(p.value).is_some() && chart.periods.contains(&p.period);
+    if !chart.series.iter().flat_map(|s| &s.points).any(drawable) {
+        return message_svg(w, 100, &chart.title, "geen gegevens");
+    }
+    render(w, h, |root| draw_trend(root, chart, w, h))
+        .unwrap_or_else(|| message_svg(w, h, &chart.title, "grafiek kon niet worden getekend"))
+}
+
+/// Draws diverging Likert bars `width` pixels wide (at least 320; 720 suits an
+/// A4 report column); the height follows from the rows and their labels.
+pub fn diverging_svg(d: &Distribution, width: u32) -> String {
+    let w = width.max(320);
+    let k = d.rows.iter().map(|r| r.counts.len()).max().unwrap_or(0);
+    let k = k.max(d.point_labels.len());
+    if d.rows.is_empty() || k == 0 {
+        return message_svg(w, 100, &d.title, "geen gegevens");
+    }
+    let lay = DivLayout::new(d, k, w as f64);
+    render(w, lay.height, |root| draw_diverging(root, d, k, &lay))
+        .unwrap_or_else(|| message_svg(w, 100, &d.title, "grafiek kon niet worden getekend"))
+}
+
+fn heat_rgb(pomp: f64) -> [u8; 3] {
+    if pomp.is_nan() {
+        return [0xdd; 3];
+    }
+    let v = pomp.clamp(0.0, 100.0);
+    let i = HEAT_STOPS.iter().rposition(|s| s.0 <= v);
+    let i = i.unwrap_or(0).min(3);
+    let ((a, ca), (b, cb)) = (HEAT_STOPS[i], HEAT_STOPS[i + 1]);
+    mix(ca, cb, (v - a) / (b - a))
+}
+
+/// Start and end of each category on a -100..100 axis, as percentages of the
+/// answers given; `None` when there are no answers.
+fn diverging_segments(counts: &[u64]) -> Option<Vec<(f64, f64)>> {
+    // Summed as f64: a u64 sum could overflow, and the shares are fractions anyway.
+    let total: f64 = counts.iter().map(|&c| c as f64).sum();
+    if total == 0.0 {
+        return None;
+    }
+    let pct: Vec<f64> = counts.iter().map(|&c| 100.0 * c as f64 / total).collect();
+    let half = pct.len() / 2;
+    let middle = pct.get(half).filter(|_| pct.len() % 2 == 1).unwrap_or(&0.0);
+    let mut start = -pct[..half].iter().sum::<f64>() - middle / 2.0;
+    let mut out = Vec::new();
+    for p in pct {
+        out.push((start, start + p));
+        start += p;
+    }
+    Some(out)
+}
+
+/// Colour of scale point `i` of `k`: orange shades low, grey middle, blue high.
+fn likert_colour(i: usize, k: usize) -> RGBColor {
+    let half = k / 2;
+    // With one shade per side (3- or 4-point scales) take the middle one.
+    let t = |j: usize| j as f64 / (half.max(2) - 1) as f64 + if half > 1 { 0.0 } else { 0.5 };
+    let c = match i {
+        _ if k % 2 == 1 && i == half => NEUTRAL,
+        _ if i < half => mix(LIKERT_LOW[0], LIKERT_LOW[1], t(i)),
+        _ => mix(LIKERT_HIGH[0], LIKERT_HIGH[1], t(i - (k - half))),
+    };
+    RGBColor(c[0], c[1], c[2])
+}
+
+fn mix(a: [u8; 3], b: [u8; 3], t: f64) -> [u8; 3] {
+    let f = |x: u8, y: u8| (x as f64 + (y as f64 - x as f64) * t.clamp(0.0, 1.0)).round() as u8;
+    [f(a[0], b[0]), f(a[1], b[1]), f(a[2], b[2])]
+}
+
+fn hex(c: [u8; 3]) -> String {
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}
+
+/// WCAG 2 relative luminance.
+fn luminance(c: [u8; 3]) -> f64 {
+    let lin = |v: u8| match v as f64 / 255.0 {
+        s if s <= 0.03928 => s / 12.92,
+        s => ((s + 0.055) / 1.055).powf(2.4),
+    };
+    0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])
+}
+
+/// True when black contrasts more with `bg` than white does (WCAG ratio).
+fn dark_text_on(bg: [u8; 3]) -> bool {
+    let l = luminance(bg);
+    (l + 0.05) / 0.05 >= 1.05 / (l + 0.05)
+}
+
+fn finite(v: Option<f64>) -> Option<f64> {
+    v.filter(|x| x.is_finite())
+}
+
+/// Control characters are invalid in XML 1.0 even when escaped. `< > & " '`
+/// are left alone: plotters-svg 0.3.7 escapes text itself (`escape_and_push`),
+/// and escaping twice would show "&amp;lt;" to the reader.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Escapes for the hand-written message SVG, which plotters never sees.
+fn esc(s: &str) -> String {
+    let s = clean(s).replace('&', "&amp;").replace('<', "&lt;");
+    s.replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn text_w(px: f64, s: &str) -> f64 {
+    s.chars().count() as f64 * px * EM_W
+}
+
+/// Shortens `s` with "…" so it fits `max_w` pixels at `px`.
+fn fit(s: &str, px: f64, max_w: f64) -> String {
+    let (s, max) = (clean(s), (max_w / (px * EM_W)).max(1.0) as usize);
+    match s.chars().count() <= max {
+        true => s,
+        false => s.chars().take(max - 1).chain(['…']).collect(),
+    }
+}
+
+/// Word-wraps `s` into at most `lines` lines of `max_w` pixels; text beyond
+/// the last line is cut off with "…".
+fn wrap(s: &str, px: f64, max_w: f64, lines: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in clean(s).split_whitespace() {
+        if !cur.is_empty() && text_w(px, &format!("{cur} {word}")) > max_w {
+            out.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    out.push(cur);
+    if out.len() > lines {
+        let rest = out.split_off(lines - 1).join(" ");
+        out.push(rest);
+    }
+    out.iter().map(|l| fit(l, px, max_w)).collect()
+}
+
+/// Text style whose rendered `font-size` is `px` (plotters divides by 1.24).
+fn font(px: f64, ink: &RGBColor) -> TextStyle<'static> {
+    ("sans-serif", px * 1.24).into_font().color(ink)
+}
+
+fn text(root: &Area, s: &str, at: (i32, i32), px: f64, ink: RGBColor, a: Anchor) -> DrawResult {
+    let style = font(px, &ink).pos(Pos::new(a.0, a.1));
+    root.draw(&Text::new(s.to_string(), at, style))?;
+    Ok(())
+}
+
+fn rect(root: &Area<'_>, a: (i32, i32), b: (i32, i32), fill: impl Color) -> DrawResult {
+    root.draw(&Rectangle::new([a, b], fill.filled()))?;
+    Ok(())
+}
+
+/// White background and the bold title at the top left.
+fn frame(root: &Area<'_>, title: &str) -> DrawResult {
+    root.fill(&WHITE)?;
+    let w = root.dim_in_pixel().0 as f64;
+    let bold = ("sans-serif", 15.0 * 1.24, FontStyle::Bold).into_font();
+    let style = bold.color(&INK).pos(Pos::new(HPos::Left, VPos::Top));
+    root.draw(&Text::new(fit(title, 16.5, w - 20.0), (10, 8), style))?;
+    Ok(())
+}
+
+fn render(w: u32, h: u32, draw: impl FnOnce(&Area<'_>) -> DrawResult) -> Option<String> {
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
+        draw(&root).ok()?;
+        root.present().ok()?;
+    }
+    Some(buf)
+}
+
+/// The stand-in chart that cannot fail: title plus a centred message.
+fn message_svg(w: u32, h: u32, title: &str, message: &str) -> String {
+    let (title, message) = (esc(&fit(title, 16.5, w as f64 - 20.0)), esc(message));
+    let (cx, cy) = (w / 2, h / 2 + 14);
+    format!(
+        r##"<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif"><rect width="{w}" height="{h}" fill="#ffffff" stroke="#e0e0e0"/><text x="10" y="22" font-size="15" font-weight="bold" fill="#333333">{title}</text><text x="{cx}" y="{cy}" font-size="13" text-anchor="middle" fill="#666666">{message}</text></svg>"##
+    )
+}
+
+/// How a trend line looks: colour, stroke width, dash length (0 = solid).
+#[derive(Clone, Copy)]
+struct Look(RGBColor, u32, u32);
+
+/// A legend symbol: a line (with a dot for Primary) or a filled box.
+enum Mark {
+    Line(Look, bool),
+    Fill(RGBAColor),
+}
+
+/// Places legend entries left to right, wrapping at `max_w`: (x, row, text)
+/// per entry, and the number of rows.
+fn legend_layout(items: &[(Mark, String)], max_w: f64) -> (Vec<(i32, i32, String)>, i32) {
+    let (mut x, mut row, mut out) = (0.0, 0, Vec::new());
+    for (_, label) in items {
+        let label = fit(label, 12.0, max_w - 32.0);
+        let w = 48.0 + text_w(12.0, &label);
+        if x > 0.0 && x + w > max_w {
+            (x, row) = (0.0, row + 1);
+        }
+        out.push((x as i32, row, label));
+        x += w;
+    }
+    (out, row + 1)
+}
+
+fn draw_legend(root: &Area<'_>, items: &[(Mark, String)], at: (i32, i32), w: f64) -> DrawResult {
+    for ((mark, _), (dx, row, label)) in items.iter().zip(legend_layout(items, w).0) {
+        let (x, y) = (at.0 + dx, at.1 + row * LEGEND_ROW + LEGEND_ROW / 2);
+        match mark {
+            Mark::Line(Look(colour, width, dash), dot) => {
+                let (pts, style) = (vec![(x, y), (x + 24, y)], colour.stroke_width(*width));
+                match dash {
+                    0 => root.draw(&PathElement::new(pts, style))?,
+                    _ => root.draw(&DashedPathElement::new(pts, *dash as i32, 4, style))?,
+                }
+                if *dot {
+                    root.draw(&Circle::new((x + 12, y), 4, colour.filled()))?;
+                }
+            }
+            Mark::Fill(fill) => rect(root, (x, y - 6), (x + 24, y + 6), *fill)?,
+        }
+        text(root, &label, (x + 30, y), 12.0, INK, LEFT)?;
+    }
+    Ok(())
+}
+
+/// Splits values aligned to the periods into runs of consecutive present
+/// points, (index, value); a gap ends a run.
+fn runs(values: &[Option<f64>]) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        match (v, out.last_mut()) {
+            (Some(y), Some(run)) if i > 0 && values[i - 1].is_some() => run.push((i as f64, *y)),
+            (Some(y), _) => out.push(vec![(i as f64, *y)]),
+            (None, _) => {}
+        }
+    }
+    out
+}
+
+/// One series made ready to draw: values and bands aligned to the periods.
+struct Prepared {
+    look: Look,
+    style: SeriesStyle,
+    values: Vec<Option<f64>>,
+    lows: Vec<Option<f64>>,
+    highs: Vec<Option<f64>>,
+}
+
+/// Aligns each series to the periods (points of unknown periods are dropped,
+/// values clamped to 0-100) and picks its look; also builds the legend.
+fn prepare(c: &TrendChart) -> (Vec<Prepared>, Vec<(Mark, String)>) {
+    let (mut out, mut legend, mut bands) = (Vec::new(), Vec::new(), Vec::new());
+    let mut nth = [0usize; 3];
+    for s in &c.series {
+        let i = nth[s.style as usize];
+        nth[s.style as usize] += 1;
+        let look = match s.style {
+            SeriesStyle::Primary => Look(PRIMARY[i % 2], 3, 0),
+            SeriesStyle::Secondary => Look(SECONDARY[i % 4], 2, 0),
+            // Region and country differ in dash length as well as in grey.
+            SeriesStyle::Benchmark => Look(BENCHMARK[i % 2], 2, [8, 3][i % 2]),
+        };
+        let (mut values, mut lows, mut highs) = (Vec::new(), Vec::new(), Vec::new());
+        for period in &c.periods {
+            let p = s.points.iter().find(|q| q.period == *period);
+            let get = |f: fn(&TrendPoint) -> Option<f64>| finite(p.and_then(f));
+            let pct = |v: f64| v.clamp(0.0, 100.0);
+            values.push(get(|p| p.value).map(pct));
+            let ci = get(|p| p.ci_low).zip(get(|p| p.ci_high)).filter(|_| s.band);
+            lows.push(ci.map(|(a, b)| pct(a.min(b))));
+            highs.push(ci.map(|(a, b)| pct(a.max(b))));
+        }
+        let dot = s.style == SeriesStyle::Primary;
+        legend.push((Mark::Line(look, dot), s.label.clone()));
+        if s.band {
+            bands.push((look, s.label.clone()));
+        }
+        let style = s.style;
+        out.push(Prepared {
+            look,
+            style,
+            values,
+            lows,
+            highs,
+        });
+    }
+    for (look, label) in &bands {
+        let label = match bands.len() {
+            1 => "95%-betrouwbaarheidsinterval".to_string(),
+            _ => format!("95%-BI {label}"),
+        };
+        legend.push((Mark::Fill(look.0.mix(0.25)), label));
+    }
+    (out, legend)
+}
+
+fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
+    frame(root, &c.title)?;
+    let (n, max_w) = (c.periods.len(), w as f64 - 20.0);
+    let (lines, legend) = prepare(c);
+    let legend_h = legend_layout(&legend, max_w).1 * LEGEND_ROW + 6;
+    if h as i32 - legend_h < 150 {
+        // The legend would leave no room for the plot: say so rather than draw a mess.
+        return Err("legend too tall for the chart height".into());
+    }
+    draw_legend(root, &legend, (10, h as i32 - legend_h), max_w)?;
+
+    let has_y_label = !c.y_label.trim().is_empty();
+    let y_area = if has_y_label { 56 } else { 36 };
+    let plot_w = w as f64 - y_area as f64 - 24.0;
+    let area = root.margin(34, legend_h + 4, 8, 16);
+    let mut chart = ChartBuilder::on(&area)
+        .x_label_area_size(26)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..100.0)?;
+    let y_fmt = |y: &f64| format!("{y:.0}");
+    let mut mesh = chart.configure_mesh();
+    // Period labels are drawn by hand below: plotters puts f64 axis ticks on
+    // "nice" numbers, not on every category.
+    mesh.disable_x_mesh().x_labels(0).y_labels(6);
+    mesh.y_label_formatter(&y_fmt).axis_style(MUTED);
+    mesh.light_line_style(TRANSPARENT).bold_line_style(GRID);
+    mesh.label_style(font(12.0, &INK));
+    mesh.axis_desc_style(font(12.0, &INK));
+    if has_y_label {
+        mesh.y_desc(fit(&c.y_label, 12.0, h as f64 - 120.0));
+    }
+    mesh.draw()?;
+
+    // Thin out period labels that would touch; counting back from the last
+    // keeps the most recent period labelled.
+    let mut label_w: f64 = 0.0;
+    for p in &c.periods {
+        label_w = label_w.max(text_w(12.0, &clean(p))).min(plot_w);
+    }
+    let step = (n as f64 * (label_w + 10.0) / plot_w).ceil().max(1.0);
+    for i in (0..n).rev().step_by(step as usize) {
+        let (px, py) = chart.backend_coord(&(i as f64, 0.0));
+        root.draw(&PathElement::new(vec![(px, py), (px, py + 4)], MUTED))?;
+        let label = fit(&c.periods[i], 12.0, label_w);
+        // Keep the outermost labels inside the canvas rather than cut off.
+        let half = (text_w(12.0, &label) / 2.0) as i32 + 6;
+        let x = px.min(w as i32 - half).max(half);
+        text(root, &label, (x, py + 7), 12.0, INK, TOP)?;
+    }
+
+    for line in &lines {
+        let fill = line.look.0.mix(0.18).filled();
+        for (lo, hi) in runs(&line.lows).into_iter().zip(runs(&line.highs)) {
+            if let [(x, y0)] = lo[..] {
+                // A lone interval has no width as an area: draw it as a bar.
+                let bar = [(x - 0.06, y0), (x + 0.06, hi[0].1)];
+                chart.draw_series([Rectangle::new(bar, fill)])?;
+            } else {
+                let poly: Vec<_> = hi.into_iter().chain(lo.into_iter().rev()).collect();
+                chart.draw_series([Polygon::new(poly, fill)])?;
+            }
+        }
+    }
+
+    let mut breaks = Vec::new();
+    for (i, label) in c.version_breaks.iter().filter(|b| b.0 < n) {
+        let x = (*i as f64 - 0.5).max(-0.5);
+        let dashes = DashedLineSeries::new([(x, 0.0), (x, 100.0)], 5, 4, INK.into());
+        chart.draw_series(dashes)?;
+        breaks.push((x, fit(label, 11.0, plot_w / 2.0)));
+    }
+
+    // Benchmarks first and Primary last, so the line the report is about lies on top.
+    let order = [
+        SeriesStyle::Benchmark,
+        SeriesStyle::Secondary,
+        SeriesStyle::Primary,
+    ];
+    for style in order {
+        for line in lines.iter().filter(|l| l.style == style) {
+            let Look(colour, width, dash) = line.look;
+            let stroke = colour.stroke_width(width);
+            for run in runs(&line.values) {
+                if run.len() > 1 && dash > 0 {
+                    let dashes = DashedLineSeries::new(run.clone(), dash, 4, stroke);
+                    chart.draw_series(dashes)?;
+                } else if run.len() > 1 {
+                    chart.draw_series(LineSeries::new(run.clone(), stroke))?;
+                }
+                // Primary always shows its points; other lines only an isolated
+                // one, which would otherwise not be drawn at all.
+                let primary = style == SeriesStyle::Primary;
+                if primary || run.len() == 1 {
+                    let r = if primary { 4 } else { 3 };
+                    let dots = run.iter().map(|&p| Circle::new(p, r, colour.filled()));
+                    chart.draw_series(dots)?;
+                }
+            }
+        }
+    }
+
+    // Break labels last, on a white backing; a label that would run past the
+    // plot goes left of its line, and one that would overlap steps down.
+    let right = chart.plotting_area().get_pixel_range().0.end;
+    let mut placed: Vec<(i32, i32, i32)> = Vec::new();
+    for (x, label) in breaks {
+        let (px, top) = chart.backend_coord(&(x, 100.0));
+        let tw = text_w(11.0, &label) as i32;
+        let x0 = if px + 4 + tw > right {
+            px - 4 - tw
+        } else {
+            px + 4
+        };
+        let mut y = top + 3;
+        let overlaps = |y: i32, &(a, b, py): &(i32, i32, i32)| py == y && x0 < b && a < x0 + tw;
+        while placed.iter().any(|p| overlaps(y, p)) {
+            y += 15;
+        }
+        placed.push((x0, x0 + tw, y));
+        rect(
+            root,
+            (x0 - 2, y - 1),
+            (x0 + tw + 2, y + 13),
+            WHITE.mix(0.85),
+        )?;
+        text(root, &label, (x0, y), 11.0, INK, TOP_LEFT)?;
+    }
+    Ok(())
+}
+
+/// Pixel geometry of a diverging chart, computed first so the height is known.
+struct DivLayout {
+    labels: Vec<Vec<String>>,
+    bar_x: (f64, f64),
+    /// Top and height of each row; a row grows with its label's line count.
+    rows: Vec<(i32, i32)>,
+    bottom: i32,
+    height: u32,
+}
+
+impl DivLayout {
+    fn new(d: &Distribution, k: usize, w: f64) -> Self {
+        let label_w = (w * 0.34).clamp(100.0, 340.0);
+        let (mut labels, mut rows, mut n_w, mut y) = (Vec::new(), Vec::new(), 0.0, 36);
+        for r in &d.rows {
+            let label = wrap(&r.label, 12.0, label_w - 8.0, 3);
+            let h = 16 + 14 * label.len() as i32;
+            (n_w, y) = (text_w(11.0, &n_text(r)).max(n_w), y + h);
+            rows.push((y - h, h));
+            labels.push(label);
+        }
+        let legend_rows = legend_layout(&legend_items(d, k), w - 20.0).1;
+        let height = (y + 48 + legend_rows * LEGEND_ROW) as u32;
+        let bar_x = (label_w + 16.0, w - n_w - 14.0);
+        DivLayout {
+            labels,
+            bar_x,
+            rows,
+            bottom: y,
+            height,
+        }
+    }
+}
+
+fn n_text(r: &DistributionRow) -> String {
+    let n = r.counts.iter().fold(0u64, |a, &c| a.saturating_add(c));
+    match r.not_applicable {
+        0 => format!("n={n}"),
+        nvt => format!("n={n} (n.v.t. {nvt})"),
+    }
+}
+
+fn legend_items(d: &Distribution, k: usize) -> Vec<(Mark, String)> {
+    let label = |i: usize| d.point_labels.get(i).cloned();
+    let item = |i| {
+        (
+            likert_colour(i, k).to_rgba(),
+            label(i).unwrap_or((i + 1).to_string()),
+        )
+    };
+    (0..k).map(item).map(|(c, l)| (Mark::Fill(c), l)).collect()
+}
+
+fn draw_diverging(root: &Area<'_>, d: &Distribution, k: usize, lay: &DivLayout) -> DrawResult {
+    frame(root, &d.title)?;
+    let w = root.dim_in_pixel().0 as i32;
+    let ((bx0, bx1), bottom) = (lay.bar_x, lay.bottom);
+    let x_of = |p: f64| ((bx0 + bx1) / 2.0 + p / 100.0 * (bx1 - bx0) / 2.0).round() as i32;
+
+    // Backgrounds and grid first: the centre line stays behind the bars so it
+    // never strikes through a percentage on the neutral segment.
+    for &(y0, h) in lay.rows.iter().skip(1).step_by(2) {
+        // Zebra rows help the eye follow a wrapped label to its bar.
+        rect(root, (4, y0), (w - 4, y0 + h), ZEBRA)?;
+    }
+    for p in [-100.0_f64, -50.0, 0.0, 50.0, 100.0] {
+        let (line, label) = match p {
+            0.0 => (INK, "0".to_string()),
+            _ => (GRID, format!("{}%", p.abs())),
+        };
+        let x = x_of(p);
+        root.draw(&PathElement::new(vec![(x, 32), (x, bottom + 2)], line))?;
+        text(root, &label, (x, bottom + 5), 11.0, MUTED, TOP)?;
+    }
+    let note = match k % 2 {
+        1 => "; middelste categorie half links, half rechts",
+        _ => "",
+    };
+    let caption = format!("% van de antwoorden zonder n.v.t.{note}");
+    let caption = fit(&caption, 11.0, w as f64 - 20.0);
+    text(root, &caption, (w / 2, bottom + 21), 11.0, MUTED, TOP)?;
+
+    for (i, row) in d.rows.iter().enumerate() {
+        let ((y0, h), label) = (lay.rows[i], &lay.labels[i]);
+        let mid = y0 + h / 2;
+        for (j, line) in label.iter().enumerate() {
+            let y = mid - 7 * (label.len() as i32 - 1) + 14 * j as i32;
+            text(root, line, (10, y), 12.0, INK, LEFT)?;
+        }
+        text(root, &n_text(row), (bx1 as i32 + 8, mid), 11.0, MUTED, LEFT)?;
+        let mut counts = row.counts.clone();
+        counts.resize(k, 0);
+        let Some(segs) = diverging_segments(&counts) else {
+            let (x, half) = (
+                x_of(0.0),
+                (text_w(11.0, "geen antwoorden") / 2.0) as i32 + 4,
+            );
+            let bg = if i % 2 == 1 { ZEBRA } else { WHITE };
+            rect(root, (x - half, mid - 8), (x + half, mid + 8), bg)?;
+            text(root, "geen antwoorden", (x, mid), 11.0, MUTED, CENTRE)?;
+            continue;
+        };
+        for (j, &(a, b)) in segs.iter().enumerate() {
+            let (xa, xb, colour) = (x_of(a), x_of(b), likert_colour(j, k));
+            if xb <= xa {
+                continue;
+            }
+            rect(root, (xa, mid - 9), (xb, mid + 9), colour)?;
+            let pct = format!("{:.0}%", b - a);
+            if (xb - xa) as f64 >= text_w(10.0, &pct) + 4.0 {
+                let dark = dark_text_on([colour.0, colour.1, colour.2]);
+                let ink = if dark { BLACK } else { WHITE };
+                text(root, &pct, ((xa + xb) / 2, mid), 10.0, ink, CENTRE)?;
+            }
+        }
+    }
+    draw_legend(
+        root,
+        &legend_items(d, k),
+        (10, bottom + 40),
+        w as f64 - 20.0,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVIL: &str = r#"<script>alert(1)</script> & "x""#;
+
+    /// A one-series Primary trend over 2019.. with a ±5 band around each value.
+    fn trend(values: &[Option<f64>]) -> TrendChart {
+        let periods: Vec<String> = (2019..2019 + values.len()).map(|y| y.to_string()).collect();
+        let point = |(p, v): (&String, &Option<f64>)| TrendPoint {
+            period: p.clone(),
+            value: *v,
+            ci_low: v.map(|v| v - 5.0),
+            ci_high: v.map(|v| v + 5.0),
+        };
+        let points = periods.iter().zip(values).map(point).collect();
+        let label = "Interne".to_string();
+        let series = vec![TrendSeries {
+            label,
+            band: true,
+            points,
+            ..Default::default()
+        }];
+        TrendChart {
+            title: "Supervisie".into(),
+            periods,
+            series,
+            ..Default::default()
+        }
+    }
+
+    /// Polylines in the primary blue (plotters writes upper-case hex), less
+    /// the one that is the legend swatch.
+    fn primary_lines(svg: &str) -> usize {
+        let blue = |l: &&str| l.starts_with("<polyline") && l.contains("stroke=\"#0072B2\"");
+        svg.lines().filter(blue).count() - 1
+    }
+
+    #[test]
+    fn gap_breaks_the_line_into_two_segments() {
+        let gap = [Some(60.0), Some(65.0), None, Some(70.0), Some(72.0)];
+        let svg = trend_svg(&trend(&gap), 720, 360);
+        assert_eq!(primary_lines(&svg), 2);
+        // Four values, four points (plus the legend's); none in the gap.
+        assert_eq!(svg.matches("<circle").count(), 4 + 1);
+        let whole = trend_svg(&trend(&[Some(60.0), Some(65.0), Some(66.0)]), 720, 360);
+        assert_eq!(primary_lines(&whole), 1);
+        let expected = vec![vec![(0.0, 1.0)], vec![(2.0, 2.0), (3.0, 3.0)]];
+        assert_eq!(runs(&[Some(1.0), None, Some(2.0), Some(3.0)]), expected);
+    }
+
+    #[test]
+    fn nan_never_reaches_the_svg() {
+        let mut c = trend(&[Some(f64::NAN), Some(65.0), Some(f64::INFINITY), Some(70.0)]);
+        c.series[0].points[1].ci_low = Some(f64::NAN);
+        let svg = trend_svg(&c, 720, 360);
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+        assert_eq!(primary_lines(&svg), 0, "isolated points draw no line");
+        assert_eq!(svg.matches("<circle").count(), 2 + 1);
+    }
+
+    #[test]
+    fn version_break_is_a_dashed_line_with_its_label() {
+        let mut c = trend(&[Some(60.0), Some(65.0), Some(70.0)]);
+        c.version_breaks = vec![(1, "D-RECT 2016".into()), (9, "buiten bereik".into())];
+        let svg = trend_svg(&c, 720, 360);
+        assert!(svg.contains("D-RECT 2016") && !svg.contains("buiten bereik"));
+        // DashedLineSeries writes each dash as its own polyline in INK.
+        assert!(svg.matches("stroke=\"#333333\"").count() > 5);
+    }
+
+    #[test]
+    fn svg_is_self_contained_scales_and_uses_sans_serif() {
+        let svg = trend_svg(&trend(&[Some(60.0), Some(65.0)]), 720, 360);
+        assert!(svg.contains("viewBox=\"0 0 720 360\""));
+        assert!(svg.contains("font-family=\"sans-serif\""));
+        assert!(!svg.contains("<image") && !svg.contains("@font-face") && !svg.contains("href"));
+        assert!(svg.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn data_text_is_escaped_everywhere() {
+        let mut c = trend(&[Some(60.0), Some(65.0)]);
+        (c.title, c.y_label, c.periods[0]) = (EVIL.into(), EVIL.into(), EVIL.into());
+        c.series[0].points[0].period = EVIL.into();
+        c.series[0].label = EVIL.into();
+        c.version_breaks = vec![(1, EVIL.into())];
+        let row = DistributionRow {
+            label: EVIL.into(),
+            counts: vec![1, 2],
+            not_applicable: 0,
+        };
+        let point_labels = vec![EVIL.into(), "eens".into()];
+        let d = Distribution {
+            title: EVIL.into(),
+            point_labels,
+            rows: vec![row],
+        };
+        let empty = TrendChart {
+            title: EVIL.into(),
+            ..Default::default()
+        };
+        for svg in [
+            trend_svg(&c, 900, 360),
+            diverging_svg(&d, 900),
+            trend_svg(&empty, 400, 200),
+        ] {
+            assert!(
+                !svg.contains("<script") && !svg.contains("</script"),
+                "{svg}"
+            );
+            assert!(!svg.contains(r#"& "x""#));
+            // The title fits, so it is there whole and escaped once (not "&amp;lt;").
+            assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;"));
+        }
+    }
+
+    #[test]
+    fn empty_inputs_give_a_small_no_data_chart() {
+        let periods = vec!["2024".to_string()];
+        let no_series = TrendChart {
+            periods,
+            ..Default::default()
+        };
+        let no_rows = Distribution {
+            point_labels: vec!["a".into()],
+            ..Default::default()
+        };
+        let all_missing = trend_svg(&trend(&[None, None]), 0, 0);
+        for svg in [
+            trend_svg(&no_series, 720, 360),
+            all_missing,
+            diverging_svg(&no_rows, 720),
+        ] {
+            assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+            assert!(svg.contains("geen gegevens") && svg.contains("viewBox=\"0 0 "));
+        }
+    }
+
+    #[test]
+    fn diverging_segments_sum_to_100_and_centre_the_middle() {
+        // Five points at 10, 20, 30, 20, 20%: the left extent is 10 + 20 + 30/2 = 45.
+        let odd = diverging_segments(&[1, 2, 3, 2, 2]).expect("answers");
+        assert!((odd[0].0 + 45.0).abs() < 1e-9 && (odd[4].1 - 55.0).abs() < 1e-9);
+        assert!(
+            (odd[2].0 + odd[2].1).abs() < 1e-9,
+            "middle straddles zero evenly"
+        );
+        // Four points: the boundary between the halves lies at zero.
+        let even = diverging_segments(&[3, 1, 0, 6]).expect("answers");
+        assert!((even[1].1).abs() < 1e-9);
+        for segs in [odd, even, diverging_segments(&[7, 0, 0]).expect("answers")] {
+            let total: f64 = segs.iter().map(|(a, b)| b - a).sum();
+            assert!((total - 100.0).abs() < 1e-9);
+            assert!(segs.windows(2).all(|w| w[0].1 == w[1].0), "segments touch");
+        }
+        assert_eq!(diverging_segments(&[0, 0, 0]), None);
+    }
+
+    #[test]
+    fn diverging_rows_without_answers_or_with_short_counts_still_draw() {
+        let row = |label: &str, counts: Vec<u64>, not_applicable| DistributionRow {
+            label: label.into(),
+            counts,
+            not_applicable,
+        };
+        let rows = vec![row("Geen", vec![0, 0, 0], 4), row("Kort", vec![2], 0)];
+        let point_labels = ["oneens", "neutraal", "eens"].map(String::from).to_vec();
+        let svg = diverging_svg(
+            &Distribution {
+                point_labels,
+                rows,
+                ..Default::default()
+            },
+            600,
+        );
+        assert!(svg.contains("geen antwoorden") && svg.contains("n.v.t. 4"));
+        assert!(svg.contains(">\n100%\n<"), "the short row is one full bar");
+    }
+
+    #[test]
+    fn heat_colour_is_hex_clamped_and_readable_with_black() {
+        for v in [0.0, 50.0, 100.0, -10.0, 250.0, f64::NAN] {
+            let c = heat_colour(v);
+            assert!(c.len() == 7 && c.starts_with('#'), "{c}");
+            assert!(c[1..].chars().all(|h| h.is_ascii_hexdigit()), "{c}");
+        }
+        assert_eq!(heat_colour(0.0), "#e66101");
+        assert_eq!(heat_colour(50.0), "#f7f7f7");
+        assert_eq!(heat_colour(100.0), "#4393c3");
+        assert_eq!(heat_colour(-10.0), heat_colour(0.0));
+        assert_eq!(heat_colour(250.0), heat_colour(100.0));
+        // Halfway between the 0 and 25 stops, by hand: (e6+fd)/2, (61+b8)/2, (01+63)/2.
+        assert_eq!(heat_colour(12.5), "#f28d32");
+        assert!((0..=100).all(|v| heat_text_colour(v as f64) == "#000000"));
+        // Second source (Python, WCAG 2 formula): #4393c3 has luminance 0.2600, contrast
+        // with black 6.2 (AA needs 4.5); #2166ac gives white 5.9 against black 3.6.
+        assert!((luminance([0x43, 0x93, 0xc3]) - 0.2597).abs() < 1e-3);
+        assert!(
+            !dark_text_on([0x21, 0x66, 0xac]),
+            "the strong Likert blue takes white text"
+        );
+    }
+}

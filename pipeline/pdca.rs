@@ -1,0 +1,610 @@
+//! Check and Act: strengths, improvement points and signals found by
+//! explicit rules, and the development plan with the measured effect of its
+//! actions.
+//!
+//! This module owns the rules (their thresholds are the region's settings in
+//! `[rules]`, never official norms: none exist), the year calendar check for
+//! missing measurements, and the reading of the development plan (a CSV the
+//! training group keeps). Every finding carries the rule that fired and the
+//! numbers behind it, so a report can explain it in words. It reads only
+//! published aggregates and changes: an indicative (unreliable) or
+//! suppressed cell never triggers a rule. It renders nothing.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::aggregate::{Cell, Change, Level, Published};
+use crate::config::{CalendarEntry, Rules};
+use crate::error::{Error, Result};
+use crate::org::Registry;
+use crate::score::{self, Summary, TOTAL};
+
+/// What kind of finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A reliable score at or above the strength threshold.
+    Strength,
+    /// A reliable score below the threshold, or a significant decline.
+    Improvement,
+    /// Something the R-COC should look at.
+    Signal,
+}
+
+/// The rule that fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// mean_pomp ≥ rules.strength_pomp.
+    HighScore,
+    /// mean_pomp < rules.improvement_pomp.
+    LowScore,
+    /// Significant decline with |g| ≥ rules.decline_effect.
+    Decline,
+    /// Improvement point in this cycle and the previous one.
+    TwoCyclesRunning,
+    /// Response rate below rules.min_response_rate.
+    LowResponse,
+    /// The calendar expected a measurement that is not in the data.
+    Missing,
+    /// A significant improvement with g ≥ rules.decline_effect.
+    Improved,
+}
+
+/// One finding, with the numbers behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Strength, improvement point or signal.
+    pub kind: Kind,
+    /// The rule that fired.
+    pub rule: Rule,
+    /// Level of the unit.
+    pub level: Level,
+    /// Unit id.
+    pub unit_id: String,
+    /// RSO the unit belongs to (for department and RSO findings).
+    pub rso_id: Option<String>,
+    /// Instrument.
+    pub instrument: String,
+    /// Subscale or total.
+    pub scale_id: String,
+    /// Period.
+    pub period: String,
+    /// Score on 0-100, where it applies.
+    pub pomp: Option<f64>,
+    /// Previous score on 0-100 (declines, two cycles running).
+    pub previous_pomp: Option<f64>,
+    /// Change on 0-100.
+    pub diff_pomp: Option<f64>,
+    /// p-value.
+    pub p_value: Option<f64>,
+    /// Hedges' g.
+    pub hedges_g: Option<f64>,
+    /// Response rate.
+    pub response_rate: Option<f64>,
+    /// Respondents.
+    pub n: Option<u64>,
+    /// Year of a missing measurement.
+    pub year: Option<i32>,
+    /// The change compares two instrument versions (on 0-100).
+    pub version_changed: bool,
+}
+
+impl Finding {
+    fn new(kind: Kind, rule: Rule, c: &Cell) -> Finding {
+        Finding {
+            kind,
+            rule,
+            level: c.level,
+            unit_id: c.unit_id.clone(),
+            rso_id: c
+                .rso_id
+                .clone()
+                .or_else(|| (c.level == Level::Rso).then(|| c.unit_id.clone())),
+            instrument: c.instrument.clone(),
+            scale_id: c.scale_id.clone(),
+            period: c.period.clone(),
+            pomp: c.mean_pomp,
+            previous_pomp: None,
+            diff_pomp: None,
+            p_value: None,
+            hedges_g: None,
+            response_rate: c.response_rate,
+            n: Some(c.n_respondents),
+            year: None,
+            version_changed: false,
+        }
+    }
+}
+
+/// Cells that may trigger a rule: published and reliable.
+fn usable(c: &Cell) -> bool {
+    !c.suppressed && c.reliable && c.mean_pomp.is_some()
+}
+
+fn previous_cycle(cycle: &str) -> Option<String> {
+    let ys = score::years_of(cycle);
+    let (a, b) = (ys.first()?, ys.last()?);
+    Some(format!("{}-{}", a - 2, b - 2))
+}
+
+/// Every finding for the cells of one cycle: strengths and improvement
+/// points of reliable published cells, declines and improvements from the
+/// changes, improvement points two cycles running, low response rates.
+pub fn findings(published: &Published, cycle: &str, rules: &Rules) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let prev = previous_cycle(cycle);
+    let low = |c: &Cell| usable(c) && c.mean_pomp.is_some_and(|p| p < rules.improvement_pomp);
+    for c in published
+        .cells
+        .iter()
+        .filter(|c| c.period == cycle && c.level != Level::Institution)
+    {
+        if usable(c) {
+            let p = c.mean_pomp.unwrap_or_default();
+            if p >= rules.strength_pomp {
+                out.push(Finding::new(Kind::Strength, Rule::HighScore, c));
+            } else if p < rules.improvement_pomp {
+                // Two cycles running: the same unit and subscale (construct)
+                // was an improvement point in the previous cycle too.
+                let before = published.cells.iter().find(|b| {
+                    Some(&b.period) == prev.as_ref()
+                        && b.level == c.level
+                        && b.unit_id == c.unit_id
+                        && b.instrument == c.instrument
+                        && b.scale_id == c.scale_id
+                        && low(b)
+                });
+                let mut f = Finding::new(Kind::Improvement, Rule::LowScore, c);
+                if let Some(b) = before {
+                    f.previous_pomp = b.mean_pomp;
+                    out.push(Finding {
+                        kind: Kind::Signal,
+                        rule: Rule::TwoCyclesRunning,
+                        ..f.clone()
+                    });
+                }
+                out.push(f);
+            }
+        }
+        if c.scale_id == TOTAL && !c.suppressed {
+            if let Some(r) = c.response_rate.filter(|r| *r < rules.min_response_rate) {
+                let mut f = Finding::new(Kind::Signal, Rule::LowResponse, c);
+                f.response_rate = Some(r);
+                out.push(f);
+            }
+        }
+    }
+    for ch in published
+        .changes
+        .iter()
+        .filter(|ch| ch.period == cycle && ch.level != Level::Institution && !ch.suppressed)
+    {
+        let (Some(p), Some(g)) = (ch.p_value, ch.hedges_g) else {
+            continue;
+        };
+        if p >= rules.significance || g.abs() < rules.decline_effect {
+            continue;
+        }
+        let cell = published.cells.iter().find(|c| {
+            c.level == ch.level
+                && c.unit_id == ch.unit_id
+                && c.instrument == ch.instrument
+                && c.scale_id == ch.scale_id
+                && c.period == ch.period
+                && c.instrument_version == ch.instrument_version
+        });
+        let Some(cell) = cell.filter(|c| c.reliable) else {
+            continue;
+        };
+        let (kind, rule) = if g < 0.0 {
+            (Kind::Improvement, Rule::Decline)
+        } else {
+            (Kind::Strength, Rule::Improved)
+        };
+        let mut f = Finding::new(kind, rule, cell);
+        f.diff_pomp = ch.diff_pomp;
+        f.p_value = Some(p);
+        f.hedges_g = Some(g);
+        f.version_changed = ch.version_changed;
+        f.previous_pomp = cell.mean_pomp.zip(ch.diff_pomp).map(|(a, d)| a - d);
+        if g < 0.0 {
+            out.push(Finding {
+                kind: Kind::Signal,
+                ..f.clone()
+            });
+        }
+        out.push(f);
+    }
+    out.sort_by(|a, b| {
+        (
+            a.kind,
+            a.rule,
+            a.level,
+            &a.unit_id,
+            &a.instrument,
+            &a.scale_id,
+        )
+            .cmp(&(
+                b.kind,
+                b.rule,
+                b.level,
+                &b.unit_id,
+                &b.instrument,
+                &b.scale_id,
+            ))
+    });
+    out
+}
+
+/// Signals for measurements the year calendar expected in the cycle that
+/// are not in the data: per department that was a member of its RSO that
+/// year.
+pub fn missing_measurements(
+    published: &Published,
+    cycle: &str,
+    calendar: &[CalendarEntry],
+    registry: &Registry,
+) -> Vec<Finding> {
+    let have: BTreeSet<(String, String, String)> = published
+        .cells
+        .iter()
+        .filter(|c| c.level == Level::Department && !c.is_cycle())
+        .map(|c| (c.unit_id.clone(), c.instrument.clone(), c.period.clone()))
+        .collect();
+    let mut out = Vec::new();
+    for year in score::years_of(cycle) {
+        let Some(mid) = NaiveDate::from_ymd_opt(year, 7, 1) else {
+            continue;
+        };
+        for rso in registry.rsos.values() {
+            for m in rso.members.iter().filter(|m| m.covers(mid)) {
+                let unit = format!("{}:{}", m.institution, rso.specialty);
+                for entry in calendar.iter().filter(|e| e.expects(&rso.specialty, year)) {
+                    if !have.contains(&(unit.clone(), entry.instrument.clone(), year.to_string())) {
+                        out.push(Finding {
+                            kind: Kind::Signal,
+                            rule: Rule::Missing,
+                            level: Level::Department,
+                            unit_id: unit.clone(),
+                            rso_id: Some(rso.id.clone()),
+                            instrument: entry.instrument.clone(),
+                            scale_id: TOTAL.into(),
+                            period: cycle.to_string(),
+                            pomp: None,
+                            previous_pomp: None,
+                            diff_pomp: None,
+                            p_value: None,
+                            hedges_g: None,
+                            response_rate: None,
+                            n: None,
+                            year: Some(year),
+                            version_changed: false,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One action of the development plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Action {
+    /// Id.
+    pub action_id: String,
+    /// RSO.
+    pub rso_id: String,
+    /// Institution, when the action is local.
+    pub institution_id: Option<String>,
+    /// Instrument of the indicator.
+    pub instrument: String,
+    /// Subscale of the indicator.
+    pub scale_id: String,
+    /// What is done.
+    pub description: String,
+    /// Who does it.
+    pub owner_role: String,
+    /// Start date.
+    pub start: Option<NaiveDate>,
+    /// Due date.
+    pub due: Option<NaiveDate>,
+    /// Status as the group writes it.
+    pub status: String,
+    /// The target.
+    pub target: String,
+}
+
+impl Action {
+    /// Whether the action is past its due date and not done.
+    pub fn overdue(&self, today: NaiveDate) -> bool {
+        let done = ["afgerond", "gereed", "klaar", "done", "completed", "closed"];
+        self.due.is_some_and(|d| d < today)
+            && !done.contains(&self.status.trim().to_lowercase().as_str())
+    }
+}
+
+/// Reads the development plan CSV
+/// (`action_id,rso_id,institution_id,instrument,scale_id,description,owner_role,start,due,status,target`).
+pub fn read_plan(path: &Path) -> Result<Vec<Action>> {
+    let fail = |row: usize, message: String| Error::Config {
+        file: path.display().to_string(),
+        message: format!("row {row}: {message}"),
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| fail(0, e.to_string()))?;
+    let headers = rdr.headers().map_err(|e| fail(1, e.to_string()))?.clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let required = [
+        "action_id",
+        "rso_id",
+        "instrument",
+        "scale_id",
+        "description",
+        "start",
+        "due",
+        "status",
+    ];
+    for r in required {
+        if col(r).is_none() {
+            return Err(fail(1, format!("column {r:?} is missing; the plan needs action_id,rso_id,institution_id,instrument,scale_id,description,owner_role,start,due,status,target")));
+        }
+    }
+    let date = |row: usize, name: &str, v: &str| -> Result<Option<NaiveDate>> {
+        if v.trim().is_empty() {
+            return Ok(None);
+        }
+        NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| fail(row, format!("{name} {v:?} is not a date like 2024-03-01")))
+    };
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let row = i + 2;
+        let rec = rec.map_err(|e| fail(row, e.to_string()))?;
+        let get = |name: &str| {
+            col(name)
+                .and_then(|c| rec.get(c))
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        out.push(Action {
+            action_id: get("action_id"),
+            rso_id: get("rso_id"),
+            institution_id: Some(get("institution_id")).filter(|s| !s.is_empty()),
+            instrument: get("instrument"),
+            scale_id: get("scale_id"),
+            description: get("description"),
+            owner_role: get("owner_role"),
+            start: date(row, "start", &get("start"))?,
+            due: date(row, "due", &get("due"))?,
+            status: get("status"),
+            target: get("target"),
+        });
+    }
+    Ok(out)
+}
+
+/// The measured change of an action's indicator: from the last year before
+/// the action started to the latest year with data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Effect {
+    /// Baseline year.
+    pub before: String,
+    /// Latest year.
+    pub after: String,
+    /// Baseline on 0-100.
+    pub before_pomp: Option<f64>,
+    /// Latest on 0-100.
+    pub after_pomp: Option<f64>,
+    /// Change on 0-100.
+    pub diff_pomp: Option<f64>,
+    /// Welch's p.
+    pub p_value: Option<f64>,
+    /// Hedges' g.
+    pub hedges_g: Option<f64>,
+    /// A cell is suppressed or indicative: no conclusion.
+    pub not_measurable: bool,
+}
+
+/// The effect of an action on its indicator (the department's cell when the
+/// action names an institution, else the RSO's), or None when there is no
+/// year before the start or none after it.
+pub fn effect(action: &Action, published: &Published, registry: &Registry) -> Option<Effect> {
+    let start_year = chrono::Datelike::year(&action.start?);
+    let unit = match &action.institution_id {
+        Some(inst) => format!("{inst}:{}", registry.rsos.get(&action.rso_id)?.specialty),
+        None => action.rso_id.clone(),
+    };
+    let level = if action.institution_id.is_some() {
+        Level::Department
+    } else {
+        Level::Rso
+    };
+    let series: Vec<&Cell> = published
+        .cells
+        .iter()
+        .filter(|c| {
+            c.level == level
+                && c.unit_id == unit
+                && c.instrument == action.instrument
+                && c.scale_id == action.scale_id
+                && !c.is_cycle()
+        })
+        .collect();
+    let before = series
+        .iter()
+        .filter(|c| c.period.parse::<i32>().is_ok_and(|y| y < start_year))
+        .max_by_key(|c| c.period.clone())?;
+    let after = series
+        .iter()
+        .filter(|c| c.period.parse::<i32>().is_ok_and(|y| y > start_year))
+        .max_by_key(|c| c.period.clone())?;
+    let summary = |c: &Cell| -> Option<Summary> {
+        Some(Summary {
+            mean: c.mean_pomp?,
+            sd: c.sd? / (c.scale_max - c.scale_min) * 100.0,
+            n: c.n_responses,
+        })
+    };
+    let not_measurable = !(usable(before) && usable(after));
+    let (a, b) = if not_measurable {
+        (None, None)
+    } else {
+        (summary(before), summary(after))
+    };
+    let (p, g) = match (a, b) {
+        (Some(a), Some(b)) => (score::welch(a, b).map(|x| x.2), score::hedges_g(a, b)),
+        _ => (None, None),
+    };
+    Some(Effect {
+        before: before.period.clone(),
+        after: after.period.clone(),
+        before_pomp: if not_measurable {
+            None
+        } else {
+            before.mean_pomp
+        },
+        after_pomp: if not_measurable {
+            None
+        } else {
+            after.mean_pomp
+        },
+        diff_pomp: if not_measurable {
+            None
+        } else {
+            after.mean_pomp.zip(before.mean_pomp).map(|(a, b)| a - b)
+        },
+        p_value: p,
+        hedges_g: g,
+        not_measurable,
+    })
+}
+
+/// Changes of a cycle, largest improvements first: good practice to share.
+pub fn largest_improvements<'a>(
+    published: &'a Published,
+    cycle: &str,
+    rules: &Rules,
+    n: usize,
+) -> Vec<&'a Change> {
+    let mut v: Vec<&Change> = published
+        .changes
+        .iter()
+        .filter(|c| {
+            c.period == cycle && !c.suppressed && matches!(c.level, Level::Department | Level::Rso)
+        })
+        .filter(|c| {
+            c.p_value.is_some_and(|p| p < rules.significance)
+                && c.diff_pomp.is_some_and(|d| d > 0.0)
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.diff_pomp
+            .partial_cmp(&a.diff_pomp)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    v.truncate(n);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(unit: &str, period: &str, pomp: f64, n: u64, reliable: bool) -> Cell {
+        Cell {
+            level: Level::Department,
+            unit_id: unit.into(),
+            institution_id: None,
+            specialty: None,
+            rso_id: Some("R".into()),
+            region_id: None,
+            instrument: "d-rect".into(),
+            instrument_version: "2016".into(),
+            scale_id: "teamwork".into(),
+            period: period.into(),
+            n_respondents: n,
+            n_responses: n,
+            mean: Some(1.0 + pomp / 25.0),
+            sd: Some(0.5),
+            ci_low: None,
+            ci_high: None,
+            mean_pomp: Some(pomp),
+            alpha: None,
+            response_rate: Some(0.9),
+            reliable,
+            suppressed: false,
+            suppression_reason: None,
+            scale_min: 1.0,
+            scale_max: 5.0,
+            floor: 4,
+            atoms: vec![],
+        }
+    }
+
+    #[test]
+    fn thresholds_fire_only_on_reliable_cells() {
+        let rules = Rules::default();
+        let p = Published {
+            cells: vec![
+                cell("a:x", "2023-2024", 80.0, 10, true),
+                cell("b:x", "2023-2024", 50.0, 10, true),
+                cell("c:x", "2023-2024", 40.0, 5, false),
+                cell("b:x", "2021-2022", 55.0, 10, true),
+                cell("d:x", "2023-2024", 70.0, 10, true),
+            ],
+            ..Default::default()
+        };
+        let f = findings(&p, "2023-2024", &rules);
+        let has = |unit: &str, k: Kind, r: Rule| {
+            f.iter()
+                .any(|x| x.unit_id == unit && x.kind == k && x.rule == r)
+        };
+        assert!(has("a:x", Kind::Strength, Rule::HighScore));
+        assert!(has("b:x", Kind::Improvement, Rule::LowScore));
+        assert!(has("b:x", Kind::Signal, Rule::TwoCyclesRunning));
+        // Indicative: never a conclusion, however low.
+        assert!(!f.iter().any(|x| x.unit_id == "c:x"));
+        // Between the thresholds: nothing.
+        assert!(!f.iter().any(|x| x.unit_id == "d:x"));
+    }
+
+    #[test]
+    fn overdue_and_calendar() {
+        let a = Action {
+            action_id: "A".into(),
+            rso_id: "R".into(),
+            institution_id: None,
+            instrument: "d-rect".into(),
+            scale_id: "x".into(),
+            description: String::new(),
+            owner_role: String::new(),
+            start: None,
+            due: NaiveDate::from_ymd_opt(2024, 6, 30),
+            status: "lopend".into(),
+            target: String::new(),
+        };
+        let today = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        assert!(a.overdue(today));
+        assert!(!Action {
+            status: "Afgerond".into(),
+            ..a.clone()
+        }
+        .overdue(today));
+        let e = CalendarEntry {
+            instrument: "effect".into(),
+            every: 2,
+            from: 2019,
+            specialties: vec!["int".into()],
+        };
+        assert!(e.expects("int", 2021) && !e.expects("int", 2022) && !e.expects("anes", 2021));
+    }
+}

@@ -1,0 +1,402 @@
+//! End to end: the reports of the sample region, checked by content.
+
+mod common;
+
+use std::path::Path;
+
+use common::Dir;
+use opleidingsmonitor::aggregate::{read_published, Level};
+use opleidingsmonitor::config::Config;
+use opleidingsmonitor::instrument::Catalogue;
+use opleidingsmonitor::{pdca, synth};
+
+const TODAY: &str = "2026-11-22";
+
+/// The sample region with a hostile extra exit export, run once.
+fn region() -> Dir {
+    let d = Dir::new();
+    let cat = Catalogue::load(None).unwrap();
+    synth::write_sample_region(d.path(), &cat, 20191).unwrap();
+    // Two more exit answers for UMC Lindenburg internal medicine (a group
+    // that passes the floor), whose open answers try to run a script and a
+    // spreadsheet formula.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let s = book.add_worksheet();
+    s.write_string(0, 0, "Exitenquête — extra").unwrap();
+    let head = [
+        "Datum",
+        "Ziekenhuis",
+        "Specialisme",
+        "Naam",
+        "E-mailadres",
+        "Vraag 1",
+        "Vraag 2",
+        "Vraag 3",
+        "Vraag 4",
+        "Vraag 5",
+        "Vraag 6",
+        "Vraag 7",
+        "Vraag 8",
+        "Rapportcijfer",
+        "Tops",
+        "Tips",
+    ];
+    for (c, h) in head.iter().enumerate() {
+        s.write_string(1, c as u16, *h).unwrap();
+    }
+    for (r, (top, tip)) in [
+        (
+            "<script>alert(1)</script>",
+            "=HYPERLINK(\"http://example.org\",\"klik\")",
+        ),
+        ("Goede sfeer & <b>veel</b> onderwijs", "+31 6 bellen"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = r as u32 + 2;
+        s.write_string(r, 0, "2024-06-0".to_string() + &(r + 1).to_string())
+            .unwrap();
+        s.write_string(r, 1, "UMCL").unwrap();
+        s.write_string(r, 2, "Interne geneeskunde").unwrap();
+        s.write_string(r, 3, format!("Extra Aios {r}")).unwrap();
+        s.write_string(r, 4, format!("extra{r}@umclindenburg.example.nl"))
+            .unwrap();
+        for c in 5..13 {
+            s.write_number(r, c, 4.0).unwrap();
+        }
+        s.write_number(r, 13, 8.0).unwrap();
+        s.write_string(r, 14, *top).unwrap();
+        s.write_string(r, 15, *tip).unwrap();
+    }
+    d.write(
+        "inbox/2024/exit_extra_2024.xlsx",
+        book.save_to_buffer().unwrap(),
+    );
+    let run = d.run_env(
+        &["run", "-c", "opleidingsmonitor.toml"],
+        &[("OPLEIDINGSMONITOR_TODAY", TODAY)],
+    );
+    assert_eq!(run.code(), 0, "{}", run.both());
+    if std::env::var("KEEP_REPORT_FIXTURE").is_ok() {
+        let _ = std::fs::remove_dir_all("/tmp/report-fixture");
+        let _ = std::process::Command::new("cp")
+            .args(["-r", &d.path().display().to_string(), "/tmp/report-fixture"])
+            .status();
+    }
+    d
+}
+
+fn read(d: &Dir, rel: &str) -> String {
+    std::fs::read_to_string(d.join(&format!("output/reports/{rel}")))
+        .unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// The `<td>` cells of the heatmap row of a unit, as (attributes, text).
+fn row_cells(html: &str, level: &str, unit: &str, nth: usize) -> Vec<(String, String)> {
+    let marker = format!("data-level=\"{level}\" data-unit=\"{unit}\"");
+    let start = html
+        .match_indices(&marker)
+        .nth(nth)
+        .unwrap_or_else(|| panic!("no row {marker}"))
+        .0;
+    let row = &html[start..start + html[start..].find("</tr>").unwrap()];
+    let re = regex::Regex::new(r#"<td ([^>]*)>([^<]*)</td>"#).unwrap();
+    re.captures_iter(row)
+        .map(|c| (c[1].to_string(), c[2].to_string()))
+        .collect()
+}
+
+fn data_value(attrs: &str) -> Option<f64> {
+    let re = regex::Regex::new(r#"data-value="([^"]+)""#).unwrap();
+    re.captures(attrs).map(|c| c[1].parse().unwrap())
+}
+
+#[test]
+fn every_unit_gets_its_report_with_the_aggregates_numbers_and_its_stories() {
+    let d = region();
+    let config = Config::load(&d.join("opleidingsmonitor.toml")).unwrap();
+    let cycles = ["2019-2020", "2021-2022", "2023-2024"];
+    for cycle in cycles {
+        for rso in ["anes-nv", "int-nv", "neu-nv"] {
+            for ext in ["html", "md"] {
+                assert!(
+                    d.join(&format!("output/reports/{cycle}/rso/{rso}.{ext}"))
+                        .exists(),
+                    "{cycle} {rso}.{ext}"
+                );
+            }
+        }
+        assert!(d
+            .join(&format!("output/reports/{cycle}/region/noorderveld.html"))
+            .exists());
+        for inst in ["umcl", "heemdaal", "brakelduin", "meerhaven", "zonnestede"] {
+            assert!(
+                d.join(&format!("output/reports/{cycle}/institution/{inst}.html"))
+                    .exists(),
+                "{cycle} {inst}"
+            );
+        }
+        // HTML escaping writes "/" in attributes as "&#x2f;": the same link.
+        let index = read(&d, &format!("{cycle}/index.html")).replace("&#x2f;", "/");
+        for link in [
+            "rso/anes-nv.html",
+            "region/noorderveld.html",
+            "institution/umcl.html",
+        ] {
+            assert!(
+                index.contains(&format!("href=\"{link}\"")),
+                "{cycle} index lacks {link}"
+            );
+        }
+        assert!(d
+            .join(&format!("output/reports/{cycle}/tables.xlsx"))
+            .exists());
+    }
+    let summary = std::fs::read_to_string(d.join("output/reports/run-summary.json")).unwrap();
+    assert!(
+        summary.contains("anes-nv.html"),
+        "the summary lists the reports"
+    );
+
+    // Key numbers: the RSO and region benchmark rows of the D-RECT heatmap
+    // equal the aggregates (the total is the last column).
+    let published = read_published(&config.paths.dataset, &config.catalogue).unwrap();
+    let pomp = |level: Level, unit: &str| {
+        published
+            .cells
+            .iter()
+            .find(|c| {
+                c.level == level
+                    && c.unit_id == unit
+                    && c.instrument == "d-rect"
+                    && c.instrument_version == "2016"
+                    && c.scale_id == "total"
+                    && c.period == "2023-2024"
+            })
+            .unwrap()
+            .mean_pomp
+            .unwrap()
+    };
+    let html = read(&d, "2023-2024/rso/anes-nv.html");
+    let rso_row = row_cells(&html, "rso", "anes-nv", 0);
+    let shown = data_value(&rso_row.last().unwrap().0).unwrap();
+    assert!((shown - pomp(Level::Rso, "anes-nv")).abs() < 1e-9);
+    assert_eq!(
+        rso_row.last().unwrap().1,
+        format!("{:.0}", pomp(Level::Rso, "anes-nv"))
+    );
+    let region_row = row_cells(&html, "region", "noorderveld", 0);
+    assert!(
+        (data_value(&region_row.last().unwrap().0).unwrap() - pomp(Level::Region, "noorderveld"))
+            .abs()
+            < 1e-9
+    );
+    let umcl = row_cells(&html, "department", "umcl:anes", 0);
+    assert!(
+        (data_value(&umcl.last().unwrap().0).unwrap() - pomp(Level::Department, "umcl:anes")).abs()
+            < 1e-9
+    );
+
+    // A suppressed cell never shows a number, in any report.
+    let cell_re =
+        regex::Regex::new(r#"<td class="[^"]*suppressed[^"]*"[^>]*>([^<]*)</td>"#).unwrap();
+    let mut suppressed_seen = 0;
+    for cycle in cycles {
+        for rel in [
+            "rso/anes-nv.html",
+            "rso/int-nv.html",
+            "rso/neu-nv.html",
+            "region/noorderveld.html",
+            "institution/brakelduin.html",
+        ] {
+            let page = read(&d, &format!("{cycle}/{rel}"));
+            for c in cell_re.captures_iter(&page) {
+                suppressed_seen += 1;
+                let text = c[1].trim();
+                assert!(
+                    text == "n &lt; 4" || text == "verborgen",
+                    "{cycle}/{rel}: suppressed cell shows {text:?}"
+                );
+                assert!(!c[0].contains("data-value"), "{cycle}/{rel}: {}", &c[0]);
+            }
+        }
+    }
+    assert!(
+        suppressed_seen > 20,
+        "the sample has suppressed cells to check ({suppressed_seen})"
+    );
+    // The small neurology department (three aios): nothing of it is shown
+    // in its RSO's report; in 2019-2020 it had three respondents: "n < 4".
+    let neu = read(&d, "2023-2024/rso/neu-nv.html");
+    let small = row_cells(&neu, "department", "brakelduin:neu", 0);
+    assert!(
+        small
+            .iter()
+            .all(|(a, t)| a.contains("suppressed") && (t == "n &lt; 4" || t == "verborgen")),
+        "{small:?}"
+    );
+    let early = read(&d, "2019-2020/rso/neu-nv.html");
+    let small = row_cells(&early, "department", "brakelduin:neu", 0);
+    assert!(
+        small
+            .iter()
+            .all(|(a, t)| a.contains("suppressed") && t == "n &lt; 4"),
+        "{small:?}"
+    );
+
+    // The stories. The decline at Heemdaal internal medicine: a point for
+    // improvement (and a signal) in its RSO report and in the region overview.
+    let int = read(&d, "2023-2024/rso/int-nv.html");
+    let finding = |page: &str, rule: &str, unit: &str, instrument: &str, scale: &str| {
+        let re = regex::Regex::new(&format!(
+            r#"<li data-rule="{rule}" data-unit="{}" data-instrument="{instrument}" data-scales="([^"]*)""#,
+            regex::escape(unit)
+        ))
+        .unwrap();
+        let found = re
+            .captures_iter(page)
+            .any(|c| c[1].split(',').any(|s| s == scale));
+        found
+    };
+    let improvements = &int[int
+        .find("class=\"finding-list improvement\"")
+        .expect("improvement points")..];
+    assert!(
+        finding(improvements, "decline", "heemdaal:int", "d-rect", "total"),
+        "decline not an improvement point"
+    );
+    let region_page = read(&d, "2023-2024/region/noorderveld.html");
+    assert!(finding(
+        &region_page,
+        "decline",
+        "heemdaal:int",
+        "d-rect",
+        "total"
+    ));
+    // The improvement after the action: anaesthesiology's coaching rose.
+    let anes = read(&d, "2023-2024/rso/anes-nv.html");
+    let strengths = &anes[anes
+        .find("class=\"finding-list strength\"")
+        .expect("strengths")
+        ..anes
+            .find("class=\"finding-list improvement\"")
+            .unwrap_or(anes.len())];
+    assert!(finding(
+        strengths,
+        "improved",
+        "anes-nv",
+        "d-rect",
+        "coaching_assessment"
+    ));
+    let a1 = pdca::read_plan(&d.join("ontwikkelplan.csv"))
+        .unwrap()
+        .into_iter()
+        .find(|a| a.action_id == "A1")
+        .unwrap();
+    let effect = pdca::effect(&a1, &published, &config.registry).expect("A1 measured");
+    assert!(
+        effect.diff_pomp.unwrap() > 5.0 && effect.p_value.unwrap() < 0.05,
+        "{effect:?}"
+    );
+    assert!(anes.contains("data-action=\"A1\""));
+    // The missing measurement: Meerhaven neurology ran no D-RECT in 2024.
+    assert!(finding(
+        &region_page,
+        "missing",
+        "meerhaven:neu",
+        "d-rect",
+        "total"
+    ));
+    // The overdue action of Heemdaal is highlighted.
+    assert!(int.contains("class=\"overdue-row\" data-action=\"A2\""));
+    // Thresholds are presented as settings, not norms.
+    assert!(anes.contains("geen officiële normen"));
+}
+
+#[test]
+fn hostile_comments_are_inert_in_html_markdown_and_xlsx() {
+    let d = region();
+    let html = read(&d, "2023-2024/rso/int-nv.html");
+    // Shown, escaped (minijinja also writes "/" as "&#x2f;").
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+        "the comment is shown, escaped"
+    );
+    assert!(!html.contains("<script>alert(1)"));
+    assert!(!html.contains("<b>veel</b>"));
+    let md = read(&d, "2023-2024/rso/int-nv.md");
+    assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!md.contains("<script>"));
+
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let mut book: Xlsx<_> = open_workbook(d.join("output/reports/2023-2024/tables.xlsx")).unwrap();
+    let formulas = book.worksheet_formula("comments").unwrap();
+    assert!(
+        formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+        "no cell of the workbook is a formula"
+    );
+    let range = book.worksheet_range("comments").unwrap();
+    let texts: Vec<String> = range
+        .used_cells()
+        .filter_map(|(_, _, c)| {
+            if let Data::String(s) = c {
+                Some(s.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.starts_with("=HYPERLINK(")),
+        "the formula-like text is kept as text"
+    );
+    assert!(texts.iter().any(|t| t.starts_with("+31")));
+}
+
+#[test]
+fn english_on_request_and_nothing_rewritten_without_change() {
+    let d = region();
+    let r = d.run_env(
+        &[
+            "report",
+            "-c",
+            "opleidingsmonitor.toml",
+            "--lang",
+            "en",
+            "--cycle",
+            "2023-2024",
+            "--rso",
+            "anes-nv",
+        ],
+        &[("OPLEIDINGSMONITOR_TODAY", TODAY)],
+    );
+    assert_eq!(r.code(), 0, "{}", r.both());
+    let en = read(&d, "2023-2024/rso/anes-nv.en.html");
+    assert!(en.contains("<h2>Summary</h2>") && en.contains("Strengths"));
+    assert!(!en.contains("Samenvatting"));
+    assert!(
+        !d.join("output/reports/2023-2024/rso/int-nv.en.html")
+            .exists(),
+        "--rso renders one RSO"
+    );
+    let bad = d.run(&[
+        "report",
+        "-c",
+        "opleidingsmonitor.toml",
+        "--cycle",
+        "2031-2032",
+    ]);
+    assert_eq!(bad.code(), 2);
+    assert!(bad.stderr().contains("2023-2024"), "{}", bad.both());
+    // The same data on the same day: the report files are not rewritten.
+    let p = d.join("output/reports/2023-2024/rso/anes-nv.html");
+    let before = std::fs::metadata(&p).unwrap().modified().unwrap();
+    let again = d.run_env(
+        &["report", "-c", "opleidingsmonitor.toml"],
+        &[("OPLEIDINGSMONITOR_TODAY", TODAY)],
+    );
+    assert_eq!(again.code(), 0);
+    assert_eq!(std::fs::metadata(&p).unwrap().modified().unwrap(), before);
+    let _ = Path::new(".");
+}
