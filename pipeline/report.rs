@@ -738,8 +738,8 @@ fn method_texts(ctx: &Ctx) -> Vec<String> {
         fill(
             &t["method_rules"],
             &[
-                ("strength", num(c.rules.strength_pomp, 1, lang)),
-                ("improvement", num(c.rules.improvement_pomp, 1, lang)),
+                ("strength", threshold(c.rules.strength_pomp, lang)),
+                ("improvement", threshold(c.rules.improvement_pomp, lang)),
                 ("sig", num(c.rules.significance, 2, lang)),
                 ("effect", num(c.rules.decline_effect, 1, lang)),
                 ("rate", pct(c.rules.min_response_rate, lang)),
@@ -886,7 +886,16 @@ fn change_views(
                 } else {
                     o(ch.diff_pomp, 1)
                 },
-                p: o(ch.p_value, 3),
+                p: ch
+                    .p_value
+                    .map(|p| {
+                        if p < 0.001 {
+                            format!("< {}", num(0.001, 3, lang))
+                        } else {
+                            num(p, 3, lang)
+                        }
+                    })
+                    .unwrap_or_else(|| "–".into()),
                 g: o(ch.hedges_g, 2),
                 version_changed: ch.version_changed,
                 suppressed: ch.suppressed,
@@ -1203,9 +1212,25 @@ fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
                 )
             })
             .collect();
-        let mut units = vec![(Level::Rso, rso_id.to_string())];
-        units.extend(member_units.iter().map(|u| (Level::Department, u.clone())));
-        let changes = change_views(ctx, &names, &units, &instrument, &version, cycle);
+        // Every subscale for the RSO; the departments' totals only, so the
+        // table stays readable (their subscales are in the heatmap).
+        let mut changes = change_views(
+            ctx,
+            &names,
+            &[(Level::Rso, rso_id.to_string())],
+            &instrument,
+            &version,
+            cycle,
+        );
+        let depts: Vec<(Level, String)> = member_units
+            .iter()
+            .map(|u| (Level::Department, u.clone()))
+            .collect();
+        changes.extend(
+            change_views(ctx, &names, &depts, &instrument, &version, cycle)
+                .into_iter()
+                .filter(|c| c.scale == ctx.t["total"]),
+        );
         sections.push(InstrumentSection {
             id: instrument.clone(),
             name: format!("{} ({})", names.instrument(&instrument), version),
@@ -1341,10 +1366,25 @@ fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
                 v.sort();
                 v
             };
+            let grade_n = grade_scale
+                .as_ref()
+                .and_then(|g| {
+                    find(
+                        ctx.published,
+                        Level::Department,
+                        unit,
+                        "exit",
+                        &version,
+                        g,
+                        cycle,
+                    )
+                })
+                .map(|c| c.n_respondents)
+                .unwrap_or(total.n_respondents);
             exit.push(ExitView {
                 clinic: names.institution(inst),
                 grade,
-                n: total.n_respondents,
+                n: grade_n,
                 tops: texts("tops"),
                 tips: texts("tips"),
             });

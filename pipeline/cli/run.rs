@@ -105,6 +105,16 @@ pub fn run(args: &Args, config: &Config, show_progress: bool) -> anyhow::Result<
     for w in &summary.warnings {
         println!("warning: {w}");
     }
+    // Where the reports are: the index of the latest cycle.
+    let latest_index = std::fs::read_dir(&config.paths.reports)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path().join("index.html")))
+        .filter(|p| p.exists())
+        .max();
+    if let Some(index) = &latest_index {
+        println!("Reports: {}", index.display());
+    }
     if summary.changed {
         println!(
             "Done in {:.1} s. Dataset: {}{}",
