@@ -542,52 +542,7 @@ pub fn compute(config: &Config) -> Result<Table> {
         )
         .collect()
         .map_err(&e)?;
-    let item_counts = {
-        let st = |n: &str| -> Result<Vec<String>> {
-            Ok(counts_df
-                .column(n)
-                .map_err(&e)?
-                .str()
-                .map_err(&e)?
-                .iter()
-                .map(|v| v.unwrap_or("").to_string())
-                .collect())
-        };
-        let (rso, inst, ver, sc, item, per) = (
-            st("rso_id")?,
-            st("instrument")?,
-            st("instrument_version")?,
-            st("scale_id")?,
-            st("item_id")?,
-            st("period")?,
-        );
-        let val: Vec<Option<f64>> = counts_df
-            .column("value")
-            .map_err(&e)?
-            .f64()
-            .map_err(&e)?
-            .iter()
-            .collect();
-        let n: Vec<Option<u64>> = counts_df
-            .column("n")
-            .map_err(&e)?
-            .u64()
-            .map_err(&e)?
-            .iter()
-            .collect();
-        (0..counts_df.height())
-            .map(|i| ItemCount {
-                rso_id: rso[i].clone(),
-                instrument: inst[i].clone(),
-                instrument_version: ver[i].clone(),
-                scale_id: sc[i].clone(),
-                item_id: item[i].clone(),
-                period: per[i].clone(),
-                value: val[i],
-                n: n[i].unwrap_or(0),
-            })
-            .collect::<Vec<_>>()
-    };
+    let item_counts = item_counts_of(&counts_df, &responses_dir)?;
 
     // Items of complete responses, for Cronbach's alpha.
     let complete = |items: LazyFrame, scale: Option<&str>| {
@@ -1477,6 +1432,33 @@ fn bools(df: &DataFrame, n: &str, path: &Path) -> Result<Vec<bool>> {
         .collect())
 }
 
+/// Item counts from a frame with the distributions' columns.
+fn item_counts_of(df: &DataFrame, path: &Path) -> Result<Vec<ItemCount>> {
+    let t = |n: &str| texts(df, n, path);
+    let (rso, inst, ver, sc, item, per) = (
+        t("rso_id")?,
+        t("instrument")?,
+        t("instrument_version")?,
+        t("scale_id")?,
+        t("item_id")?,
+        t("period")?,
+    );
+    let (val, n) = (floats(df, "value", path)?, floats(df, "n", path)?);
+    let s = |v: &[Option<String>], i: usize| v[i].clone().unwrap_or_default();
+    Ok((0..df.height())
+        .map(|i| ItemCount {
+            rso_id: s(&rso, i),
+            instrument: s(&inst, i),
+            instrument_version: s(&ver, i),
+            scale_id: s(&sc, i),
+            item_id: s(&item, i),
+            period: s(&per, i),
+            value: val[i],
+            n: n[i].unwrap_or(0.0) as u64,
+        })
+        .collect())
+}
+
 /// Reads what `write` wrote. Scale ends come from the catalogue.
 pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published> {
     let (agg, chg) = output_paths(dataset);
@@ -1611,34 +1593,12 @@ pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published
             });
         }
     }
-    let mut item_counts = Vec::new();
     let cpath = dataset.join("distributions/distributions.parquet");
-    if cpath.exists() {
-        let df = crate::dataset::read_parquet(&cpath)?;
-        let t = |n: &str| texts(&df, n, &cpath);
-        let (rso, inst, ver, sc, item, per) = (
-            t("rso_id")?,
-            t("instrument")?,
-            t("instrument_version")?,
-            t("scale_id")?,
-            t("item_id")?,
-            t("period")?,
-        );
-        let (val, n) = (floats(&df, "value", &cpath)?, floats(&df, "n", &cpath)?);
-        for i in 0..df.height() {
-            let s = |v: &[Option<String>]| v[i].clone().unwrap_or_default();
-            item_counts.push(ItemCount {
-                rso_id: s(&rso),
-                instrument: s(&inst),
-                instrument_version: s(&ver),
-                scale_id: s(&sc),
-                item_id: s(&item),
-                period: s(&per),
-                value: val[i],
-                n: n[i].unwrap_or(0.0) as u64,
-            });
-        }
-    }
+    let item_counts = if cpath.exists() {
+        item_counts_of(&crate::dataset::read_parquet(&cpath)?, &cpath)?
+    } else {
+        Vec::new()
+    };
     let data_until = std::fs::read_to_string(dataset.join("aggregates/DATA_UNTIL"))
         .ok()
         .map(|s| s.trim().to_string());

@@ -256,33 +256,33 @@ fn shown(c: Option<&Cell>, floor: u32, names: &Names) -> ShownCell {
     let Some(c) = c else {
         return ShownCell::empty();
     };
+    // Grey, no value: below the floor, or hidden to protect a small group.
+    let grey = |text: String, title: String| ShownCell {
+        text,
+        value: None,
+        bg: "#eeeeee".into(),
+        fg: "#555555".into(),
+        suppressed: true,
+        indicative: false,
+        title,
+    };
     if c.suppressed && c.suppression_reason.as_deref() == Some(crate::privacy::SECONDARY) {
-        return ShownCell {
-            text: names.t["hidden_short"].clone(),
-            value: None,
-            bg: "#eeeeee".into(),
-            fg: "#555555".into(),
-            suppressed: true,
-            indicative: false,
-            title: names.t["hidden_title"].clone(),
-        };
+        return grey(
+            names.t["hidden_short"].clone(),
+            names.t["hidden_title"].clone(),
+        );
     }
     if c.suppressed || c.mean_pomp.is_none() {
-        return ShownCell {
-            text: fill(
+        return grey(
+            fill(
                 &names.t["suppressed_short"],
                 &[("floor", floor.to_string())],
             ),
-            value: None,
-            bg: "#eeeeee".into(),
-            fg: "#555555".into(),
-            suppressed: true,
-            indicative: false,
-            title: fill(
+            fill(
                 &names.t["suppressed_title"],
                 &[("n", c.n_respondents.to_string())],
             ),
-        };
+        );
     }
     let p = c.mean_pomp.unwrap_or_default();
     ShownCell {

@@ -26,28 +26,6 @@ fn s<'a>(r: &'a Row, col: &str) -> Option<&'a str> {
     r[col].as_deref()
 }
 
-const REGISTRY: &str = r#"
-[[regions]]
-id = "r"
-name = "Regio R"
-
-[[institutions]]
-id = "a"
-name = "Ziekenhuis A"
-region = "r"
-
-[[specialties]]
-code = "anes"
-name = "Anesthesiologie"
-
-[[rsos]]
-id = "anes-r"
-name = "Anesthesiologie R"
-specialty = "anes"
-region = "r"
-members = [{ institution = "a", valid_from = 2015-01-01 }]
-"#;
-
 const PROFILE: &str = r#"
 instrument = "exit"
 version = "example"
@@ -79,7 +57,7 @@ fn fixture() -> Dir {
         "opleidingsmonitor.toml",
         "[paths]\nregistry = \"registry.toml\"\nprofiles = \"profiles\"\ninvitations = \"invitations.csv\"\nkey_file = \"k.key\"\n",
     );
-    d.write("registry.toml", REGISTRY);
+    d.write("registry.toml", common::REGISTRY);
     d.write("profiles/exit.toml", PROFILE);
     d.write("inbox/exit_2024.csv", EXPORT);
     d.write(

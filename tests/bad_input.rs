@@ -6,29 +6,6 @@ mod common;
 use common::Dir;
 use opleidingsmonitor::dataset::Dataset;
 
-const REGISTRY: &str = r#"
-[[regions]]
-id = "r"
-name = "Regio R"
-
-[[institutions]]
-id = "a"
-name = "Ziekenhuis A"
-region = "r"
-aliases = ["ZHA"]
-
-[[specialties]]
-code = "anes"
-name = "Anesthesiologie"
-
-[[rsos]]
-id = "anes-r"
-name = "Anesthesiologie R"
-specialty = "anes"
-region = "r"
-members = [{ institution = "a", valid_from = 2015-01-01 }]
-"#;
-
 const PLAIN: &str = r#"
 instrument = "d-rect"
 version = "2016"
@@ -84,7 +61,7 @@ fn row(date: &str, inst: &str, email: &str, q3: &str) -> String {
 fn region() -> Dir {
     let d = Dir::new();
     d.write("opleidingsmonitor.toml", CONFIG);
-    d.write("registry.toml", REGISTRY);
+    d.write("registry.toml", common::REGISTRY);
     d.write("profiles/plain.toml", PLAIN);
     d.write("profiles/xlsx.toml", XLSX);
     d
@@ -289,7 +266,7 @@ fn a_configuration_error_names_the_file_and_line_and_exits_2() {
     let d = region();
     d.write(
         "registry.toml",
-        REGISTRY.replace("institution = \"a\"", "institution = \"b\""),
+        common::REGISTRY.replace("institution = \"a\"", "institution = \"b\""),
     );
     let run = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
     assert_eq!(run.code(), 2, "{}", run.both());

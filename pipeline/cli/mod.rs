@@ -112,21 +112,13 @@ pub fn print_batch(report: &BatchReport, max_problems: usize, written: &str) {
         };
         println!("{} ({what}):", f.name);
         for p in f.problems.iter().take(max_problems) {
-            let row = p
-                .source_row
-                .map(|r| format!("row {r}"))
-                .unwrap_or_else(|| "file".into());
-            let col = p
-                .column
-                .as_deref()
-                .map(|c| format!(", column {c:?}"))
-                .unwrap_or_default();
             let val = p
                 .value
                 .as_deref()
                 .map(|v| format!(", value {v:?}"))
                 .unwrap_or_default();
-            println!("  {}: {row}{col}{val}: {}", f.name, p.reason);
+            let at = place(p.source_row, p.column.as_deref());
+            println!("  {}: {at}{val}: {}", f.name, p.reason);
         }
         if f.problems.len() > max_problems {
             println!(
@@ -135,6 +127,17 @@ pub fn print_batch(report: &BatchReport, max_problems: usize, written: &str) {
             );
         }
     }
+}
+
+/// "row 3, column "Q1"" (or "file") for a problem's place.
+pub fn place(row: Option<u32>, column: Option<&str>) -> String {
+    let row = row
+        .map(|r| format!("row {r}"))
+        .unwrap_or_else(|| "file".into());
+    let col = column
+        .map(|c| format!(", column {c:?}"))
+        .unwrap_or_default();
+    format!("{row}{col}")
 }
 
 /// The exit code for a batch.

@@ -90,16 +90,11 @@ pub fn run(args: &Args, config: &Config, show_progress: bool) -> anyhow::Result<
             }
         );
         for p in f.problems.iter().take(10) {
-            let row = p
-                .row
-                .map(|r| format!("row {r}"))
-                .unwrap_or_else(|| "file".into());
-            let col = p
-                .column
-                .as_deref()
-                .map(|c| format!(", column {c:?}"))
-                .unwrap_or_default();
-            println!("         {row}{col}: {}", p.reason);
+            println!(
+                "         {}: {}",
+                super::place(p.row, p.column.as_deref()),
+                p.reason
+            );
         }
     }
     for w in &summary.warnings {
