@@ -756,8 +756,11 @@ fn trend_svg(
     instrument: &str,
     scale_construct: &str,
     label: &str,
+    until: i32,
 ) -> String {
-    // Every year with data for this instrument in the region, any version.
+    // Every year with data for this instrument in the region, any version,
+    // up to the end of the report's cycle: a cycle's report stays what it
+    // was when later years arrive.
     let years: BTreeSet<String> = ctx
         .published
         .cells
@@ -767,6 +770,7 @@ fn trend_svg(
                 && c.unit_id == region
                 && c.instrument == instrument
                 && !c.is_cycle()
+                && c.period.parse::<i32>().is_ok_and(|y| y <= until)
         })
         .map(|c| c.period.clone())
         .collect();
@@ -1209,6 +1213,7 @@ fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
                     &instrument,
                     &construct,
                     &names.scale(&instrument, &version, s),
+                    last,
                 )
             })
             .collect();

@@ -400,3 +400,44 @@ fn english_on_request_and_nothing_rewritten_without_change() {
     assert_eq!(std::fs::metadata(&p).unwrap().modified().unwrap(), before);
     let _ = Path::new(".");
 }
+
+#[test]
+fn templates_labels_and_style_are_replaced_without_recompiling() {
+    let d = region();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports");
+    let i18n = std::fs::read_to_string(shipped.join("i18n.toml")).unwrap();
+    assert!(i18n.contains("summary = \"Samenvatting\""));
+    d.write(
+        "eigen/i18n.toml",
+        i18n.replace("summary = \"Samenvatting\"", "summary = \"Kort overzicht\""),
+    );
+    d.write(
+        "eigen/style.css",
+        "/* eigen huisstijl */ body { font-family: serif; }",
+    );
+    let config = std::fs::read_to_string(d.join("opleidingsmonitor.toml")).unwrap();
+    let config = config.replace("[report]\n", "[report]\ntemplates = \"eigen\"\n");
+    d.write("opleidingsmonitor.toml", config);
+    let r = d.run(&[
+        "report",
+        "-c",
+        "opleidingsmonitor.toml",
+        "--cycle",
+        "2023-2024",
+    ]);
+    assert_eq!(r.code(), 0, "{}", r.both());
+    let html = read(&d, "2023-2024/rso/anes-nv.html");
+    assert!(html.contains("<h2>Kort overzicht</h2>"));
+    assert!(html.contains("/* eigen huisstijl */"));
+    // A broken template is a clear error naming it, not a panic.
+    d.write("eigen/rso.html.j2", "{% for x in %}");
+    let r = d.run(&[
+        "report",
+        "-c",
+        "opleidingsmonitor.toml",
+        "--cycle",
+        "2023-2024",
+    ]);
+    assert_eq!(r.code(), 2, "{}", r.both());
+    assert!(r.stderr().contains("rso.html.j2"), "{}", r.both());
+}
