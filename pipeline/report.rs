@@ -751,13 +751,13 @@ fn method_texts(ctx: &Ctx) -> Vec<String> {
 fn trend_svg(
     ctx: &Ctx,
     names: &Names,
-    rso: &str,
-    region: &str,
+    unit: &crate::org::Rso,
     instrument: &str,
     scale_construct: &str,
     label: &str,
     until: i32,
 ) -> String {
+    let (rso, region) = (unit.id.as_str(), unit.region.as_str());
     // Every year with data for this instrument in the region, any version,
     // up to the end of the report's cycle: a cycle's report stays what it
     // was when later years arrive.
@@ -1208,8 +1208,7 @@ fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
                 trend_svg(
                     ctx,
                     &names,
-                    rso_id,
-                    &rso.region,
+                    rso,
                     &instrument,
                     &construct,
                     &names.scale(&instrument, &version, s),
