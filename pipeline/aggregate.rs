@@ -76,6 +76,10 @@ impl Level {
 /// atoms, which is what lets `privacy` see which cells add up to which.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Atom {
+    /// Instrument, version and subscale: cells add up only within one
+    /// block, so a department without a score in this block is no part of
+    /// its institution's cell here.
+    pub block: (String, String, String),
     /// Institution.
     pub institution_id: String,
     /// Specialty.
@@ -577,6 +581,9 @@ pub fn compute(config: &Config) -> Result<Table> {
     let atoms_df = scores
         .clone()
         .select(on(&[
+            "instrument",
+            "instrument_version",
+            "scale_id",
             "institution_id",
             "specialty",
             "rso_id",
@@ -603,6 +610,7 @@ pub fn compute(config: &Config) -> Result<Table> {
             s("rso_id")?,
             s("region_id")?,
         );
+        let (bi, bv, bs) = (s("instrument")?, s("instrument_version")?, s("scale_id")?);
         let year: Vec<Option<i32>> = atoms_df
             .column("year")
             .map_err(&e)?
@@ -612,6 +620,11 @@ pub fn compute(config: &Config) -> Result<Table> {
             .collect();
         (0..atoms_df.height())
             .map(|i| Atom {
+                block: (
+                    bi[i].clone().unwrap_or_default(),
+                    bv[i].clone().unwrap_or_default(),
+                    bs[i].clone().unwrap_or_default(),
+                ),
                 institution_id: inst[i].clone().unwrap_or_default(),
                 specialty: spec[i].clone().unwrap_or_default(),
                 rso_id: rso[i].clone(),
@@ -847,7 +860,7 @@ fn response_rate(
         let mid = NaiveDate::from_ymd_opt(year, 7, 1)?;
         let inv: u64 = invitations
             .iter()
-            .filter(|i| i.instrument == c.instrument && i.year == year)
+            .filter(|i| i.instrument.eq_ignore_ascii_case(&c.instrument) && i.year == year)
             .filter(|i| match c.level {
                 Level::Department => format!("{}:{}", i.institution_id, i.specialty) == c.unit_id,
                 Level::Institution => i.institution_id == c.unit_id,
@@ -990,46 +1003,48 @@ fn frame_to_cells(
 
 /// Atoms by level key and year, to find a cell's atoms quickly.
 struct AtomIndex {
-    by_key: HashMap<(Level, String, i32), Vec<u32>>,
+    by_key: HashMap<(String, Level, String, i32), Vec<u32>>,
+}
+
+fn block_key(b: (&str, &str, &str)) -> String {
+    format!("{}\x1f{}\x1f{}", b.0, b.1, b.2)
 }
 
 impl AtomIndex {
     fn new(atoms: &[Atom]) -> AtomIndex {
-        let mut by_key: HashMap<(Level, String, i32), Vec<u32>> = HashMap::new();
+        let mut by_key: HashMap<(String, Level, String, i32), Vec<u32>> = HashMap::new();
         for (i, a) in atoms.iter().enumerate() {
             let i = i as u32;
-            by_key
-                .entry((
+            let b = block_key((&a.block.0, &a.block.1, &a.block.2));
+            let mut units = vec![
+                (
                     Level::Department,
                     format!("{}:{}", a.institution_id, a.specialty),
-                    a.year,
-                ))
-                .or_default()
-                .push(i);
-            by_key
-                .entry((Level::Institution, a.institution_id.clone(), a.year))
-                .or_default()
-                .push(i);
+                ),
+                (Level::Institution, a.institution_id.clone()),
+                (Level::Region, a.region_id.clone()),
+            ];
             if let Some(r) = &a.rso_id {
+                units.push((Level::Rso, r.clone()));
+            }
+            for (level, unit) in units {
                 by_key
-                    .entry((Level::Rso, r.clone(), a.year))
+                    .entry((b.clone(), level, unit, a.year))
                     .or_default()
                     .push(i);
             }
-            by_key
-                .entry((Level::Region, a.region_id.clone(), a.year))
-                .or_default()
-                .push(i);
         }
         AtomIndex { by_key }
     }
 
-    fn of(&self, level: Level, unit: &str, period: &str) -> Vec<u32> {
+    /// The atoms of a cell: those of its block, unit and years.
+    fn of(&self, block: (&str, &str, &str), level: Level, unit: &str, period: &str) -> Vec<u32> {
+        let b = block_key(block);
         let mut v: Vec<u32> = score::years_of(period)
             .into_iter()
             .flat_map(|y| {
                 self.by_key
-                    .get(&(level, unit.to_string(), y))
+                    .get(&(b.clone(), level, unit.to_string(), y))
                     .cloned()
                     .unwrap_or_default()
             })
@@ -1049,7 +1064,12 @@ fn finish_cell(c: &mut Cell, spec: Option<&ScaleSpec>, registry: &Registry, inde
     c.mean_pomp = c.mean.map(|m| score::pomp(m, c.scale_min, c.scale_max));
     c.reliable = spec.is_some_and(|s| c.n_respondents >= s.reliability_min as u64);
     c.floor = spec.map(|s| s.privacy_floor).unwrap_or(u32::MAX);
-    c.atoms = index.of(c.level, &c.unit_id, &c.period);
+    c.atoms = index.of(
+        (&c.instrument, &c.instrument_version, &c.scale_id),
+        c.level,
+        &c.unit_id,
+        &c.period,
+    );
     // Keys that apply to the level: a department's RSO at the end of the
     // period, and every unit's region.
     let last_day = score::years_of(&c.period)
@@ -1124,6 +1144,9 @@ pub struct Change {
     pub hedges_g: Option<f64>,
     /// One of the two cells is suppressed: no numbers.
     pub suppressed: bool,
+    /// Both cells are reliable; otherwise the change is indicative and
+    /// leads to no conclusion.
+    pub reliable: bool,
 }
 
 /// Changes between consecutive periods of the same kind, per unit and
@@ -1211,6 +1234,7 @@ pub fn changes(table: &Table, catalogue: &Catalogue) -> Vec<Change> {
                 p_value,
                 hedges_g: g,
                 suppressed,
+                reliable: prev.reliable && cur.reliable,
             });
         }
     }
@@ -1333,6 +1357,10 @@ fn changes_frame(ch: &[Change]) -> PolarsResult<DataFrame> {
             Column::new(
                 "suppressed".into(),
                 ch.iter().map(|c| c.suppressed).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "reliable".into(),
+                ch.iter().map(|c| c.reliable).collect::<Vec<_>>(),
             ),
         ],
     )
@@ -1561,9 +1589,10 @@ pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published
             t("previous_version")?,
         );
         let (diff, dp, p, g) = (f("diff")?, f("diff_pomp")?, f("p_value")?, f("hedges_g")?);
-        let (vc, sup) = (
+        let (vc, sup, rel) = (
             bools(&df, "version_changed", &chg)?,
             bools(&df, "suppressed", &chg)?,
+            bools(&df, "reliable", &chg)?,
         );
         for i in 0..df.height() {
             let s = |v: &[Option<String>]| v[i].clone().unwrap_or_default();
@@ -1590,6 +1619,7 @@ pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published
                 p_value: p[i],
                 hedges_g: g[i],
                 suppressed: sup[i],
+                reliable: rel[i],
             });
         }
     }
@@ -1632,4 +1662,58 @@ pub fn write(table: &Table, changes: &[Change], dataset: &Path) -> Result<()> {
     std::fs::write(&tmp, table.data_until.clone().unwrap_or_default())
         .map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, &until).map_err(|e| Error::io(&until, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn atom(block: &str, inst: &str, spec: &str, year: i32) -> Atom {
+        Atom {
+            block: (block.into(), "v".into(), "total".into()),
+            institution_id: inst.into(),
+            specialty: spec.into(),
+            rso_id: None,
+            region_id: "r".into(),
+            year,
+        }
+    }
+
+    /// Regression: atoms were shared by every instrument, so an institution's
+    /// D-RECT cell also held the atoms of a department that had only SETQ
+    /// data; "institution = its departments" never matched and a small
+    /// department could be subtracted from its institution unprotected.
+    #[test]
+    fn regression_atoms_are_per_block() {
+        let mut atoms = vec![
+            atom("d-rect", "h", "chir", 2024),
+            atom("d-rect", "h", "int", 2024),
+            atom("setq", "h", "kind", 2024),
+        ];
+        atoms.sort();
+        let index = AtomIndex::new(&atoms);
+        let inst = index.of(("d-rect", "v", "total"), Level::Institution, "h", "2024");
+        assert_eq!(inst.len(), 2);
+        let chir = index.of(
+            ("d-rect", "v", "total"),
+            Level::Department,
+            "h:chir",
+            "2024",
+        );
+        let int = index.of(("d-rect", "v", "total"), Level::Department, "h:int", "2024");
+        let mut parts: Vec<u32> = chir.iter().chain(int.iter()).copied().collect();
+        parts.sort_unstable();
+        assert_eq!(
+            parts, inst,
+            "the institution is exactly its two D-RECT departments"
+        );
+        assert!(index
+            .of(
+                ("d-rect", "v", "total"),
+                Level::Department,
+                "h:kind",
+                "2024"
+            )
+            .is_empty());
+    }
 }

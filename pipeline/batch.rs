@@ -76,11 +76,13 @@ pub struct BatchReport {
 }
 
 impl BatchReport {
-    /// Whether any file or row was rejected.
+    /// Whether any file or row was rejected in this batch (files skipped as
+    /// already read do not count again).
     pub fn has_quarantine(&self) -> bool {
-        self.files
-            .iter()
-            .any(|f| f.status == FileStatus::Failed || f.rows_quarantined > 0)
+        self.files.iter().any(|f| {
+            f.status == FileStatus::Failed
+                || (f.status == FileStatus::New && f.rows_quarantined > 0)
+        })
     }
 }
 
@@ -166,7 +168,29 @@ pub fn run(
     let work: Vec<Work> = files
         .par_iter()
         .map(|path| -> Result<Work> {
-            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            // An unreadable file (permissions, removed while syncing) is a
+            // failed file, not the end of the batch.
+            let bytes = match std::fs::read(path) {
+                Ok(b) => b,
+                Err(e) => {
+                    let message = format!("cannot read the file ({e}); check its permissions, it is tried again next run");
+                    return Ok(Work {
+                        report: FileReport {
+                            path: path.clone(),
+                            name: display_name(path, &config.paths.inbox),
+                            sha256: String::new(),
+                            status: FileStatus::Failed,
+                            profile: String::new(),
+                            rows_read: 0,
+                            rows_written: 0,
+                            rows_quarantined: 0,
+                            rows_duplicate: 0,
+                            problems: no_profile(message).quarantine,
+                        },
+                        batch: None,
+                    });
+                }
+            };
             let sha = ingest::sha256_hex(&bytes);
             let name = display_name(path, &config.paths.inbox);
             let mut report = FileReport {
@@ -277,7 +301,7 @@ pub fn run(
     let mut seen = std::collections::HashSet::new();
     for mut w in work {
         // The same bytes under two names: the second is a copy.
-        if !seen.insert(w.report.sha256.clone()) {
+        if !w.report.sha256.is_empty() && !seen.insert(w.report.sha256.clone()) {
             w.batch = None;
             w.report.status = FileStatus::Skipped;
         }

@@ -384,6 +384,7 @@ fn partition_of(path: &Path) -> (String, i32) {
 /// Renames every file under `staging` to the same place under `root`
 /// (creating folders), skipping the READY marker.
 fn move_into_place(staging: &Path, root: &Path) -> Result<()> {
+    let mut moved_to: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
     let mut stack = vec![staging.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
@@ -401,8 +402,16 @@ fn move_into_place(staging: &Path, root: &Path) -> Result<()> {
                 std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
             }
             std::fs::rename(&path, &target).map_err(|e| Error::io(&target, e))?;
+            if let Some(parent) = target.parent() {
+                moved_to.insert(parent.to_path_buf());
+            }
             fail_point("mid_move");
         }
+    }
+    // Every folder that received a file is synced before the staging
+    // folder (and with it the READY marker) is removed.
+    for dir in moved_to {
+        sync_dir(&dir);
     }
     Ok(())
 }
@@ -451,7 +460,10 @@ pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
         .finish(df)
         .map_err(pl_err(path))?;
     f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    // The rename is durable only once its folder is synced.
+    sync_dir(dir);
+    Ok(())
 }
 
 fn days(d: NaiveDate) -> i32 {

@@ -28,6 +28,9 @@ pub fn aggregate_stamp_path(dataset: &Path) -> PathBuf {
 /// What the aggregates depend on besides the data: the privacy floor, the
 /// half rule, the cycles and every instrument's scales and minimums.
 pub fn settings_fingerprint(config: &Config) -> String {
+    // The registry decides each department's RSO and region on the way
+    // out, and the response rates: a corrected registry re-aggregates.
+    let registry = std::fs::read(&config.paths.registry).unwrap_or_default();
     let specs = crate::score::scale_specs(
         &config.catalogue,
         config.min_answered_fraction,
@@ -43,7 +46,10 @@ pub fn settings_fingerprint(config: &Config) -> String {
             .as_ref()
             .and_then(|p| std::fs::read(p).ok())
     );
-    hex::encode(Sha256::digest(text.as_bytes()))
+    let mut h = Sha256::new();
+    h.update(text.as_bytes());
+    h.update(&registry);
+    hex::encode(h.finalize())
 }
 
 /// The stamp the current dataset and settings would give.
@@ -152,7 +158,16 @@ pub fn report_stamp(config: &Config, lang: &str) -> String {
     h.update(std::fs::read(aggregate_stamp_path(&config.paths.dataset)).unwrap_or_default());
     if let Some(p) = &config.paths.development_plan {
         h.update(std::fs::read(p).unwrap_or_default());
+        // An action that became overdue since the last report changes it,
+        // even when no data arrived.
+        let today = today();
+        if let Ok(plan) = crate::pdca::read_plan(p) {
+            for a in plan.iter().filter(|a| a.overdue(today)) {
+                h.update(a.action_id.as_bytes());
+            }
+        }
     }
+    h.update(std::fs::read(&config.paths.registry).unwrap_or_default());
     if let Some(dir) = &config.templates {
         for (name, _) in crate::report::TEMPLATES {
             h.update(std::fs::read(dir.join(name)).unwrap_or_default());

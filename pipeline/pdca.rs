@@ -178,11 +178,9 @@ pub fn findings(published: &Published, cycle: &str, rules: &Rules) -> Vec<Findin
             }
         }
     }
-    for ch in published
-        .changes
-        .iter()
-        .filter(|ch| ch.period == cycle && ch.level != Level::Institution && !ch.suppressed)
-    {
+    for ch in published.changes.iter().filter(|ch| {
+        ch.period == cycle && ch.level != Level::Institution && !ch.suppressed && ch.reliable
+    }) {
         let (Some(p), Some(g)) = (ch.p_value, ch.hedges_g) else {
             continue;
         };
@@ -499,7 +497,10 @@ pub fn largest_improvements<'a>(
         .changes
         .iter()
         .filter(|c| {
-            c.period == cycle && !c.suppressed && matches!(c.level, Level::Department | Level::Rso)
+            c.period == cycle
+                && !c.suppressed
+                && c.reliable
+                && matches!(c.level, Level::Department | Level::Rso)
         })
         .filter(|c| {
             c.p_value.is_some_and(|p| p < rules.significance)

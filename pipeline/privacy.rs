@@ -219,27 +219,58 @@ pub fn protect(table: &mut Table) {
         }
     }
     // Item answer counts are published for RSOs only, and only where the
-    // RSO's total of that instrument version and cycle is published.
-    let published: HashSet<(String, String, String, String)> = table
+    // RSO's cell of the item's own subscale is published and at least a
+    // floor of respondents answered the item (not-applicable aside): a
+    // one-item subscale's distribution is its mean.
+    let published: std::collections::HashMap<(String, String, String, String, String), u32> = table
         .cells
         .iter()
-        .filter(|c| c.level == Level::Rso && c.scale_id == crate::score::TOTAL && !c.suppressed)
+        .filter(|c| c.level == Level::Rso && !c.suppressed)
         .map(|c| {
             (
-                c.unit_id.clone(),
-                c.instrument.clone(),
-                c.instrument_version.clone(),
-                c.period.clone(),
+                (
+                    c.unit_id.clone(),
+                    c.instrument.clone(),
+                    c.instrument_version.clone(),
+                    c.scale_id.clone(),
+                    c.period.clone(),
+                ),
+                c.floor,
             )
         })
         .collect();
+    let mut answered: std::collections::HashMap<(String, String, String, String, String), u64> =
+        std::collections::HashMap::new();
+    for k in table.item_counts.iter().filter(|k| k.value.is_some()) {
+        *answered
+            .entry((
+                k.rso_id.clone(),
+                k.instrument.clone(),
+                k.instrument_version.clone(),
+                k.item_id.clone(),
+                k.period.clone(),
+            ))
+            .or_default() += k.n;
+    }
     table.item_counts.retain(|k| {
-        published.contains(&(
+        let key = (
             k.rso_id.clone(),
             k.instrument.clone(),
             k.instrument_version.clone(),
+            k.scale_id.clone(),
             k.period.clone(),
-        ))
+        );
+        let n = answered
+            .get(&(
+                k.rso_id.clone(),
+                k.instrument.clone(),
+                k.instrument_version.clone(),
+                k.item_id.clone(),
+                k.period.clone(),
+            ))
+            .copied()
+            .unwrap_or(0);
+        published.get(&key).is_some_and(|floor| n >= *floor as u64)
     });
     table.protected = true;
 }
@@ -314,6 +345,7 @@ mod tests {
 
     fn atom(inst: &str, spec: &str, rso: Option<&str>, year: i32) -> Atom {
         Atom {
+            block: ("d-rect".into(), "2016".into(), "total".into()),
             institution_id: inst.into(),
             specialty: spec.into(),
             rso_id: rso.map(String::from),
@@ -477,5 +509,84 @@ mod tests {
                     .collect::<Vec<_>>()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod item_count_tests {
+    use super::*;
+    use crate::aggregate::ItemCount;
+
+    fn rso_cell(scale: &str, n: u64, suppressed: bool) -> Cell {
+        Cell {
+            level: Level::Rso,
+            unit_id: "R".into(),
+            institution_id: None,
+            specialty: None,
+            rso_id: None,
+            region_id: None,
+            instrument: "d-rect".into(),
+            instrument_version: "2016".into(),
+            scale_id: scale.into(),
+            period: "2023-2024".into(),
+            n_respondents: n,
+            n_responses: n,
+            mean: (!suppressed).then_some(4.0),
+            sd: None,
+            ci_low: None,
+            ci_high: None,
+            mean_pomp: (!suppressed).then_some(75.0),
+            alpha: None,
+            response_rate: None,
+            reliable: true,
+            suppressed,
+            suppression_reason: suppressed.then(|| MIN_N.to_string()),
+            scale_min: 1.0,
+            scale_max: 5.0,
+            floor: 4,
+            atoms: vec![],
+        }
+    }
+
+    fn count(item: &str, scale: &str, value: Option<f64>, n: u64) -> ItemCount {
+        ItemCount {
+            rso_id: "R".into(),
+            instrument: "d-rect".into(),
+            instrument_version: "2016".into(),
+            scale_id: scale.into(),
+            item_id: item.into(),
+            period: "2023-2024".into(),
+            value,
+            n,
+        }
+    }
+
+    /// Regression: item counts were kept whenever the RSO total was
+    /// published, even when the item's own subscale was suppressed or only
+    /// two people answered the item.
+    #[test]
+    fn item_counts_follow_their_own_subscale_and_the_floor() {
+        let mut t = Table {
+            cells: vec![
+                rso_cell("total", 10, false),
+                rso_cell("a", 10, false),
+                rso_cell("b", 2, true),
+            ],
+            item_counts: vec![
+                count("a1", "a", Some(4.0), 6),
+                count("a1", "a", Some(5.0), 4),
+                count("a2", "a", Some(5.0), 2),
+                count("a2", "a", None, 8),
+                count("b1", "b", Some(3.0), 2),
+            ],
+            ..Default::default()
+        };
+        protect(&mut t);
+        let kept: Vec<&str> = t.item_counts.iter().map(|k| k.item_id.as_str()).collect();
+        assert_eq!(
+            kept,
+            vec!["a1", "a1"],
+            "a2: 2 answers below the floor; b1: its subscale is suppressed"
+        );
     }
 }

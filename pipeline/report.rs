@@ -2152,7 +2152,9 @@ fn tables_xlsx(ctx: &Ctx, cycle: &str) -> Result<Vec<u8>> {
             .comments
             .iter()
             .filter(|c| {
-                years.contains(&c.year.to_string()) && passes(&c.institution_id, &c.specialty)
+                c.instrument == "exit"
+                    && years.contains(&c.year.to_string())
+                    && passes(&c.institution_id, &c.specialty)
             })
             .map(|c| {
                 (

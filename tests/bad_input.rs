@@ -276,3 +276,45 @@ fn a_configuration_error_names_the_file_and_line_and_exits_2() {
         "{err}"
     );
 }
+
+/// Regression: without a platform response id, two respondents with
+/// identical answers on the same day got the same id and the second was
+/// dropped as a duplicate.
+#[test]
+fn identical_anonymous_rows_are_two_responses_and_a_re_export_is_still_recognised() {
+    let d = region();
+    let same = row("2024-03-01", "ZHA", "", "4");
+    d.write(
+        "inbox/drect_twins.csv",
+        format!("{}\n{same}\n{same}\n", header()),
+    );
+    assert_eq!(d.run(&["ingest", "-c", "opleidingsmonitor.toml"]).code(), 0);
+    let m = Dataset::open(&d.join("dataset"))
+        .unwrap()
+        .manifest()
+        .unwrap();
+    assert_eq!((m[0].rows_written, m[0].rows_duplicate), (2, 0));
+    // The cumulative re-export (the same two rows and a new one) adds one.
+    let new = row("2024-03-02", "ZHA", "", "5");
+    d.write(
+        "inbox/drect_twins_again.csv",
+        format!("{}\n{same}\n{same}\n{new}\n", header()),
+    );
+    assert_eq!(d.run(&["ingest", "-c", "opleidingsmonitor.toml"]).code(), 0);
+    let m = Dataset::open(&d.join("dataset"))
+        .unwrap()
+        .manifest()
+        .unwrap();
+    let again = m
+        .iter()
+        .find(|e| e.source_file == "drect_twins_again.csv")
+        .unwrap();
+    assert_eq!((again.rows_written, again.rows_duplicate), (3, 2));
+    let ids: std::collections::HashSet<String> =
+        opleidingsmonitor::dataset::read_table_as_text(&d.join("dataset/responses"))
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| r["response_id"].clone())
+            .collect();
+    assert_eq!(ids.len(), 3);
+}

@@ -8,13 +8,15 @@ use opleidingsmonitor::config::Config;
 use opleidingsmonitor::job::{self, Options, RunSummary};
 
 /// Do everything that is due: ingest new exports from the inbox, aggregate
-/// when the data changed. With nothing new it writes nothing and says so.
+/// when the data or settings changed, render the reports when what they show
+/// changed. With nothing new it writes nothing and says so.
 ///
 /// A summary of the run is written as JSON to the reports folder
 /// (run-summary.json) and to --summary-json. Safe to schedule: a second run
 /// on the same dataset exits at once with code 3, and a run that was killed
 /// is completed or undone by the next.
 #[derive(Debug, clap::Args)]
+#[command(after_help = super::EXIT_CODES_HELP)]
 pub struct Args {
     #[command(flatten)]
     pub config: super::ConfigArg,

@@ -59,6 +59,8 @@ pub struct Response {
     pub answers: Vec<(usize, Option<f64>)>,
     /// (item index, open text with identifiers masked).
     pub comments: Vec<(usize, String)>,
+    /// The id was made from the row's content (no platform id).
+    pub content_id: bool,
 }
 
 /// A row (or a whole file) that could not be placed.
@@ -126,13 +128,28 @@ pub fn ingest_bytes(bytes: &[u8], ctx: &Context) -> FileOutcome {
             return out;
         }
     };
-    let mut out = match Columns::resolve(&headings, ctx) {
+    let mut out = match Columns::resolve(&headings, data, ctx) {
         Ok(cols) => {
             let mut out = FileOutcome::default();
+            // Two respondents can give identical anonymous answers on one
+            // day: the k-th identical row gets its own id (a cumulative
+            // re-export has the same k-th row, so it is still recognised).
+            let mut seen: HashMap<String, u32> = HashMap::new();
             for row in data {
                 out.rows_read += 1;
                 match cols.place(row, ctx) {
-                    Ok(r) => out.responses.push(r),
+                    Ok(mut r) => {
+                        if r.content_id {
+                            let k = seen.entry(r.response_id.clone()).or_insert(0);
+                            if *k > 0 {
+                                r.response_id = ctx
+                                    .key
+                                    .pseudonym("response", &format!("{}#{k}", r.response_id));
+                            }
+                            *k += 1;
+                        }
+                        out.responses.push(r)
+                    }
                     Err(q) => {
                         out.rows_quarantined += 1;
                         out.quarantine.push(q);
@@ -270,7 +287,11 @@ struct Columns {
 }
 
 impl Columns {
-    fn resolve(headings: &[String], ctx: &Context) -> Result<Columns, FileProblem> {
+    fn resolve(
+        headings: &[String],
+        data: &[RawRow],
+        ctx: &Context,
+    ) -> Result<Columns, FileProblem> {
         let p = ctx.profile;
         let mut cols = Columns {
             headings: headings.to_vec(),
@@ -289,6 +310,23 @@ impl Columns {
         let mut seen_items: HashMap<usize, usize> = HashMap::new();
         for (i, h) in headings.iter().enumerate() {
             if h.is_empty() {
+                // A column without heading is ignored only when it is empty
+                // in every row: otherwise its answers would vanish unseen.
+                if data
+                    .iter()
+                    .any(|r| r.cells.get(i).is_some_and(|c| !c.trim().is_empty()))
+                {
+                    return Err(FileProblem {
+                        row: None,
+                        column: Some(format!("column {}", i + 1)),
+                        value: None,
+                        message: format!(
+                            "column {} has no heading but holds values: give it a heading in the export, or fix the delimiter or header_row in profile {}",
+                            i + 1,
+                            p.id
+                        ),
+                    });
+                }
                 continue;
             }
             match p.column_role(h) {
@@ -569,7 +607,9 @@ impl Columns {
         // hash is keyed: the id reveals nothing of the identifiers in it.
         let date = submitted_on.to_string();
         let who = respondent_key.as_deref().unwrap_or("");
-        let response_id = match self.response_id.map(cell).filter(|s| !s.is_empty()) {
+        let platform_id = self.response_id.map(cell).filter(|s| !s.is_empty());
+        let content_id = platform_id.is_none();
+        let response_id = match platform_id {
             Some(platform_id) => ctx.key.pseudonym(
                 "response",
                 &[
@@ -606,6 +646,7 @@ impl Columns {
             subject_key,
             answers,
             comments,
+            content_id,
         })
     }
 
@@ -621,7 +662,8 @@ impl Columns {
             Some(v) => v,
             None => match inst.label_value(text) {
                 Some(v) => Some(v),
-                None => Some(parse_number(text, ctx.profile.decimal_comma).ok_or_else(|| {
+                // XLSX numbers always arrive with a decimal point.
+                None => Some(parse_number(text, ctx.profile.decimal_comma && ctx.profile.format == profile::Format::Csv).ok_or_else(|| {
                     format!(
                         "{text:?} is not a number on the scale {lo}-{hi} nor a known answer label: map the label under [answers] in profile {}, or correct the cell",
                         ctx.profile.id
@@ -655,22 +697,23 @@ pub fn parse_number(text: &str, decimal_comma: bool) -> Option<f64> {
     v.ok().filter(|v| v.is_finite())
 }
 
-/// A date or date-time in one of the formats, as a date.
+/// A date or date-time in one of the formats, as a date. The ISO forms
+/// (`2024-03-05`, with ` 10:11:12` or `T10:11:12`), as the XLSX reader
+/// writes dates, are always accepted. Years outside 1990 to next year are
+/// refused: "05-03-24" read with `%Y` would be the year 24.
 pub fn parse_date(text: &str, formats: &[String]) -> Option<NaiveDate> {
     let t = text.trim();
-    for f in formats {
+    let iso = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"];
+    let plausible = |d: NaiveDate| (1990..=chrono::Utc::now().year() + 1).contains(&d.year());
+    for f in formats.iter().map(String::as_str).chain(iso) {
         if let Ok(dt) = NaiveDateTime::parse_from_str(t, f) {
-            return Some(dt.date());
+            return Some(dt.date()).filter(|d| plausible(*d));
         }
         if let Ok(d) = NaiveDate::parse_from_str(t, f) {
-            return Some(d);
+            return Some(d).filter(|d| plausible(*d));
         }
     }
-    // ISO 8601 with a T and seconds, as Qualtrics and the xlsx reader write.
-    NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S")
-        .ok()
-        .map(|d| d.date())
-        .filter(|d| d.year() > 1900)
+    None
 }
 
 #[cfg(test)]
@@ -698,5 +741,12 @@ mod tests {
         assert_eq!(parse_date("2024-03-05T10:11:12", &f), Some(d));
         assert_eq!(parse_date("31-02-2024", &f), None);
         assert_eq!(parse_date("gisteren", &f), None);
+        // Regression: "%d-%m-%Y" accepted a two-digit year as the year 24.
+        assert_eq!(parse_date("05-03-24", &f), None);
+        // ISO dates as the XLSX reader writes them, whatever the profile says.
+        assert_eq!(
+            parse_date("2024-03-05 00:00:00", &["%d-%m-%Y".to_string()]),
+            Some(d)
+        );
     }
 }

@@ -171,8 +171,10 @@ fn default_date_formats() -> Vec<String> {
         "%d-%m-%Y %H:%M:%S",
         "%d-%m-%Y %H:%M",
         "%d-%m-%Y",
+        // SurveyMonkey's US form carries AM/PM, which makes it unambiguous;
+        // other slashed dates are read the Dutch way, day first.
         "%m/%d/%Y %I:%M:%S %p",
-        "%m/%d/%Y %H:%M",
+        "%d/%m/%Y %H:%M:%S",
         "%d/%m/%Y %H:%M",
         "%d/%m/%Y",
     ]
