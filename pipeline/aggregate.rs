@@ -340,11 +340,13 @@ fn on(names: &[&str]) -> Vec<Expr> {
 }
 
 const VERSION_KEYS: [&str; 3] = ["instrument", "instrument_version", "scale_id"];
-const RESPONSE_KEYS: [&str; 10] = [
+const RESPONSE_KEYS: [&str; 12] = [
     "instrument",
     "instrument_version",
     "response_id",
     "who",
+    "anonymous",
+    "subject_key",
     "institution_id",
     "specialty",
     "rso_id",
@@ -402,12 +404,17 @@ pub fn compute(config: &Config) -> Result<Table> {
         .filter(col("value").is_not_null())
         // A respondent is their pseudonym, or the response itself where the
         // export is anonymous.
-        .with_column(coalesce(&[col("respondent_key"), col("response_id")]).alias("who"))
+        .with_columns([
+            coalesce(&[col("respondent_key"), col("response_id")]).alias("who"),
+            col("respondent_key").is_null().alias("anonymous"),
+        ])
         .select(on(&[
             "instrument",
             "instrument_version",
             "response_id",
             "who",
+            "anonymous",
+            "subject_key",
             "institution_id",
             "specialty",
             "rso_id",
@@ -668,14 +675,40 @@ pub fn compute(config: &Config) -> Result<Table> {
                     .cast(DataType::UInt64)
                     .alias("n_responses"),
                 col("who")
+                    .filter(col("anonymous").not())
                     .n_unique()
                     .cast(DataType::UInt64)
-                    .alias("n_respondents"),
+                    .alias("n_keyed"),
                 col("score").mean().alias("mean"),
                 col("score").std(1).alias("sd"),
                 col("scale_min").first(),
                 col("scale_max").first(),
             ]);
+        // Anonymous responses cannot be told apart: the same two aios in
+        // 2023 and 2024 are four responses but two people, and one aios
+        // rating four supervisors is four forms. Count what is certain: the
+        // most anonymous forms of one year about one subject.
+        let mut anon_group = group.clone();
+        anon_group.extend(["year", "subject_key"]);
+        let anonymous = scored
+            .clone()
+            .filter(filter.clone().and(col("anonymous")))
+            .group_by(on(&anon_group))
+            .agg([len().cast(DataType::UInt64).alias("forms")])
+            .group_by(on(&group))
+            .agg([col("forms").max().alias("n_anonymous")]);
+        let stats = stats
+            .join(
+                anonymous,
+                on(&group),
+                on(&group),
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_column(
+                (col("n_keyed") + col("n_anonymous").fill_null(lit(0u64)))
+                    .cast(DataType::UInt64)
+                    .alias("n_respondents"),
+            );
         let mut item_group = group.clone();
         item_group.push("item_id");
         // Σ item variances from whole-number sums only (answers are whole or

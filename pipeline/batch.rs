@@ -161,6 +161,19 @@ pub fn run(
     let ingested_at = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let batch_id = now.format("%Y%m%dT%H%M%S%6f").to_string();
 
+    let registry_bytes = std::fs::read(&config.paths.registry).unwrap_or_default();
+    let settings_of = |profile_id: &str| -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(&registry_bytes);
+        if let Some(p) = config.profiles.iter().find(|p| p.id == profile_id) {
+            h.update(std::fs::read(&p.file).unwrap_or_default());
+            if let Some(i) = config.catalogue.get(&p.instrument, &p.version) {
+                h.update(format!("{i:?}").as_bytes());
+            }
+        }
+        hex::encode(h.finalize())
+    };
     struct Work {
         report: FileReport,
         batch: Option<FileBatch>,
@@ -206,10 +219,14 @@ pub fn run(
                 problems: Vec::new(),
             };
             if mode == Mode::Ingest {
-                if let Some(m) = manifest
-                    .iter()
-                    .find(|m| m.source_sha256 == sha && m.status == "ingested")
-                {
+                // Known files are skipped, unless rows were quarantined and
+                // the registry, profile or definition changed since: then the
+                // fix the message asked for is applied by reading it again.
+                if let Some(m) = manifest.iter().find(|m| {
+                    m.source_sha256 == sha
+                        && m.status == "ingested"
+                        && (m.rows_quarantined == 0 || m.settings == settings_of(&m.profile))
+                }) {
                     report.status = FileStatus::Skipped;
                     report.profile = m.profile.clone();
                     if let Some(p) = progress {
@@ -238,6 +255,7 @@ pub fn run(
                 message: String::new(),
                 batch_id: batch_id.clone(),
                 ingested_at: ingested_at.clone(),
+                settings: String::new(),
             };
             let (outcome, instrument) = match matching.as_slice() {
                 [profile] => {
@@ -246,6 +264,7 @@ pub fn run(
                         .get(&profile.instrument, &profile.version)
                         .expect("profiles are checked against the catalogue on load");
                     entry.profile = profile.id.clone();
+                    entry.settings = settings_of(&profile.id);
                     entry.instrument = inst.id.clone();
                     entry.instrument_version = inst.version.clone();
                     let ctx = Context {

@@ -64,6 +64,10 @@ pub struct ManifestEntry {
     pub batch_id: String,
     /// When (UTC, ISO 8601).
     pub ingested_at: String,
+    /// Fingerprint of the registry, profile and instrument definition the
+    /// file was read with: a file with quarantined rows is read again when
+    /// they change (the fix the message asked for).
+    pub settings: String,
 }
 
 /// One processed file, ready to be committed.
@@ -178,6 +182,12 @@ impl Dataset {
             s("batch_id")?,
             s("ingested_at")?,
         );
+        // Older manifests have no settings column.
+        let settings = if df.column("settings").is_ok() {
+            s("settings")?
+        } else {
+            vec![String::new(); df.height()]
+        };
         Ok((0..df.height())
             .map(|i| ManifestEntry {
                 source_sha256: sha[i].clone(),
@@ -194,6 +204,7 @@ impl Dataset {
                 message: msg[i].clone(),
                 batch_id: batch[i].clone(),
                 ingested_at: at[i].clone(),
+                settings: settings[i].clone(),
             })
             .collect())
     }
@@ -671,6 +682,7 @@ fn manifest_frame(m: &[ManifestEntry]) -> Result<DataFrame> {
             Column::new("message".into(), s(|e| &e.message)),
             Column::new("batch_id".into(), s(|e| &e.batch_id)),
             Column::new("ingested_at".into(), s(|e| &e.ingested_at)),
+            Column::new("settings".into(), s(|e| &e.settings)),
         ],
     )
     .map_err(|e| Error::dataset(Path::new("manifest"), e))

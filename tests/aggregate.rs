@@ -305,3 +305,49 @@ fn the_sample_region_is_protected_and_tells_its_stories() {
     assert!(switch["diff"].is_none() && switch["diff_pomp"].is_some());
     assert_eq!(Level::parse("rso"), Some(Level::Rso));
 }
+
+/// Regression: in an anonymous export every form counted as a respondent,
+/// so the same two aios answering in 2023 and 2024 were published as a
+/// cycle of "4 respondents".
+#[test]
+fn anonymous_forms_are_not_counted_as_more_people_than_certain() {
+    let d = Dir::new();
+    d.write(
+        "opleidingsmonitor.toml",
+        "[paths]\nregistry = \"registry.toml\"\nprofiles = \"profiles\"\nkey_file = \"k.key\"\n",
+    );
+    d.write("registry.toml", common::REGISTRY);
+    d.write(
+        "profiles/exit.toml",
+        PROFILE.replace("respondent = \"Email\"\n", ""),
+    );
+    let rows = "Datum,Ziekenhuis,Specialisme,Email,Q1,Q2,Q3,Q4,Q5,Q6,Q7,Q8\n\
+        2023-03-01,Ziekenhuis A,Anesthesiologie,,4,4,4,4,4,4,4,4\n\
+        2023-03-02,Ziekenhuis A,Anesthesiologie,,3,3,3,3,3,3,3,3\n\
+        2024-03-01,Ziekenhuis A,Anesthesiologie,,4,5,4,5,4,5,4,5\n\
+        2024-03-02,Ziekenhuis A,Anesthesiologie,,2,3,2,3,2,3,2,3\n";
+    d.write(
+        "profiles/exit.toml",
+        PROFILE.replace("respondent = \"Email\"", "ignore = [\"Email\"]"),
+    );
+    d.write("inbox/exit_anon.csv", rows);
+    let ingest = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(ingest.code(), 0, "{}", ingest.both());
+    assert_eq!(
+        d.run(&["aggregate", "-c", "opleidingsmonitor.toml"]).code(),
+        0
+    );
+    let agg = rows_of(&d);
+    let cycle = cell(&agg, "department", "total", "2023-2024");
+    assert_eq!(s(cycle, "n_responses"), Some("4"));
+    assert_eq!(
+        s(cycle, "n_respondents"),
+        Some("2"),
+        "two forms a year: two people for certain"
+    );
+    assert_eq!(s(cycle, "suppressed"), Some("true"));
+}
+
+fn rows_of(d: &Dir) -> Vec<Row> {
+    rows(d, "dataset/aggregates")
+}

@@ -318,3 +318,59 @@ fn identical_anonymous_rows_are_two_responses_and_a_re_export_is_still_recognise
             .collect();
     assert_eq!(ids.len(), 3);
 }
+
+/// Regression: a file with quarantined rows was skipped forever by its
+/// SHA-256, so the fix the message asked for (an alias in the registry)
+/// never took effect.
+#[test]
+fn quarantined_rows_are_read_again_after_the_fix_the_message_asked_for() {
+    let d = region();
+    d.write(
+        "inbox/drect_alias.csv",
+        format!(
+            "{}\n{}\n{}\n",
+            header(),
+            row("2024-04-01", "Ziekenhuis A", "p1@x.nl", "4"),
+            row("2024-04-02", "St. Elsewhere", "p2@x.nl", "4")
+        ),
+    );
+    let first = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(first.code(), 1, "{}", first.both());
+    assert!(first.stdout().contains("aliases"));
+    // Nothing changed: skipped, and no longer an error of this run.
+    let again = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(again.code(), 0, "{}", again.both());
+    assert!(again.stdout().contains("skipped"));
+    // The fix: the spelling becomes an alias. The file is read again.
+    d.write(
+        "registry.toml",
+        common::REGISTRY.replace(
+            "aliases = [\"ZHA\"]",
+            "aliases = [\"ZHA\", \"St. Elsewhere\"]",
+        ),
+    );
+    let fixed = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(fixed.code(), 0, "{}", fixed.both());
+    let m = Dataset::open(&d.join("dataset"))
+        .unwrap()
+        .manifest()
+        .unwrap();
+    let e = m
+        .iter()
+        .find(|e| e.source_file == "drect_alias.csv")
+        .unwrap();
+    assert_eq!(
+        (
+            e.rows_read,
+            e.rows_written,
+            e.rows_quarantined,
+            e.rows_duplicate
+        ),
+        (2, 2, 0, 1)
+    );
+    let q = opleidingsmonitor::dataset::read_table_as_text(&d.join("dataset/quarantine")).unwrap();
+    assert!(
+        q.is_empty(),
+        "the old quarantine record of the file is gone: {q:?}"
+    );
+}
