@@ -165,6 +165,103 @@ pub fn recover(cells: &[Cell], relations: &[Relation]) -> Vec<(usize, usize)> {
     out
 }
 
+/// The stronger checker: a suppressed cell is recovered when its sum follows
+/// from the published cells through any combination of the relations, not
+/// only through a chain of one-unknown steps (two suppressed rectangles
+/// joined by a suppressed bridge cell can be solved together). Per block,
+/// the relations restricted to the suppressed cells form a linear system; a
+/// suppressed cell is determined exactly when its unit vector lies in the
+/// system's row space, which the reduced row echelon form shows as a pivot
+/// row with no other entry. Returns the recovered cells, sorted.
+pub fn recover_linear(cells: &[Cell], relations: &[Relation]) -> Vec<usize> {
+    let mut by_block: BTreeMap<(&str, &str, &str), Vec<&Relation>> = BTreeMap::new();
+    for r in relations {
+        by_block.entry(cells[r.parent].block()).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for rels in by_block.values() {
+        let mut column: BTreeMap<usize, usize> = BTreeMap::new();
+        for r in rels {
+            for m in r.members().filter(|&m| cells[m].suppressed) {
+                let next = column.len();
+                column.entry(m).or_insert(next);
+            }
+        }
+        if column.is_empty() {
+            continue;
+        }
+        let width = column.len();
+        let mut rows: Vec<Vec<f64>> = rels
+            .iter()
+            .map(|r| {
+                let mut row = vec![0.0; width];
+                if let Some(&c) = column.get(&r.parent) {
+                    row[c] += 1.0;
+                }
+                for ch in &r.children {
+                    if let Some(&c) = column.get(ch) {
+                        row[c] -= 1.0;
+                    }
+                }
+                row
+            })
+            .filter(|row| row.iter().any(|v| *v != 0.0))
+            .collect();
+        let pivots = rref(&mut rows, width);
+        let cell_of: BTreeMap<usize, usize> =
+            column.iter().map(|(&cell, &col)| (col, cell)).collect();
+        for (row, col) in pivots {
+            if rows[row]
+                .iter()
+                .enumerate()
+                .all(|(j, v)| j == col || v.abs() < 1e-9)
+            {
+                out.push(cell_of[&col]);
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Reduces `rows` (each `width` long) to reduced row echelon form in place;
+/// returns (row, pivot column) pairs. Entries are small integers, so a
+/// tolerance of 1e-9 separates zero from non-zero safely.
+fn rref(rows: &mut [Vec<f64>], width: usize) -> Vec<(usize, usize)> {
+    let mut pivots = Vec::new();
+    let mut r = 0;
+    for col in 0..width {
+        if r == rows.len() {
+            break;
+        }
+        let Some(best) =
+            (r..rows.len()).max_by(|&a, &b| rows[a][col].abs().total_cmp(&rows[b][col].abs()))
+        else {
+            break;
+        };
+        if rows[best][col].abs() < 1e-9 {
+            continue;
+        }
+        rows.swap(r, best);
+        let p = rows[r][col];
+        for v in rows[r].iter_mut() {
+            *v /= p;
+        }
+        let pivot_row = rows[r].clone();
+        for (i, row) in rows.iter_mut().enumerate() {
+            if i != r && row[col].abs() > 1e-12 {
+                let f = row[col];
+                for (v, pv) in row.iter_mut().zip(&pivot_row) {
+                    *v -= f * pv;
+                }
+            }
+        }
+        pivots.push((r, col));
+        r += 1;
+    }
+    pivots
+}
+
 /// Suppresses every cell below its floor (`min_n`), then, while the checker
 /// recovers a suppressed cell, suppresses one more published member of the
 /// relation that gave it away (`secondary`). Of the candidates it takes the
@@ -215,6 +312,50 @@ pub fn protect(table: &mut Table) {
                     )
                 })
                 .expect("a relation with one unknown has published members");
+            table.cells[pick].suppress(SECONDARY);
+        }
+        // What no chain of single steps reveals, a combination of relations
+        // may: suppress further until the linear checker recovers nothing.
+        loop {
+            let found = recover_linear(&table.cells, rels);
+            let Some(&k) = found.first() else { break };
+            let members = |all: bool| -> Vec<usize> {
+                let mut v: Vec<usize> = rels
+                    .iter()
+                    .filter(|r| all || r.members().any(|m| m == k))
+                    .flat_map(|r| r.members().collect::<Vec<_>>())
+                    .filter(|&m| !table.cells[m].suppressed)
+                    .collect();
+                v.sort_by(|&a, &b| {
+                    let (x, y) = (&table.cells[a], &table.cells[b]);
+                    (x.n_respondents, x.level, &x.unit_id, &x.period, a).cmp(&(
+                        y.n_respondents,
+                        y.level,
+                        &y.unit_id,
+                        &y.period,
+                        b,
+                    ))
+                });
+                v.dedup();
+                v
+            };
+            let mut candidates = members(false);
+            if candidates.is_empty() {
+                candidates = members(true);
+            }
+            let Some(&fallback) = candidates.first() else {
+                break;
+            };
+            let pick = candidates
+                .iter()
+                .copied()
+                .find(|&m| {
+                    table.cells[m].suppressed = true;
+                    let ok = !recover_linear(&table.cells, rels).contains(&k);
+                    table.cells[m].suppressed = false;
+                    ok
+                })
+                .unwrap_or(fallback);
             table.cells[pick].suppress(SECONDARY);
         }
     }
@@ -419,6 +560,45 @@ mod tests {
         assert!(a_cycle.suppressed || a_2024.suppressed);
     }
 
+    /// Every relation below has two unknowns, so chains of single steps
+    /// learn nothing; together they determine all three: a + b = t1,
+    /// b + u = t2 and a + u = t1 give b = u, then 2b = t2, then a.
+    #[test]
+    fn the_linear_checker_solves_what_single_steps_cannot() {
+        let mk = |id: &str, suppressed: bool| {
+            let mut c = cells_of(&[(atom(id, "x", Some("R"), 2024), 10)], 4).remove(0);
+            c.unit_id = id.into();
+            if suppressed {
+                c.suppress(MIN_N);
+            }
+            c
+        };
+        let cells = vec![
+            mk("t1", false),
+            mk("a", true),
+            mk("b", true),
+            mk("t2", false),
+            mk("u", true),
+        ];
+        let rels = vec![
+            Relation {
+                parent: 0,
+                children: vec![1, 2],
+            },
+            Relation {
+                parent: 3,
+                children: vec![2, 4],
+            },
+            Relation {
+                parent: 0,
+                children: vec![1, 4],
+            },
+        ];
+        assert!(recover(&cells, &rels).is_empty());
+        let lin = recover_linear(&cells, &rels);
+        assert_eq!(lin, vec![1, 2, 4]);
+    }
+
     #[test]
     fn the_region_minus_its_rsos_is_a_relation() {
         // d:y is outside any RSO and small: region minus the RSO gives it.
@@ -500,7 +680,13 @@ mod tests {
                 );
                 assert_eq!(c.suppressed, c.mean.is_none(), "case {case}");
             }
-            let rec = recover(&t.cells, &relations(&t.cells));
+            let rels = relations(&t.cells);
+            let linear = recover_linear(&t.cells, &rels);
+            assert!(
+                linear.is_empty(),
+                "case {case}: a combination of relations recovers {linear:?}"
+            );
+            let rec = recover(&t.cells, &rels);
             assert!(
                 rec.is_empty(),
                 "case {case}: recovered {:?}",

@@ -245,6 +245,8 @@ fn the_sample_region_is_protected_and_tells_its_stories() {
     let rels = privacy::relations(&table.cells);
     assert!(rels.len() > 1000);
     assert!(privacy::recover(&table.cells, &rels).is_empty());
+    // Nor does any combination of relations (the stronger, linear checker).
+    assert!(privacy::recover_linear(&table.cells, &rels).is_empty());
 
     // Benchmarks: every department row joins its RSO's and region's row of
     // the same instrument, version, subscale and period by keys.
