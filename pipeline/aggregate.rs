@@ -1460,15 +1460,7 @@ pub struct Published {
 }
 
 fn texts(df: &DataFrame, n: &str, path: &Path) -> Result<Vec<Option<String>>> {
-    let e = pl(path);
-    Ok(df
-        .column(n)
-        .map_err(&e)?
-        .str()
-        .map_err(&e)?
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
+    crate::dataset::text_column(df, n, path)
 }
 
 fn floats(df: &DataFrame, n: &str, path: &Path) -> Result<Vec<Option<f64>>> {

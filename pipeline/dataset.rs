@@ -818,23 +818,26 @@ pub struct CommentRow {
     pub text: String,
 }
 
+/// A text column of a frame read from `path`, nulls kept.
+pub(crate) fn text_column(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<String>>> {
+    let e = pl_err(path);
+    Ok(df
+        .column(name)
+        .map_err(&e)?
+        .str()
+        .map_err(&e)?
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
+}
+
 /// Every open answer in the dataset.
 pub fn read_comments(root: &Path) -> Result<Vec<CommentRow>> {
     let mut out = Vec::new();
     for path in parquet_files(&root.join("comments"))? {
         let (instrument, year) = partition_of(&path);
         let df = read_parquet(&path)?;
-        let e = pl_err(&path);
-        let col = |n: &str| -> Result<Vec<Option<String>>> {
-            Ok(df
-                .column(n)
-                .map_err(&e)?
-                .str()
-                .map_err(&e)?
-                .iter()
-                .map(|v| v.map(str::to_string))
-                .collect())
-        };
+        let col = |n: &str| text_column(&df, n, &path);
         let (inst, spec, rso, item, text) = (
             col("institution_id")?,
             col("specialty")?,
