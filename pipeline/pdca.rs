@@ -578,6 +578,52 @@ mod tests {
         assert!(!f.iter().any(|x| x.unit_id == "d:x"));
     }
 
+    /// Regression: a change whose previous cell was indicative (below the
+    /// reliability minimum) raised a decline signal.
+    #[test]
+    fn an_indicative_change_leads_to_no_conclusion() {
+        let rules = Rules::default();
+        let change = |reliable: bool| Change {
+            level: Level::Department,
+            unit_id: "a:x".into(),
+            institution_id: None,
+            specialty: None,
+            rso_id: Some("R".into()),
+            region_id: None,
+            instrument: "d-rect".into(),
+            scale_id: "teamwork".into(),
+            construct: "teamwork".into(),
+            period: "2023-2024".into(),
+            previous_period: "2021-2022".into(),
+            instrument_version: "2016".into(),
+            previous_version: "2016".into(),
+            version_changed: false,
+            diff: Some(-0.6),
+            diff_pomp: Some(-15.0),
+            p_value: Some(0.001),
+            hedges_g: Some(-1.2),
+            suppressed: false,
+            reliable,
+        };
+        let with = |reliable: bool| Published {
+            cells: vec![cell("a:x", "2023-2024", 65.0, 12, true)],
+            changes: vec![change(reliable)],
+            ..Default::default()
+        };
+        let declines = |p: &Published| {
+            findings(p, "2023-2024", &rules)
+                .into_iter()
+                .filter(|f| f.rule == Rule::Decline)
+                .count()
+        };
+        assert_eq!(
+            declines(&with(true)),
+            2,
+            "an improvement point and a signal"
+        );
+        assert_eq!(declines(&with(false)), 0);
+    }
+
     #[test]
     fn overdue_and_calendar() {
         let a = Action {
