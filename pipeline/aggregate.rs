@@ -92,6 +92,25 @@ pub struct Atom {
     pub year: i32,
 }
 
+impl Atom {
+    /// The units this atom belongs to at every level: its department,
+    /// institution, region and (when in one) RSO.
+    pub fn units(&self) -> Vec<(Level, String)> {
+        let mut units = vec![
+            (
+                Level::Department,
+                format!("{}:{}", self.institution_id, self.specialty),
+            ),
+            (Level::Institution, self.institution_id.clone()),
+            (Level::Region, self.region_id.clone()),
+        ];
+        if let Some(r) = &self.rso_id {
+            units.push((Level::Rso, r.clone()));
+        }
+        units
+    }
+}
+
 /// One row of the aggregates table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
@@ -601,16 +620,7 @@ pub fn compute(config: &Config) -> Result<Table> {
         .collect()
         .map_err(&e)?;
     let mut atoms: Vec<Atom> = {
-        let s = |n: &str| -> Result<Vec<Option<String>>> {
-            Ok(atoms_df
-                .column(n)
-                .map_err(&e)?
-                .str()
-                .map_err(&e)?
-                .iter()
-                .map(|v| v.map(str::to_string))
-                .collect())
-        };
+        let s = |n: &str| texts(&atoms_df, n, &responses_dir);
         let (inst, spec, rso, region) = (
             s("institution_id")?,
             s("specialty")?,
@@ -756,11 +766,11 @@ pub fn compute(config: &Config) -> Result<Table> {
             .join(total_var, on(&group), on(&group), left)
             .collect()
             .map_err(&e)?;
-        cells.extend(frame_to_cells(&df, level, &e)?);
+        cells.extend(frame_to_cells(&df, level, &responses_dir)?);
     }
 
     // Participation per unit, instrument and year, for response rates.
-    let participation = participation(&scores, &e)?;
+    let participation = participation(&scores, &responses_dir)?;
 
     let index = AtomIndex::new(&atoms);
     for c in cells.iter_mut() {
@@ -814,7 +824,8 @@ fn exact_var(name: &str) -> Expr {
 /// (level, unit_id, instrument, year) -> distinct respondents.
 type Participation = HashMap<(Level, String, String, i32), u64>;
 
-fn participation(scores: &LazyFrame, e: &impl Fn(PolarsError) -> Error) -> Result<Participation> {
+fn participation(scores: &LazyFrame, path: &Path) -> Result<Participation> {
+    let e = &pl(path);
     let df = scores
         .clone()
         .select(on(&[
@@ -829,16 +840,7 @@ fn participation(scores: &LazyFrame, e: &impl Fn(PolarsError) -> Error) -> Resul
         .unique(None, UniqueKeepStrategy::Any)
         .collect()
         .map_err(e)?;
-    let s = |n: &str| -> Result<Vec<Option<String>>> {
-        Ok(df
-            .column(n)
-            .map_err(e)?
-            .str()
-            .map_err(e)?
-            .iter()
-            .map(|v| v.map(str::to_string))
-            .collect())
-    };
+    let s = |n: &str| texts(&df, n, path);
     let (inst, spec, rso, region, instrument, who) = (
         s("institution_id")?,
         s("specialty")?,
@@ -926,21 +928,9 @@ fn response_rate(
     (invited > 0).then(|| took_part as f64 / invited as f64)
 }
 
-fn frame_to_cells(
-    df: &DataFrame,
-    level: Level,
-    e: &impl Fn(PolarsError) -> Error,
-) -> Result<Vec<Cell>> {
-    let s = |n: &str| -> Result<Vec<Option<String>>> {
-        Ok(df
-            .column(n)
-            .map_err(e)?
-            .str()
-            .map_err(e)?
-            .iter()
-            .map(|v| v.map(str::to_string))
-            .collect())
-    };
+fn frame_to_cells(df: &DataFrame, level: Level, path: &Path) -> Result<Vec<Cell>> {
+    let e = &pl(path);
+    let s = |n: &str| texts(df, n, path);
     let f = |n: &str| -> Result<Vec<Option<f64>>> {
         let c = df
             .column(n)
@@ -1049,18 +1039,7 @@ impl AtomIndex {
         for (i, a) in atoms.iter().enumerate() {
             let i = i as u32;
             let b = block_key((&a.block.0, &a.block.1, &a.block.2));
-            let mut units = vec![
-                (
-                    Level::Department,
-                    format!("{}:{}", a.institution_id, a.specialty),
-                ),
-                (Level::Institution, a.institution_id.clone()),
-                (Level::Region, a.region_id.clone()),
-            ];
-            if let Some(r) = &a.rso_id {
-                units.push((Level::Rso, r.clone()));
-            }
-            for (level, unit) in units {
+            for (level, unit) in a.units() {
                 by_key
                     .entry((b.clone(), level, unit, a.year))
                     .or_default()

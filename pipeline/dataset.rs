@@ -143,13 +143,9 @@ impl Dataset {
         let df = read_parquet(&path)?;
         let e = pl_err(&path);
         let s = |name: &str| -> Result<Vec<String>> {
-            Ok(df
-                .column(name)
-                .map_err(&e)?
-                .str()
-                .map_err(&e)?
-                .iter()
-                .map(|v| v.unwrap_or("").to_string())
+            Ok(text_column(&df, name, &path)?
+                .into_iter()
+                .map(Option::unwrap_or_default)
                 .collect())
         };
         let n = |name: &str| -> Result<Vec<u64>> {

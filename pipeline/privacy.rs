@@ -429,18 +429,7 @@ mod tests {
         let mut groups: BTreeMap<(Level, String, String), (Vec<u32>, u64)> = BTreeMap::new();
         for (i, (a, n)) in atoms.iter().enumerate() {
             let cycle = crate::score::cycle_of(a.year, 2019);
-            let mut units = vec![
-                (
-                    Level::Department,
-                    format!("{}:{}", a.institution_id, a.specialty),
-                ),
-                (Level::Institution, a.institution_id.clone()),
-                (Level::Region, a.region_id.clone()),
-            ];
-            if let Some(r) = &a.rso_id {
-                units.push((Level::Rso, r.clone()));
-            }
-            for (l, u) in units {
+            for (l, u) in a.units() {
                 for p in [a.year.to_string(), cycle.clone()] {
                     let g = groups.entry((l, u.clone(), p)).or_default();
                     g.0.push(i as u32);
