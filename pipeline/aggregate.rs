@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::config::Config;
-use crate::dataset::{parquet_files, write_parquet};
+use crate::dataset::{parquet_files, partition_of, write_parquet};
 use crate::error::{Error, Result};
 use crate::instrument::Catalogue;
 use crate::org::Registry;
@@ -375,11 +375,28 @@ const RESPONSE_KEYS: [&str; 12] = [
 ];
 
 /// Computes every cell (not yet protected) from the dataset.
+///
+/// The work is done per instrument and two-year cycle: every cell's period
+/// (a year or a cycle) lies within one cycle and every cell belongs to one
+/// instrument, so the results are the same as over the whole dataset at
+/// once, while memory stays bounded by one cycle of one instrument. Only
+/// that cycle's partitions are read (partition pruning on the hive paths).
 pub fn compute(config: &Config) -> Result<Table> {
     let ds = &config.paths.dataset;
     let responses_dir = ds.join("responses");
-    if parquet_files(&responses_dir)?.is_empty() {
+    let files = parquet_files(&responses_dir)?;
+    if files.is_empty() {
         return Ok(Table::default());
+    }
+    let mut groups: BTreeMap<(String, String), Vec<i32>> = BTreeMap::new();
+    for f in &files {
+        let (instrument, year) = partition_of(f);
+        let years = groups
+            .entry((instrument, score::cycle_of(year, config.first_cycle_year)))
+            .or_default();
+        if !years.contains(&year) {
+            years.push(year);
+        }
     }
     let specs = score::scale_specs(
         &config.catalogue,
@@ -387,7 +404,6 @@ pub fn compute(config: &Config) -> Result<Table> {
         config.privacy_floor,
     );
     let e = pl(&responses_dir);
-
     let hive = Schema::from_iter(vec![
         Field::new("instrument".into(), DataType::String),
         Field::new("year".into(), DataType::Int32),
@@ -402,24 +418,179 @@ pub fn compute(config: &Config) -> Result<Table> {
         ..Default::default()
     };
     let dir = format!("{}/", responses_dir.display());
-    let all = LazyFrame::scan_parquet(PlRefPath::new(dir.as_str()), args)
-        .map_err(&e)?
-        .filter(col("respondent_role").neq(lit("supervisor_self")));
-    let data_until = {
-        let df = all
-            .clone()
-            .select([col("submitted_on").max().cast(DataType::String)])
-            .collect()
-            .map_err(&e)?;
-        df.column("submitted_on")
-            .map_err(&e)?
-            .str()
-            .map_err(&e)?
-            .get(0)
-            .map(str::to_string)
+    let scan = LazyFrame::scan_parquet(PlRefPath::new(dir.as_str()), args).map_err(&e)?;
+    let shared = Shared {
+        scan,
+        specs: specs_frame(&specs).map_err(&e)?,
+        in_total: in_total_frame(&config.catalogue).map_err(&e)?,
+        first_cycle_year: config.first_cycle_year,
+        path: responses_dir.clone(),
     };
-    let base = all
+    let mut acc = Accumulated::default();
+    for ((instrument, cycle), years) in &groups {
+        tracing::debug!(instrument, cycle, "aggregating");
+        compute_cycle(&shared, instrument, cycle, years, &mut acc)?;
+    }
+    let Accumulated {
+        data_until,
+        mut item_counts,
+        mut cells,
+        mut atoms,
+        participation,
+    } = acc;
+    atoms.sort();
+    item_counts.sort_by(|a, b| {
+        (
+            &a.rso_id,
+            &a.instrument,
+            &a.instrument_version,
+            &a.item_id,
+            &a.period,
+        )
+            .cmp(&(
+                &b.rso_id,
+                &b.instrument,
+                &b.instrument_version,
+                &b.item_id,
+                &b.period,
+            ))
+            .then_with(|| match (a.value, b.value) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (x, y) => x.is_some().cmp(&y.is_some()),
+            })
+    });
+
+    let invitations = match &config.paths.invitations {
+        Some(p) if p.exists() => read_invitations(p, &config.registry)?,
+        _ => Vec::new(),
+    };
+    let spec_of: HashMap<(String, String, String), &ScaleSpec> = specs
+        .iter()
+        .map(|s| {
+            (
+                (s.instrument.clone(), s.version.clone(), s.scale_id.clone()),
+                s,
+            )
+        })
+        .collect();
+    let index = AtomIndex::new(&atoms);
+    for c in cells.iter_mut() {
+        let spec = spec_of
+            .get(&(
+                c.instrument.clone(),
+                c.instrument_version.clone(),
+                c.scale_id.clone(),
+            ))
+            .copied();
+        finish_cell(c, spec, &config.registry, &index);
+        c.response_rate = response_rate(c, &participation, &invitations, &config.registry);
+    }
+    cells.sort_by(|a, b| {
+        (
+            a.level,
+            &a.unit_id,
+            &a.instrument,
+            &a.instrument_version,
+            &a.scale_id,
+            &a.period,
+        )
+            .cmp(&(
+                b.level,
+                &b.unit_id,
+                &b.instrument,
+                &b.instrument_version,
+                &b.scale_id,
+                &b.period,
+            ))
+    });
+    Ok(Table {
+        data_until,
+        item_counts,
+        cells,
+        atoms,
+        protected: false,
+    })
+}
+
+/// What every cycle's computation shares.
+struct Shared {
+    scan: LazyFrame,
+    specs: DataFrame,
+    in_total: DataFrame,
+    first_cycle_year: i32,
+    path: PathBuf,
+}
+
+/// The results of the cycles computed so far.
+#[derive(Default)]
+struct Accumulated {
+    data_until: Option<String>,
+    item_counts: Vec<ItemCount>,
+    cells: Vec<Cell>,
+    atoms: Vec<Atom>,
+    participation: Participation,
+}
+
+/// Runs a query on Polars' streaming engine: it reads the partitions in
+/// morsels instead of loading every item row first.
+fn collect_streaming(lf: LazyFrame) -> PolarsResult<DataFrame> {
+    Ok(lf.collect_with_engine(Engine::Streaming)?.unwrap_single())
+}
+
+/// Every cell of one instrument in one cycle (its years and the cycle).
+fn compute_cycle(
+    sh: &Shared,
+    instrument: &str,
+    cycle: &str,
+    years: &[i32],
+    acc: &mut Accumulated,
+) -> Result<()> {
+    let e = pl(&sh.path);
+    let in_years = years
+        .iter()
+        .fold(lit(false), |acc, &y| acc.or(col("year").eq(lit(y))));
+    let part = sh
+        .scan
         .clone()
+        .filter(col("instrument").eq(lit(instrument)).and(in_years))
+        .filter(col("respondent_role").neq(lit("supervisor_self")));
+
+    let until = part
+        .clone()
+        .select([col("submitted_on").max().cast(DataType::String)])
+        .collect()
+        .map_err(&e)?;
+    if let Some(d) = until
+        .column("submitted_on")
+        .map_err(&e)?
+        .str()
+        .map_err(&e)?
+        .get(0)
+    {
+        if acc.data_until.as_deref().is_none_or(|u| u < d) {
+            acc.data_until = Some(d.to_string());
+        }
+    }
+
+    // Answer counts per RSO and item in the cycle, not-applicable included.
+    let counts_df = collect_streaming(
+        part.clone()
+            .filter(col("rso_id").is_not_null())
+            .group_by(on(&[
+                "rso_id",
+                "instrument",
+                "instrument_version",
+                "scale_id",
+                "item_id",
+                "value",
+            ]))
+            .agg([len().cast(DataType::UInt64).alias("n")])
+            .with_column(lit(cycle).alias("period")),
+    )
+    .map_err(&e)?;
+    acc.item_counts.extend(item_counts_of(&counts_df, &sh.path)?);
+
+    let base = part
         .filter(col("value").is_not_null())
         // A respondent is their pseudonym, or the response itself where the
         // export is anonymous.
@@ -444,168 +615,96 @@ pub fn compute(config: &Config) -> Result<Table> {
             "value",
             "scale_min",
             "scale_max",
-        ]))
-        .cache();
-    let specs_lf = specs_frame(&specs).map_err(&e)?.lazy();
-    let in_total = in_total_frame(&config.catalogue).map_err(&e)?.lazy();
+        ]));
     let inner = || JoinArgs::new(JoinType::Inner);
+    let total_items = base
+        .clone()
+        .join(
+            sh.in_total.clone().lazy(),
+            on(&VERSION_KEYS),
+            on(&VERSION_KEYS),
+            inner(),
+        )
+        .filter(col("in_total"))
+        .drop(cols(["in_total"]))
+        .with_column(lit(TOTAL).alias("scale_id"));
 
-    // Response scores per subscale, then the total over in-total items.
+    // Response scores per subscale, then the total over in-total items;
+    // `tot`, the sum of the answers, serves Cronbach's alpha.
     let score_aggs = [
         col("value").mean().alias("score"),
         col("value")
             .count()
             .cast(DataType::UInt32)
             .alias("answered"),
+        col("value").sum().alias("tot"),
         col("scale_min").first(),
         col("scale_max").first(),
     ];
-    let sub_scores = base
-        .clone()
-        .group_by(on(&RESPONSE_KEYS))
-        .agg(score_aggs.clone());
-    let total_items = base
-        .clone()
-        .join(in_total, on(&VERSION_KEYS), on(&VERSION_KEYS), inner())
-        .filter(col("in_total"))
-        .with_column(lit(TOTAL).alias("scale_id"));
-    let total_scores = total_items
-        .clone()
-        .group_by(on(&RESPONSE_KEYS))
-        .agg(score_aggs);
-    let scores = concat([sub_scores, total_scores], UnionArgs::default())
+    let scores = collect_streaming(
+        concat(
+            [
+                base.clone()
+                    .group_by(on(&RESPONSE_KEYS))
+                    .agg(score_aggs.clone()),
+                total_items
+                    .clone()
+                    .group_by(on(&RESPONSE_KEYS))
+                    .agg(score_aggs),
+            ],
+            UnionArgs::default(),
+        )
         .map_err(&e)?
         .join(
-            specs_lf.clone(),
+            sh.specs.clone().lazy(),
             on(&VERSION_KEYS),
             on(&VERSION_KEYS),
             inner(),
         )
-        .filter(col("answered").gt_eq(col("min_answered")))
-        .cache();
-
-    // Every year of the data belongs to its year and to its cycle.
-    let years: Vec<i32> = {
-        let df = scores
-            .clone()
-            .select([col("year")])
-            .unique(None, UniqueKeepStrategy::Any)
-            .collect()
-            .map_err(&e)?;
-        df.column("year")
-            .map_err(&e)?
-            .i32()
-            .map_err(&e)?
-            .iter()
-            .flatten()
-            .collect()
-    };
-    let mut py = Vec::new();
-    let mut pp = Vec::new();
-    for &y in &years {
-        py.push(y);
-        pp.push(y.to_string());
-        py.push(y);
-        pp.push(score::cycle_of(y, config.first_cycle_year));
-    }
-    let periods = DataFrame::new_infer_height(vec![
-        Column::new("year".into(), py),
-        Column::new("period".into(), pp),
-    ])
-    .map_err(&e)?
-    .lazy();
-    // Sorted by the scores themselves, so every group sums the same values in
-    // the same order on every run, whatever the pseudonymisation key or the
-    // files' order: the same answers give the same bytes.
-    let scored = scores
-        .clone()
-        .join(periods.clone(), [col("year")], [col("year")], inner())
-        .sort(
-            [
-                "instrument",
-                "instrument_version",
-                "scale_id",
-                "period",
-                "score",
-            ],
-            SortMultipleOptions::default(),
-        )
-        .cache();
-
-    // Answer counts per RSO, item and cycle, not-applicable included.
-    let cycles_only = DataFrame::new_infer_height(vec![
-        Column::new("year".into(), years.clone()),
-        Column::new(
-            "period".into(),
-            years
-                .iter()
-                .map(|&y| score::cycle_of(y, config.first_cycle_year))
-                .collect::<Vec<_>>(),
-        ),
-    ])
-    .map_err(&e)?
-    .lazy();
-    let counts_df = all
-        .clone()
-        .filter(col("rso_id").is_not_null())
-        .join(cycles_only, [col("year")], [col("year")], inner())
-        .group_by(on(&[
-            "rso_id",
-            "instrument",
-            "instrument_version",
-            "scale_id",
-            "item_id",
-            "period",
-            "value",
-        ]))
-        .agg([len().cast(DataType::UInt64).alias("n")])
-        .sort(
-            [
-                "rso_id",
-                "instrument",
-                "instrument_version",
-                "item_id",
-                "period",
-                "value",
-            ],
-            SortMultipleOptions::default(),
-        )
-        .collect()
-        .map_err(&e)?;
-    let item_counts = item_counts_of(&counts_df, &responses_dir)?;
-
-    // Items of complete responses, for Cronbach's alpha.
-    let complete = |items: LazyFrame, scale: Option<&str>| {
-        let keys = on(&[
-            "instrument",
-            "instrument_version",
-            "response_id",
-            "scale_id",
-        ]);
-        let done = scores
-            .clone()
-            .filter(col("answered").eq(col("n_items")))
-            .select(keys.clone());
-        let items = match scale {
-            Some(s) => items.with_column(lit(s).alias("scale_id")),
-            None => items,
-        };
-        items.join(done, keys.clone(), keys, inner())
-    };
-    let complete_items = concat(
-        [
-            complete(base.clone(), None),
-            complete(total_items.drop(cols(["in_total"])), Some(TOTAL)),
-        ],
-        UnionArgs::default(),
+        .filter(col("answered").gt_eq(col("min_answered"))),
     )
-    .map_err(&e)?
-    .join(periods.clone(), [col("year")], [col("year")], inner())
-    .cache();
+    .map_err(&e)?;
+
+    // Item sums over complete responses per department and year: sums add
+    // up to every level and period, so alpha needs no item row twice.
+    let keys = on(&[
+        "instrument",
+        "instrument_version",
+        "response_id",
+        "scale_id",
+    ]);
+    let done = scores
+        .clone()
+        .lazy()
+        .filter(col("answered").eq(col("n_items")))
+        .select(keys.clone());
+    let item_sums = collect_streaming(
+        concat([base, total_items], UnionArgs::default())
+            .map_err(&e)?
+            .join(done, keys.clone(), keys, inner())
+            .group_by(on(&[
+                "instrument",
+                "instrument_version",
+                "institution_id",
+                "specialty",
+                "rso_id",
+                "region_id",
+                "year",
+                "scale_id",
+                "item_id",
+            ]))
+            .agg([
+                col("value").sum().alias("sx"),
+                (col("value") * col("value")).sum().alias("sxx"),
+                col("value").count().cast(DataType::Float64).alias("n"),
+            ]),
+    )
+    .map_err(&e)?;
 
     // Atoms.
     let atoms_df = scores
         .clone()
+        .lazy()
         .select(on(&[
             "instrument",
             "instrument_version",
@@ -619,8 +718,8 @@ pub fn compute(config: &Config) -> Result<Table> {
         .unique(None, UniqueKeepStrategy::Any)
         .collect()
         .map_err(&e)?;
-    let mut atoms: Vec<Atom> = {
-        let s = |n: &str| texts(&atoms_df, n, &responses_dir);
+    {
+        let s = |n: &str| texts(&atoms_df, n, &sh.path);
         let (inst, spec, rso, region) = (
             s("institution_id")?,
             s("specialty")?,
@@ -635,38 +734,58 @@ pub fn compute(config: &Config) -> Result<Table> {
             .map_err(&e)?
             .iter()
             .collect();
-        (0..atoms_df.height())
-            .map(|i| Atom {
-                block: (
-                    bi[i].clone().unwrap_or_default(),
-                    bv[i].clone().unwrap_or_default(),
-                    bs[i].clone().unwrap_or_default(),
-                ),
-                institution_id: inst[i].clone().unwrap_or_default(),
-                specialty: spec[i].clone().unwrap_or_default(),
-                rso_id: rso[i].clone(),
-                region_id: region[i].clone().unwrap_or_default(),
-                year: year[i].unwrap_or(0),
-            })
-            .collect()
-    };
-    atoms.sort();
+        acc.atoms.extend((0..atoms_df.height()).map(|i| Atom {
+            block: (
+                bi[i].clone().unwrap_or_default(),
+                bv[i].clone().unwrap_or_default(),
+                bs[i].clone().unwrap_or_default(),
+            ),
+            institution_id: inst[i].clone().unwrap_or_default(),
+            specialty: spec[i].clone().unwrap_or_default(),
+            rso_id: rso[i].clone(),
+            region_id: region[i].clone().unwrap_or_default(),
+            year: year[i].unwrap_or(0),
+        }));
+    }
 
-    let invitations = match &config.paths.invitations {
-        Some(p) if p.exists() => read_invitations(p, &config.registry)?,
-        _ => Vec::new(),
-    };
+    // Every year of the data belongs to its year and to its cycle.
+    let mut py = Vec::new();
+    let mut pp = Vec::new();
+    for &y in years {
+        py.push(y);
+        pp.push(y.to_string());
+        py.push(y);
+        pp.push(score::cycle_of(y, sh.first_cycle_year));
+    }
+    let periods = DataFrame::new_infer_height(vec![
+        Column::new("year".into(), py),
+        Column::new("period".into(), pp),
+    ])
+    .map_err(&e)?;
+    // Sorted by the scores themselves, so every group sums the same values in
+    // the same order on every run, whatever the pseudonymisation key or the
+    // files' order: the same answers give the same bytes.
+    let scored = scores
+        .clone()
+        .lazy()
+        .join(periods.clone().lazy(), [col("year")], [col("year")], inner())
+        .sort(
+            [
+                "instrument",
+                "instrument_version",
+                "scale_id",
+                "period",
+                "score",
+            ],
+            SortMultipleOptions::default(),
+        )
+        .collect()
+        .map_err(&e)?
+        .lazy();
+    let item_sums = item_sums
+        .lazy()
+        .join(periods.lazy(), [col("year")], [col("year")], inner());
 
-    let spec_of: HashMap<(String, String, String), &ScaleSpec> = specs
-        .iter()
-        .map(|s| {
-            (
-                (s.instrument.clone(), s.version.clone(), s.scale_id.clone()),
-                s,
-            )
-        })
-        .collect();
-    let mut cells = Vec::new();
     for level in Level::ALL {
         let keys = level.keys();
         let mut group: Vec<&str> = keys.to_vec();
@@ -724,14 +843,14 @@ pub fn compute(config: &Config) -> Result<Table> {
         // Σ item variances from whole-number sums only (answers are whole or
         // half points, and every item has the same complete responses), so
         // no floating-point sum depends on the order of rows.
-        let item_var = complete_items
+        let item_var = item_sums
             .clone()
             .filter(filter.clone())
             .group_by(on(&item_group))
             .agg([
-                col("value").sum().alias("sx"),
-                (col("value") * col("value")).sum().alias("sxx"),
-                col("value").count().cast(DataType::Float64).alias("n"),
+                col("sx").sum().alias("sx"),
+                col("sxx").sum().alias("sxx"),
+                col("n").sum().alias("n"),
             ])
             .group_by(on(&group))
             .agg([
@@ -745,13 +864,9 @@ pub fn compute(config: &Config) -> Result<Table> {
                     / (col("n_items_rows") - lit(1.0)))
                 .alias("sum_item_var"),
             );
-        let mut resp_group = group.clone();
-        resp_group.push("response_id");
-        let total_var = complete_items
+        let total_var = scored
             .clone()
-            .filter(filter)
-            .group_by(on(&resp_group))
-            .agg([col("value").sum().alias("tot")])
+            .filter(filter.and(col("answered").eq(col("n_items"))))
             .group_by(on(&group))
             .agg([
                 exact_var("tot").alias("total_var"),
@@ -766,49 +881,13 @@ pub fn compute(config: &Config) -> Result<Table> {
             .join(total_var, on(&group), on(&group), left)
             .collect()
             .map_err(&e)?;
-        cells.extend(frame_to_cells(&df, level, &responses_dir)?);
+        acc.cells.extend(frame_to_cells(&df, level, &sh.path)?);
     }
 
     // Participation per unit, instrument and year, for response rates.
-    let participation = participation(&scores, &responses_dir)?;
-
-    let index = AtomIndex::new(&atoms);
-    for c in cells.iter_mut() {
-        let spec = spec_of
-            .get(&(
-                c.instrument.clone(),
-                c.instrument_version.clone(),
-                c.scale_id.clone(),
-            ))
-            .copied();
-        finish_cell(c, spec, &config.registry, &index);
-        c.response_rate = response_rate(c, &participation, &invitations, &config.registry);
-    }
-    cells.sort_by(|a, b| {
-        (
-            a.level,
-            &a.unit_id,
-            &a.instrument,
-            &a.instrument_version,
-            &a.scale_id,
-            &a.period,
-        )
-            .cmp(&(
-                b.level,
-                &b.unit_id,
-                &b.instrument,
-                &b.instrument_version,
-                &b.scale_id,
-                &b.period,
-            ))
-    });
-    Ok(Table {
-        data_until,
-        item_counts,
-        cells,
-        atoms,
-        protected: false,
-    })
+    acc.participation
+        .extend(participation(&scores.lazy(), &sh.path)?);
+    Ok(())
 }
 
 /// The sample variance (n - 1) from the sums of x and x². Answers are whole

@@ -374,7 +374,8 @@ fn fail_point(name: &str) {
     }
 }
 
-fn partition_of(path: &Path) -> (String, i32) {
+/// The `instrument=` and `year=` of a file below `responses/` or `comments/`.
+pub fn partition_of(path: &Path) -> (String, i32) {
     let mut inst = String::new();
     let mut year = 0;
     for c in path.components() {

@@ -472,8 +472,9 @@ impl Profile {
 /// read as a number when padding is asked for.
 fn fill_template(template: &str, caps: &regex::Captures) -> String {
     let group = caps.get(1).map(|m| m.as_str()).unwrap_or("");
-    let re = Regex::new(r"\{1(?::0(\d+))?\}").expect("static regex");
-    re.replace_all(template, |c: &regex::Captures| match c.get(1) {
+    static PLACEHOLDER: std::sync::LazyLock<Regex> =
+        std::sync::LazyLock::new(|| Regex::new(r"\{1(?::0(\d+))?\}").expect("static regex"));
+    PLACEHOLDER.replace_all(template, |c: &regex::Captures| match c.get(1) {
         Some(width) => {
             let w: usize = width.as_str().parse().unwrap_or(0);
             match group.parse::<u64>() {

@@ -21,6 +21,9 @@ use chrono::NaiveDate;
 use crate::error::{Error, Result};
 use crate::instrument::{Catalogue, Instrument, ItemKind};
 
+mod national;
+pub use national::{write_national, NationalOptions};
+
 /// A small deterministic random generator (SplitMix64): the sample must not
 /// change when a dependency's generator does.
 #[derive(Debug, Clone)]
@@ -254,10 +257,30 @@ struct Person {
     effect: f64,
 }
 
+/// An institution of the generated world.
+#[derive(Debug, Clone)]
+struct Inst {
+    id: String,
+    name: String,
+    aliases: Vec<String>,
+    mail: String,
+}
+
+/// A specialty of the generated world.
+#[derive(Debug, Clone)]
+struct Spec {
+    code: String,
+    name: String,
+    name_en: String,
+    aliases: Vec<String>,
+}
+
 /// One department's people over time.
 struct Department {
-    institution: &'static str,
-    specialty: &'static str,
+    /// Index into `World::institutions`.
+    institution: usize,
+    /// Index into `World::specialties`.
+    specialty: usize,
     aios_count: usize,
     first_year: i32,
     base: f64,
@@ -282,22 +305,78 @@ struct World {
     rng: Rng,
     people: Vec<Person>,
     departments: Vec<Department>,
+    institutions: Vec<Inst>,
+    specialties: Vec<Spec>,
+    /// Folder (relative to the output) the exports are written to.
+    inbox: String,
+    /// Years simulated.
+    years: std::ops::RangeInclusive<i32>,
 }
 
+/// (institution index, specialty index, aios, first year of data).
+type DepartmentPlan = (usize, usize, usize, i32);
+
 impl World {
+    /// The sample region.
     fn new(seed: u64) -> World {
-        let mut rng = Rng::new(seed);
+        let institutions: Vec<Inst> = INSTITUTIONS
+            .iter()
+            .map(|i| Inst {
+                id: i.id.into(),
+                name: i.name.into(),
+                aliases: i.aliases.iter().map(|a| a.to_string()).collect(),
+                mail: i.mail.into(),
+            })
+            .collect();
+        let specialties: Vec<Spec> = SPECIALTIES
+            .iter()
+            .map(|s| Spec {
+                code: s.code.into(),
+                name: s.name.into(),
+                name_en: s.name_en.into(),
+                aliases: s.aliases.iter().map(|a| a.to_string()).collect(),
+            })
+            .collect();
+        let plan: Vec<DepartmentPlan> = DEPARTMENTS
+            .iter()
+            .map(|&(inst, spec, n, first_year, _)| {
+                (
+                    institutions.iter().position(|i| i.id == inst).expect("known institution"),
+                    specialties.iter().position(|s| s.code == spec).expect("known specialty"),
+                    n,
+                    first_year,
+                )
+            })
+            .collect();
+        World::build(
+            Rng::new(seed),
+            institutions,
+            specialties,
+            &plan,
+            "inbox".into(),
+            SAMPLE_YEARS,
+            |n| n / 2 + 3,
+        )
+    }
+
+    /// A world from its institutions, specialties and departments; people
+    /// are drawn in plan order. `supervisors` gives a department's number of
+    /// supervisors from its number of aios.
+    fn build(
+        mut rng: Rng,
+        institutions: Vec<Inst>,
+        specialties: Vec<Spec>,
+        plan: &[DepartmentPlan],
+        inbox: String,
+        years: std::ops::RangeInclusive<i32>,
+        supervisors: impl Fn(usize) -> usize,
+    ) -> World {
         let mut people = Vec::new();
         let mut departments = Vec::new();
         let mut next_pid = 0usize;
-        let mut new_person = |rng: &mut Rng, inst: &str, people: &mut Vec<Person>, title: bool| {
+        let mut new_person = |rng: &mut Rng, mail_inst: &str, people: &mut Vec<Person>, title: bool| {
             let (first, last) = person_name(next_pid);
             next_pid += 1;
-            let mail_inst = INSTITUTIONS
-                .iter()
-                .find(|i| i.id == inst)
-                .map(|i| i.mail)
-                .unwrap_or("zkh");
             let email = format!(
                 "{}.{}@{mail_inst}.example.nl",
                 ascii_mail(&first),
@@ -312,21 +391,22 @@ impl World {
             });
             people.len() - 1
         };
-        for &(inst, spec, n, first_year, _) in DEPARTMENTS {
+        for &(inst, spec, n, first_year) in plan {
+            let mail = institutions[inst].mail.as_str();
             let base = 0.15 * rng.normal();
-            let supervisors: Vec<usize> = (0..(n / 2 + 3))
-                .map(|_| new_person(&mut rng, inst, &mut people, true))
+            let supervisors: Vec<usize> = (0..supervisors(n))
+                .map(|_| new_person(&mut rng, mail, &mut people, true))
                 .collect();
             let mut current: Vec<usize> = (0..n)
-                .map(|_| new_person(&mut rng, inst, &mut people, false))
+                .map(|_| new_person(&mut rng, mail, &mut people, false))
                 .collect();
             let mut aios_by_year = BTreeMap::new();
-            for year in SAMPLE_YEARS {
+            for year in years.clone() {
                 if year > first_year {
                     // About a fifth of the aios leave each year; new ones start.
                     current.retain(|_| !rng.chance(0.2));
                     while current.len() < n {
-                        current.push(new_person(&mut rng, inst, &mut people, false));
+                        current.push(new_person(&mut rng, mail, &mut people, false));
                     }
                 }
                 if year >= first_year {
@@ -347,6 +427,10 @@ impl World {
             rng,
             people,
             departments,
+            institutions,
+            specialties,
+            inbox,
+            years,
         }
     }
 }
@@ -422,7 +506,11 @@ fn simulate(
         return out;
     };
     let supervisors = d.supervisors.clone();
-    let (dinst, dspec, base) = (d.institution, d.specialty, d.base);
+    let (dinst, dspec, base) = (
+        world.institutions[d.institution].id.as_str(),
+        world.specialties[d.specialty].code.as_str(),
+        d.base,
+    );
     let rng = &mut world.rng;
     let mut forms: Vec<(usize, Option<usize>, bool)> = Vec::new();
     for &a in &aios {
@@ -488,28 +576,13 @@ fn simulate(
     out
 }
 
-fn inst_def(id: &str) -> &'static InstitutionDef {
-    INSTITUTIONS
-        .iter()
-        .find(|i| i.id == id)
-        .expect("known institution")
-}
-
-fn spec_def(code: &str) -> &'static SpecialtyDef {
-    SPECIALTIES
-        .iter()
-        .find(|s| s.code == code)
-        .expect("known specialty")
-}
-
 /// Different exports spell the same institution differently.
-fn spelling(rng: &mut Rng, inst: &str) -> String {
-    let d = inst_def(inst);
+fn spelling(rng: &mut Rng, d: &Inst) -> String {
     let k = rng.below(d.aliases.len() + 1);
     if k == 0 {
-        d.name.to_string()
+        d.name.clone()
     } else {
-        d.aliases[k - 1].to_string()
+        d.aliases[k - 1].clone()
     }
 }
 
@@ -590,12 +663,13 @@ pub fn write_sample_region(out: &Path, catalogue: &Catalogue, seed: u64) -> Resu
     };
     let mut invitations = vec!["instrument,year,institution,specialty,invited".to_string()];
     for year in SAMPLE_YEARS {
-        for spec in SPECIALTIES {
+        for si in 0..world.specialties.len() {
+            let spec = world.specialties[si].clone();
             let depts: Vec<usize> = (0..world.departments.len())
-                .filter(|&i| world.departments[i].specialty == spec.code)
+                .filter(|&i| world.departments[i].specialty == si)
                 .collect();
             for instrument in ["d-rect", "setq", "effect", "mctq"] {
-                if !calendar(spec.code, instrument, year) {
+                if !calendar(&spec.code, instrument, year) {
                     continue;
                 }
                 let (inst, rate, per_aios) = match instrument {
@@ -612,52 +686,31 @@ pub fn write_sample_region(out: &Path, catalogue: &Catalogue, seed: u64) -> Resu
                     if year < dept.first_year {
                         continue;
                     }
+                    let inst_id = &world.institutions[dept.institution].id;
                     // The missing measurement: Meerhaven neurology did not
                     // run D-RECT in 2024 although the calendar expects it.
                     if instrument == "d-rect"
                         && year == 2024
-                        && dept.institution == "meerhaven"
-                        && dept.specialty == "neu"
+                        && inst_id == "meerhaven"
+                        && spec.code == "neu"
                     {
                         continue;
                     }
                     invitations.push(format!(
-                        "{instrument},{year},{},{},{}",
-                        dept.institution, dept.specialty, dept.aios_count
+                        "{instrument},{year},{inst_id},{},{}",
+                        spec.code, dept.aios_count
                     ));
                     responses.extend(simulate(&mut world, inst, year, d, rate, per_aios));
                 }
                 responses.sort_by_key(|r| r.date);
-                let (rel, bytes, rows) = match (instrument, inst.version.as_str()) {
-                    ("d-rect", "2011") => drect_plain(&mut world, inst, &responses, spec, year),
-                    ("d-rect", _) => drect_limesurvey(&mut world, inst, &responses, spec, year),
-                    ("setq", v) => setq_qualtrics(&mut world, inst, &responses, spec, year, v),
-                    ("effect", _) => effect_cp1252(&mut world, inst, &responses, spec, year),
-                    _ => mctq_surveymonkey(&mut world, inst, &responses, spec, year),
-                };
+                let (rel, bytes, rows) = export(&mut world, instrument, inst, &responses, &spec, year);
                 write_file(&out.join(&rel), &bytes)?;
                 summary.rows.insert(rel.clone(), rows);
                 summary.exports.push(rel);
             }
         }
         let exit = get("exit", "example")?;
-        let mut leavers = Vec::new();
-        for d in 0..world.departments.len() {
-            let dept = &world.departments[d];
-            if year < dept.first_year {
-                continue;
-            }
-            // Those who leave this year, about a fifth, fill in the exit survey.
-            let n = (dept.aios_count as f64 * 0.25).ceil() as usize;
-            invitations.push(format!(
-                "exit,{year},{},{},{n}",
-                dept.institution, dept.specialty
-            ));
-            let mut r = simulate(&mut world, exit, year, d, 1.0, 0);
-            r.truncate(n);
-            leavers.extend(r);
-        }
-        leavers.sort_by_key(|r| r.date);
+        let leavers = exit_leavers(&mut world, exit, year, &mut invitations);
         let (rel, bytes, rows) = exit_xlsx(&mut world, exit, &leavers, year)?;
         write_file(&out.join(&rel), &bytes)?;
         summary.rows.insert(rel.clone(), rows);
@@ -670,6 +723,51 @@ pub fn write_sample_region(out: &Path, catalogue: &Catalogue, seed: u64) -> Resu
     )?;
     write_file(&out.join("ontwikkelplan.csv"), DEVELOPMENT_PLAN.as_bytes())?;
     Ok(summary)
+}
+
+/// One export file in the layout of the instrument version.
+fn export(
+    world: &mut World,
+    instrument: &str,
+    inst: &Instrument,
+    responses: &[Answered],
+    spec: &Spec,
+    year: i32,
+) -> Export {
+    match (instrument, inst.version.as_str()) {
+        ("d-rect", "2011") => drect_plain(world, inst, responses, spec, year),
+        ("d-rect", _) => drect_limesurvey(world, inst, responses, spec, year),
+        ("setq", v) => setq_qualtrics(world, inst, responses, spec, year, v),
+        ("effect", _) => effect_cp1252(world, inst, responses, spec, year),
+        _ => mctq_surveymonkey(world, inst, responses, spec, year),
+    }
+}
+
+/// Those who leave a department this year, about a fifth, fill in the exit
+/// survey; their invitations are added to `invitations`.
+fn exit_leavers(
+    world: &mut World,
+    exit: &Instrument,
+    year: i32,
+    invitations: &mut Vec<String>,
+) -> Vec<Answered> {
+    let mut leavers = Vec::new();
+    for d in 0..world.departments.len() {
+        let dept = &world.departments[d];
+        if year < dept.first_year {
+            continue;
+        }
+        let n = (dept.aios_count as f64 * 0.25).ceil() as usize;
+        invitations.push(format!(
+            "exit,{year},{},{},{n}",
+            world.institutions[dept.institution].id, world.specialties[dept.specialty].code
+        ));
+        let mut r = simulate(world, exit, year, d, 1.0, 0);
+        r.truncate(n);
+        leavers.extend(r);
+    }
+    leavers.sort_by_key(|r| r.date);
+    leavers
 }
 
 /// Every name and e-mail address of the people in the sample region made
@@ -723,7 +821,7 @@ fn drect_plain(
     world: &mut World,
     inst: &Instrument,
     rs: &[Answered],
-    spec: &SpecialtyDef,
+    spec: &Spec,
     year: i32,
 ) -> Export {
     let mut rows = vec![{
@@ -739,15 +837,15 @@ fn drect_plain(
         let mut row = vec![
             format!("{} {}", p.first, p.last),
             r.date.format("%Y-%m-%d").to_string(),
-            spelling(&mut world.rng, d.institution),
-            spec.name.to_string(),
+            spelling(&mut world.rng, &world.institutions[d.institution]),
+            spec.name.clone(),
             p.email.clone(),
         ];
         row.extend(r.values.iter().map(|&a| answer_text(a, None, "NVT", false)));
         rows.push(row);
     }
     (
-        format!("inbox/{year}/drect-plain_{}_{year}.csv", spec.code),
+        format!("{}/{year}/drect-plain_{}_{year}.csv", world.inbox, spec.code),
         csv_bytes(&rows, b',', false, false),
         rs.len(),
     )
@@ -757,7 +855,7 @@ fn drect_limesurvey(
     world: &mut World,
     inst: &Instrument,
     rs: &[Answered],
-    spec: &SpecialtyDef,
+    spec: &Spec,
     year: i32,
 ) -> Export {
     let mut header: Vec<String> = [
@@ -796,8 +894,8 @@ fn drect_limesurvey(
             p.first.clone(),
             p.last.clone(),
             p.email.clone(),
-            spelling(&mut world.rng, d.institution),
-            spec.aliases[0].to_string(),
+            spelling(&mut world.rng, &world.institutions[d.institution]),
+            spec.aliases[0].clone(),
         ];
         row.extend(
             r.values
@@ -809,7 +907,7 @@ fn drect_limesurvey(
     let mut bytes = b"\xEF\xBB\xBF".to_vec();
     bytes.extend(csv_bytes(&rows, b';', true, true));
     (
-        format!("inbox/{year}/limesurvey_drect_{}_{year}.csv", spec.code),
+        format!("{}/{year}/limesurvey_drect_{}_{year}.csv", world.inbox, spec.code),
         bytes,
         rs.len(),
     )
@@ -819,7 +917,7 @@ fn setq_qualtrics(
     world: &mut World,
     inst: &Instrument,
     rs: &[Answered],
-    spec: &SpecialtyDef,
+    spec: &Spec,
     year: i32,
     version: &str,
 ) -> Export {
@@ -900,8 +998,8 @@ fn setq_qualtrics(
             "5.12".into(),
             "email".into(),
             "NL".into(),
-            spelling(rng, d.institution),
-            spec.name.to_string(),
+            spelling(rng, &world.institutions[d.institution]),
+            spec.name.clone(),
             format!("{} {}", s.first, s.last),
             if r.self_eval {
                 "Supervisor (zelfevaluatie)".into()
@@ -924,7 +1022,7 @@ fn setq_qualtrics(
         "qualtrics_setq"
     };
     (
-        format!("inbox/{year}/{prefix}_{}_{year}.csv", spec.code),
+        format!("{}/{year}/{prefix}_{}_{year}.csv", world.inbox, spec.code),
         csv_bytes(&rows, b',', false, false),
         rs.len(),
     )
@@ -934,7 +1032,7 @@ fn effect_cp1252(
     world: &mut World,
     inst: &Instrument,
     rs: &[Answered],
-    spec: &SpecialtyDef,
+    spec: &Spec,
     year: i32,
 ) -> Export {
     let mut header: Vec<String> = [
@@ -962,8 +1060,8 @@ fn effect_cp1252(
             format!("{} {}", p.first, p.last),
             p.email.clone(),
             r.date.format("%d-%m-%Y").to_string(),
-            spelling(&mut world.rng, d.institution),
-            spec.name.to_string(),
+            spelling(&mut world.rng, &world.institutions[d.institution]),
+            spec.name.clone(),
             format!("{} {}", s.first, s.last),
             if r.self_eval {
                 "supervisor".into()
@@ -983,7 +1081,7 @@ fn effect_cp1252(
     let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
     debug_assert!(!unmappable, "sample names fit Windows-1252");
     (
-        format!("inbox/{year}/effect_{}_{year}.csv", spec.code),
+        format!("{}/{year}/effect_{}_{year}.csv", world.inbox, spec.code),
         bytes.into_owned(),
         rs.len(),
     )
@@ -993,7 +1091,7 @@ fn mctq_surveymonkey(
     world: &mut World,
     inst: &Instrument,
     rs: &[Answered],
-    spec: &SpecialtyDef,
+    spec: &Spec,
     year: i32,
 ) -> Export {
     let meta = [
@@ -1061,8 +1159,8 @@ fn mctq_surveymonkey(
             p.email.clone(),
             p.first.clone(),
             p.last.clone(),
-            spelling(rng, d.institution),
-            spec.name.to_string(),
+            spelling(rng, &world.institutions[d.institution]),
+            spec.name.clone(),
             format!("{} {}", s.first, s.last),
         ];
         row.extend(
@@ -1073,7 +1171,7 @@ fn mctq_surveymonkey(
         rows.push(row);
     }
     (
-        format!("inbox/{year}/surveymonkey_mctq_{}_{year}.csv", spec.code),
+        format!("{}/{year}/surveymonkey_mctq_{}_{year}.csv", world.inbox, spec.code),
         csv_bytes(&rows, b',', false, false),
         rs.len(),
     )
@@ -1101,6 +1199,58 @@ fn exit_xlsx(world: &mut World, inst: &Instrument, rs: &[Answered], year: i32) -
             &bold,
         )
         .map_err(xerr)?;
+    let header = exit_header(inst);
+    for (c, h) in header.iter().enumerate() {
+        sheet
+            .write_string_with_format(1, c as u16, h, &bold)
+            .map_err(xerr)?;
+    }
+    for (n, r) in rs.iter().enumerate() {
+        let row = n as u32 + 2;
+        let p = world.people[r.person].clone();
+        let d = &world.departments[r.dept];
+        let (inst_idx, spec_idx) = (d.institution, d.specialty);
+        let date = ExcelDateTime::from_ymd(
+            year as u16,
+            r.date.format("%m").to_string().parse().unwrap_or(1),
+            r.date.format("%d").to_string().parse().unwrap_or(1),
+        )
+        .map_err(xerr)?;
+        sheet
+            .write_datetime_with_format(row, 0, &date, &date_fmt)
+            .map_err(xerr)?;
+        let spelled = spelling(&mut world.rng, &world.institutions[inst_idx]);
+        sheet.write_string(row, 1, spelled).map_err(xerr)?;
+        sheet
+            .write_string(row, 2, &world.specialties[spec_idx].name)
+            .map_err(xerr)?;
+        sheet
+            .write_string(row, 3, format!("{} {}", p.first, p.last))
+            .map_err(xerr)?;
+        sheet.write_string(row, 4, &p.email).map_err(xerr)?;
+        for (i, it) in inst.items.iter().enumerate() {
+            let col = 5 + i as u16;
+            match (it.kind, r.values[i]) {
+                (ItemKind::Text, _) => {
+                    let text = exit_comment(&mut world.rng, &it.id, &p.email);
+                    sheet.write_string(row, col, text).map_err(xerr)?;
+                }
+                (_, Some(Answer::Value(v))) => {
+                    sheet.write_number(row, col, v).map_err(xerr)?;
+                }
+                (_, Some(Answer::NotApplicable)) => {
+                    sheet.write_string(row, col, "n.v.t.").map_err(xerr)?;
+                }
+                (_, None) => {}
+            }
+        }
+    }
+    let bytes = book.save_to_buffer().map_err(xerr)?;
+    Ok((format!("{}/{year}/exit_{year}.xlsx", world.inbox), bytes, rs.len()))
+}
+
+/// The exit survey's column headings.
+fn exit_header(inst: &Instrument) -> Vec<String> {
     let mut header: Vec<String> = ["Datum", "Ziekenhuis", "Specialisme", "Naam", "E-mailadres"]
         .map(String::from)
         .to_vec();
@@ -1115,58 +1265,47 @@ fn exit_xlsx(world: &mut World, inst: &Instrument, rs: &[Answered], year: i32) -
             ),
         });
     }
-    for (c, h) in header.iter().enumerate() {
-        sheet
-            .write_string_with_format(1, c as u16, h, &bold)
-            .map_err(xerr)?;
+    header
+}
+
+/// An exit survey's open answer (tops or tips).
+fn exit_comment(rng: &mut Rng, item_id: &str, email: &str) -> String {
+    let list = if item_id.ends_with("tops") { TOPS } else { TIPS };
+    let mut text = list[rng.below(list.len())].to_string();
+    // Now and then an aios leaves an address: it must be masked.
+    if rng.chance(0.15) {
+        let _ = write!(text, " (mail me gerust: {email})");
     }
-    for (n, r) in rs.iter().enumerate() {
-        let row = n as u32 + 2;
+    text
+}
+
+/// The exit survey as a plain CSV (the national benchmark's layout: every
+/// benchmark export is CSV, so another engine can read the same files).
+fn exit_csv(world: &mut World, inst: &Instrument, rs: &[Answered], year: i32) -> Export {
+    let mut rows = vec![exit_header(inst)];
+    for r in rs {
         let p = world.people[r.person].clone();
         let d = &world.departments[r.dept];
-        let (inst_id, spec_code) = (d.institution, d.specialty);
-        let date = ExcelDateTime::from_ymd(
-            year as u16,
-            r.date.format("%m").to_string().parse().unwrap_or(1),
-            r.date.format("%d").to_string().parse().unwrap_or(1),
-        )
-        .map_err(xerr)?;
-        sheet
-            .write_datetime_with_format(row, 0, &date, &date_fmt)
-            .map_err(xerr)?;
-        let spelled = spelling(&mut world.rng, inst_id);
-        sheet.write_string(row, 1, spelled).map_err(xerr)?;
-        sheet
-            .write_string(row, 2, spec_def(spec_code).name)
-            .map_err(xerr)?;
-        sheet
-            .write_string(row, 3, format!("{} {}", p.first, p.last))
-            .map_err(xerr)?;
-        sheet.write_string(row, 4, &p.email).map_err(xerr)?;
+        let mut row = vec![
+            r.date.format("%Y-%m-%d").to_string(),
+            spelling(&mut world.rng, &world.institutions[d.institution]),
+            world.specialties[d.specialty].name.clone(),
+            format!("{} {}", p.first, p.last),
+            p.email.clone(),
+        ];
         for (i, it) in inst.items.iter().enumerate() {
-            let col = 5 + i as u16;
-            match (it.kind, r.values[i]) {
-                (ItemKind::Text, _) => {
-                    let list = if it.id.ends_with("tops") { TOPS } else { TIPS };
-                    let mut text = list[world.rng.below(list.len())].to_string();
-                    // Now and then an aios leaves an address: it must be masked.
-                    if world.rng.chance(0.15) {
-                        let _ = write!(text, " (mail me gerust: {})", p.email);
-                    }
-                    sheet.write_string(row, col, text).map_err(xerr)?;
-                }
-                (_, Some(Answer::Value(v))) => {
-                    sheet.write_number(row, col, v).map_err(xerr)?;
-                }
-                (_, Some(Answer::NotApplicable)) => {
-                    sheet.write_string(row, col, "n.v.t.").map_err(xerr)?;
-                }
-                (_, None) => {}
-            }
+            row.push(match it.kind {
+                ItemKind::Text => exit_comment(&mut world.rng, &it.id, &p.email),
+                _ => answer_text(r.values[i], None, "n.v.t.", false),
+            });
         }
+        rows.push(row);
     }
-    let bytes = book.save_to_buffer().map_err(xerr)?;
-    Ok((format!("inbox/{year}/exit_{year}.xlsx"), bytes, rs.len()))
+    (
+        format!("{}/{year}/exit-csv_{year}.csv", world.inbox),
+        csv_bytes(&rows, b',', false, false),
+        rs.len(),
+    )
 }
 
 fn registry_toml() -> String {
