@@ -474,6 +474,7 @@ pub fn compute(config: &Config) -> Result<Table> {
         })
         .collect();
     let index = AtomIndex::new(&atoms);
+    let invited = invited_per_unit(&invitations, &config.registry);
     for c in cells.iter_mut() {
         let spec = spec_of
             .get(&(
@@ -483,7 +484,7 @@ pub fn compute(config: &Config) -> Result<Table> {
             ))
             .copied();
         finish_cell(c, spec, &config.registry, &index);
-        c.response_rate = response_rate(c, &participation, &invitations, &config.registry);
+        c.response_rate = response_rate(c, &participation, &invited);
     }
     cells.sort_by(|a, b| {
         (
@@ -588,118 +589,28 @@ fn compute_cycle(
             .with_column(lit(cycle).alias("period")),
     )
     .map_err(&e)?;
-    acc.item_counts.extend(item_counts_of(&counts_df, &sh.path)?);
+    acc.item_counts
+        .extend(item_counts_of(&counts_df, &sh.path)?);
 
-    let base = part
-        .filter(col("value").is_not_null())
-        // A respondent is their pseudonym, or the response itself where the
-        // export is anonymous.
-        .with_columns([
-            coalesce(&[col("respondent_key"), col("response_id")]).alias("who"),
-            col("respondent_key").is_null().alias("anonymous"),
-        ])
-        .select(on(&[
-            "instrument",
-            "instrument_version",
-            "response_id",
-            "who",
-            "anonymous",
-            "subject_key",
-            "institution_id",
-            "specialty",
-            "rso_id",
-            "region_id",
-            "year",
-            "scale_id",
-            "item_id",
-            "value",
-            "scale_min",
-            "scale_max",
-        ]));
+    // Scores and alpha's item sums, one year partition at a time.
+    let mut scores = Vec::new();
+    let mut item_sums = Vec::new();
+    for &year in years {
+        let (s, i) = year_scores(sh, &part, year)?;
+        scores.push(s);
+        item_sums.push(i);
+    }
+    let stack = |frames: Vec<DataFrame>| -> Result<DataFrame> {
+        let mut it = frames.into_iter();
+        let mut first = it.next().unwrap_or_default();
+        for f in it {
+            first.vstack_mut(&f).map_err(&e)?;
+        }
+        Ok(first)
+    };
+    let scores = stack(scores)?;
+    let item_sums = stack(item_sums)?;
     let inner = || JoinArgs::new(JoinType::Inner);
-    let total_items = base
-        .clone()
-        .join(
-            sh.in_total.clone().lazy(),
-            on(&VERSION_KEYS),
-            on(&VERSION_KEYS),
-            inner(),
-        )
-        .filter(col("in_total"))
-        .drop(cols(["in_total"]))
-        .with_column(lit(TOTAL).alias("scale_id"));
-
-    // Response scores per subscale, then the total over in-total items;
-    // `tot`, the sum of the answers, serves Cronbach's alpha.
-    let score_aggs = [
-        col("value").mean().alias("score"),
-        col("value")
-            .count()
-            .cast(DataType::UInt32)
-            .alias("answered"),
-        col("value").sum().alias("tot"),
-        col("scale_min").first(),
-        col("scale_max").first(),
-    ];
-    let scores = collect_streaming(
-        concat(
-            [
-                base.clone()
-                    .group_by(on(&RESPONSE_KEYS))
-                    .agg(score_aggs.clone()),
-                total_items
-                    .clone()
-                    .group_by(on(&RESPONSE_KEYS))
-                    .agg(score_aggs),
-            ],
-            UnionArgs::default(),
-        )
-        .map_err(&e)?
-        .join(
-            sh.specs.clone().lazy(),
-            on(&VERSION_KEYS),
-            on(&VERSION_KEYS),
-            inner(),
-        )
-        .filter(col("answered").gt_eq(col("min_answered"))),
-    )
-    .map_err(&e)?;
-
-    // Item sums over complete responses per department and year: sums add
-    // up to every level and period, so alpha needs no item row twice.
-    let keys = on(&[
-        "instrument",
-        "instrument_version",
-        "response_id",
-        "scale_id",
-    ]);
-    let done = scores
-        .clone()
-        .lazy()
-        .filter(col("answered").eq(col("n_items")))
-        .select(keys.clone());
-    let item_sums = collect_streaming(
-        concat([base, total_items], UnionArgs::default())
-            .map_err(&e)?
-            .join(done, keys.clone(), keys, inner())
-            .group_by(on(&[
-                "instrument",
-                "instrument_version",
-                "institution_id",
-                "specialty",
-                "rso_id",
-                "region_id",
-                "year",
-                "scale_id",
-                "item_id",
-            ]))
-            .agg([
-                col("value").sum().alias("sx"),
-                (col("value") * col("value")).sum().alias("sxx"),
-                col("value").count().cast(DataType::Float64).alias("n"),
-            ]),
-    )
-    .map_err(&e)?;
 
     // Atoms.
     let atoms_df = scores
@@ -768,7 +679,12 @@ fn compute_cycle(
     let scored = scores
         .clone()
         .lazy()
-        .join(periods.clone().lazy(), [col("year")], [col("year")], inner())
+        .join(
+            periods.clone().lazy(),
+            [col("year")],
+            [col("year")],
+            inner(),
+        )
         .sort(
             [
                 "instrument",
@@ -890,6 +806,155 @@ fn compute_cycle(
     Ok(())
 }
 
+/// One year of one instrument: the response scores per subscale and total
+/// (`score`, `answered`, `tot` = the sum of the answers, with the spec's
+/// `n_items` and `min_answered`; scores below the half rule dropped), and
+/// per department, year, subscale and item the sums of the answers of
+/// complete responses (`sx`, `sxx`, `n`) for Cronbach's alpha. Each query
+/// streams the partition's Parquet files once; item rows are never held in
+/// memory all at once.
+fn year_scores(sh: &Shared, part: &LazyFrame, year: i32) -> Result<(DataFrame, DataFrame)> {
+    let e = pl(&sh.path);
+    let items = part
+        .clone()
+        .filter(col("year").eq(lit(year)))
+        .filter(col("value").is_not_null())
+        // A respondent is their pseudonym, or the response itself where the
+        // export is anonymous.
+        .with_columns([
+            coalesce(&[col("respondent_key"), col("response_id")]).alias("who"),
+            col("respondent_key").is_null().alias("anonymous"),
+        ]);
+    let inner = || JoinArgs::new(JoinType::Inner);
+    // Per response and subscale, grouped by the response alone: the other
+    // columns are the same on every row of a response.
+    let per_response: Vec<Expr> = RESPONSE_KEYS
+        .iter()
+        .filter(|k| !matches!(**k, "instrument_version" | "response_id" | "scale_id"))
+        .map(|k| col(*k).first())
+        .collect();
+    let mut aggs = per_response;
+    aggs.extend([
+        col("value").sum().alias("tot"),
+        col("value")
+            .count()
+            .cast(DataType::UInt32)
+            .alias("answered"),
+        col("scale_min").first(),
+        col("scale_max").first(),
+    ]);
+    let subs = collect_streaming(
+        items
+            .clone()
+            .group_by(on(&["instrument_version", "response_id", "scale_id"]))
+            .agg(aggs),
+    )
+    .map_err(&e)?;
+    // The total: the answers of the subscales that count towards it. Sums
+    // of whole and half points are exact, so tot / answered is the mean of
+    // the items to the last bit.
+    let mut total_keys: Vec<&str> = RESPONSE_KEYS
+        .iter()
+        .copied()
+        .filter(|k| *k != "scale_id")
+        .collect();
+    total_keys.retain(|k| *k != "instrument_version" && *k != "response_id");
+    let mut total_aggs: Vec<Expr> = total_keys.iter().map(|k| col(*k).first()).collect();
+    total_aggs.extend([
+        col("tot").sum(),
+        col("answered").sum(),
+        col("scale_min").first(),
+        col("scale_max").first(),
+    ]);
+    let totals = subs
+        .clone()
+        .lazy()
+        .join(
+            sh.in_total.clone().lazy(),
+            on(&VERSION_KEYS),
+            on(&VERSION_KEYS),
+            inner(),
+        )
+        .filter(col("in_total"))
+        .group_by(on(&["instrument_version", "response_id"]))
+        .agg(total_aggs)
+        .with_column(lit(TOTAL).alias("scale_id"));
+    let order: Vec<Expr> = on(&RESPONSE_KEYS)
+        .into_iter()
+        .chain(on(&["tot", "answered", "scale_min", "scale_max"]))
+        .collect();
+    let scores = concat(
+        [subs.lazy().select(order.clone()), totals.select(order)],
+        UnionArgs::default(),
+    )
+    .map_err(&e)?
+    .with_column((col("tot") / col("answered").cast(DataType::Float64)).alias("score"))
+    .join(
+        sh.specs.clone().lazy(),
+        on(&VERSION_KEYS),
+        on(&VERSION_KEYS),
+        inner(),
+    )
+    .filter(col("answered").gt_eq(col("min_answered")))
+    .collect()
+    .map_err(&e)?;
+
+    // Item sums over complete responses, per subscale and for the total.
+    let complete = |scale: Option<&str>| {
+        let keys = on(&["instrument_version", "response_id"]);
+        let done = scores
+            .clone()
+            .lazy()
+            .filter(col("answered").eq(col("n_items")))
+            .filter(match scale {
+                Some(t) => col("scale_id").eq(lit(t)),
+                None => col("scale_id").neq(lit(TOTAL)),
+            });
+        match scale {
+            Some(t) => items
+                .clone()
+                .join(
+                    sh.in_total.clone().lazy(),
+                    on(&VERSION_KEYS),
+                    on(&VERSION_KEYS),
+                    inner(),
+                )
+                .filter(col("in_total"))
+                .join(done.select(keys.clone()), keys.clone(), keys, inner())
+                .with_column(lit(t).alias("scale_id")),
+            None => {
+                let mut k = keys.clone();
+                k.push(col("scale_id"));
+                items
+                    .clone()
+                    .join(done.select(k.clone()), k.clone(), k, inner())
+            }
+        }
+    };
+    let sums = |lf: LazyFrame| {
+        lf.group_by(on(&[
+            "instrument",
+            "instrument_version",
+            "institution_id",
+            "specialty",
+            "rso_id",
+            "region_id",
+            "year",
+            "scale_id",
+            "item_id",
+        ]))
+        .agg([
+            col("value").sum().alias("sx"),
+            (col("value") * col("value")).sum().alias("sxx"),
+            col("value").count().cast(DataType::Float64).alias("n"),
+        ])
+    };
+    let mut item_sums = collect_streaming(sums(complete(None))).map_err(&e)?;
+    let total_sums = collect_streaming(sums(complete(Some(TOTAL)))).map_err(&e)?;
+    item_sums.vstack_mut(&total_sums).map_err(&e)?;
+    Ok((scores, item_sums))
+}
+
 /// The sample variance (n - 1) from the sums of x and x². Answers are whole
 /// or half points, so both sums are exact in floating point whatever the
 /// order of the rows: the result is the same on every run.
@@ -962,49 +1027,63 @@ fn participation(scores: &LazyFrame, path: &Path) -> Result<Participation> {
     Ok(sets.into_iter().map(|(k, v)| (k, v.len() as u64)).collect())
 }
 
-fn response_rate(
-    c: &Cell,
-    part: &Participation,
-    invitations: &[Invitation],
-    registry: &Registry,
-) -> Option<f64> {
-    let mut invited = 0u64;
+/// (level, unit, instrument in lower case, year) -> invited.
+type Invited = HashMap<(Level, String, String, i32), u64>;
+
+/// Sums the invitations per unit at every level, instrument and year (the
+/// RSO and region as of the middle of the year).
+fn invited_per_unit(invitations: &[Invitation], registry: &Registry) -> Invited {
+    let mut out = Invited::new();
+    for i in invitations {
+        let Some(mid) = NaiveDate::from_ymd_opt(i.year, 7, 1) else {
+            continue;
+        };
+        let rso = registry.rso_on(&i.institution_id, &i.specialty, mid);
+        let region = rso.map(|r| r.region.clone()).or_else(|| {
+            registry
+                .institutions
+                .get(&i.institution_id)
+                .map(|x| x.region.clone())
+        });
+        let mut units = vec![
+            (
+                Level::Department,
+                format!("{}:{}", i.institution_id, i.specialty),
+            ),
+            (Level::Institution, i.institution_id.clone()),
+        ];
+        if let Some(r) = rso {
+            units.push((Level::Rso, r.id.clone()));
+        }
+        if let Some(r) = region {
+            units.push((Level::Region, r));
+        }
+        for (level, unit) in units {
+            *out.entry((level, unit, i.instrument.to_lowercase(), i.year))
+                .or_default() += i.invited;
+        }
+    }
+    out
+}
+
+fn response_rate(c: &Cell, part: &Participation, invited: &Invited) -> Option<f64> {
+    let mut all_invited = 0u64;
     let mut took_part = 0u64;
+    let instrument = c.instrument.to_lowercase();
     for year in score::years_of(&c.period) {
-        let mid = NaiveDate::from_ymd_opt(year, 7, 1)?;
-        let inv: u64 = invitations
-            .iter()
-            .filter(|i| i.instrument.eq_ignore_ascii_case(&c.instrument) && i.year == year)
-            .filter(|i| match c.level {
-                Level::Department => format!("{}:{}", i.institution_id, i.specialty) == c.unit_id,
-                Level::Institution => i.institution_id == c.unit_id,
-                Level::Rso => registry
-                    .rso_on(&i.institution_id, &i.specialty, mid)
-                    .is_some_and(|r| r.id == c.unit_id),
-                Level::Region => {
-                    let region = registry
-                        .rso_on(&i.institution_id, &i.specialty, mid)
-                        .map(|r| r.region.clone())
-                        .or_else(|| {
-                            registry
-                                .institutions
-                                .get(&i.institution_id)
-                                .map(|x| x.region.clone())
-                        });
-                    region.as_deref() == Some(c.unit_id.as_str())
-                }
-            })
-            .map(|i| i.invited)
-            .sum();
+        let inv = invited
+            .get(&(c.level, c.unit_id.clone(), instrument.clone(), year))
+            .copied()
+            .unwrap_or(0);
         if inv > 0 {
-            invited += inv;
+            all_invited += inv;
             took_part += part
                 .get(&(c.level, c.unit_id.clone(), c.instrument.clone(), year))
                 .copied()
                 .unwrap_or(0);
         }
     }
-    (invited > 0).then(|| took_part as f64 / invited as f64)
+    (all_invited > 0).then(|| took_part as f64 / all_invited as f64)
 }
 
 fn frame_to_cells(df: &DataFrame, level: Level, path: &Path) -> Result<Vec<Cell>> {
@@ -1517,6 +1596,58 @@ pub struct Published {
     pub data_until: Option<String>,
 }
 
+impl Published {
+    /// The cells of one unit (cells are sorted by level and unit).
+    pub fn unit_cells(&self, level: Level, unit: &str) -> &[Cell] {
+        let key = |c: &Cell| (c.level, c.unit_id.as_str()) < (level, unit);
+        let lo = self.cells.partition_point(key);
+        let n = self.cells[lo..].partition_point(|c| c.level == level && c.unit_id == unit);
+        &self.cells[lo..lo + n]
+    }
+
+    /// The changes of one unit (sorted like the cells).
+    pub fn unit_changes(&self, level: Level, unit: &str) -> &[Change] {
+        let key = |c: &Change| (c.level, c.unit_id.as_str()) < (level, unit);
+        let lo = self.changes.partition_point(key);
+        let n = self.changes[lo..].partition_point(|c| c.level == level && c.unit_id == unit);
+        &self.changes[lo..lo + n]
+    }
+
+    /// What concerns one region: its cells and changes at every level, and
+    /// the item counts of its RSOs. Every report is about units of one
+    /// region, so each is made from its region's share (an eighth of the
+    /// country) instead of searching everything.
+    pub fn for_region(&self, region: &str, registry: &Registry) -> Published {
+        let mine = |r: &Option<String>| r.as_deref() == Some(region);
+        Published {
+            cells: self
+                .cells
+                .iter()
+                .filter(|c| mine(&c.region_id))
+                .cloned()
+                .collect(),
+            changes: self
+                .changes
+                .iter()
+                .filter(|c| mine(&c.region_id))
+                .cloned()
+                .collect(),
+            item_counts: self
+                .item_counts
+                .iter()
+                .filter(|k| {
+                    registry
+                        .rsos
+                        .get(&k.rso_id)
+                        .is_some_and(|r| r.region == region)
+                })
+                .cloned()
+                .collect(),
+            data_until: self.data_until.clone(),
+        }
+    }
+}
+
 fn texts(df: &DataFrame, n: &str, path: &Path) -> Result<Vec<Option<String>>> {
     crate::dataset::text_column(df, n, path)
 }
@@ -1715,6 +1846,10 @@ pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published
     let data_until = std::fs::read_to_string(dataset.join("aggregates/DATA_UNTIL"))
         .ok()
         .map(|s| s.trim().to_string());
+    // Sorted by level and unit (as written; stable, so nothing else moves)
+    // for `unit_cells` and `unit_changes`.
+    cells.sort_by(|a, b| (a.level, &a.unit_id).cmp(&(b.level, &b.unit_id)));
+    changes.sort_by(|a, b| (a.level, &a.unit_id).cmp(&(b.level, &b.unit_id)));
     Ok(Published {
         cells,
         changes,

@@ -178,86 +178,93 @@ pub fn run(
         report: FileReport,
         batch: Option<FileBatch>,
     }
-    let work: Vec<Work> = files
-        .par_iter()
-        .map(|path| -> Result<Work> {
-            // An unreadable file (permissions, removed while syncing) is a
-            // failed file, not the end of the batch.
-            let bytes = match std::fs::read(path) {
-                Ok(b) => b,
-                Err(e) => {
-                    let message = format!("cannot read the file ({e}); check its permissions, it is tried again next run");
-                    return Ok(Work {
-                        report: FileReport {
-                            path: path.clone(),
-                            name: display_name(path, &config.paths.inbox),
-                            sha256: String::new(),
-                            status: FileStatus::Failed,
-                            profile: String::new(),
-                            rows_read: 0,
-                            rows_written: 0,
-                            rows_quarantined: 0,
-                            rows_duplicate: 0,
-                            problems: no_profile(message).quarantine,
-                        },
-                        batch: None,
-                    });
-                }
-            };
-            let sha = ingest::sha256_hex(&bytes);
-            let name = display_name(path, &config.paths.inbox);
-            let mut report = FileReport {
-                path: path.clone(),
-                name: name.clone(),
-                sha256: sha.clone(),
-                status: FileStatus::New,
-                profile: String::new(),
-                rows_read: 0,
-                rows_written: 0,
-                rows_quarantined: 0,
-                rows_duplicate: 0,
-                problems: Vec::new(),
-            };
-            if mode == Mode::Ingest {
-                // Known files are skipped, unless rows were quarantined and
-                // the registry, profile or definition changed since: then the
-                // fix the message asked for is applied by reading it again.
-                if let Some(m) = manifest.iter().find(|m| {
-                    m.source_sha256 == sha
-                        && m.status == "ingested"
-                        && (m.rows_quarantined == 0 || m.settings == settings_of(&m.profile))
-                }) {
-                    report.status = FileStatus::Skipped;
-                    report.profile = m.profile.clone();
-                    if let Some(p) = progress {
-                        p(&report.name);
-                    }
-                    return Ok(Work { report, batch: None });
-                }
+    let process = |path: &PathBuf| -> Result<Work> {
+        // An unreadable file (permissions, removed while syncing) is a
+        // failed file, not the end of the batch.
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                let message = format!(
+                    "cannot read the file ({e}); check its permissions, it is tried again next run"
+                );
+                return Ok(Work {
+                    report: FileReport {
+                        path: path.clone(),
+                        name: display_name(path, &config.paths.inbox),
+                        sha256: String::new(),
+                        status: FileStatus::Failed,
+                        profile: String::new(),
+                        rows_read: 0,
+                        rows_written: 0,
+                        rows_quarantined: 0,
+                        rows_duplicate: 0,
+                        problems: no_profile(message).quarantine,
+                    },
+                    batch: None,
+                });
             }
-            let file_name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let matching: Vec<_> = config.profiles.iter().filter(|p| p.matches(&file_name)).collect();
-            let mut entry = ManifestEntry {
-                source_sha256: sha,
-                source_file: name,
-                profile: String::new(),
-                instrument: String::new(),
-                instrument_version: String::new(),
-                status: "failed".into(),
-                rows_read: 0,
-                rows_written: 0,
-                rows_quarantined: 0,
-                rows_duplicate: 0,
-                decoded_as: String::new(),
-                message: String::new(),
-                batch_id: batch_id.clone(),
-                ingested_at: ingested_at.clone(),
-                settings: String::new(),
-            };
-            let (outcome, instrument) = match matching.as_slice() {
+        };
+        let sha = ingest::sha256_hex(&bytes);
+        let name = display_name(path, &config.paths.inbox);
+        let mut report = FileReport {
+            path: path.clone(),
+            name: name.clone(),
+            sha256: sha.clone(),
+            status: FileStatus::New,
+            profile: String::new(),
+            rows_read: 0,
+            rows_written: 0,
+            rows_quarantined: 0,
+            rows_duplicate: 0,
+            problems: Vec::new(),
+        };
+        if mode == Mode::Ingest {
+            // Known files are skipped, unless rows were quarantined and
+            // the registry, profile or definition changed since: then the
+            // fix the message asked for is applied by reading it again.
+            if let Some(m) = manifest.iter().find(|m| {
+                m.source_sha256 == sha
+                    && m.status == "ingested"
+                    && (m.rows_quarantined == 0 || m.settings == settings_of(&m.profile))
+            }) {
+                report.status = FileStatus::Skipped;
+                report.profile = m.profile.clone();
+                if let Some(p) = progress {
+                    p(&report.name);
+                }
+                return Ok(Work {
+                    report,
+                    batch: None,
+                });
+            }
+        }
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let matching: Vec<_> = config
+            .profiles
+            .iter()
+            .filter(|p| p.matches(&file_name))
+            .collect();
+        let mut entry = ManifestEntry {
+            source_sha256: sha,
+            source_file: name,
+            profile: String::new(),
+            instrument: String::new(),
+            instrument_version: String::new(),
+            status: "failed".into(),
+            rows_read: 0,
+            rows_written: 0,
+            rows_quarantined: 0,
+            rows_duplicate: 0,
+            decoded_as: String::new(),
+            message: String::new(),
+            batch_id: batch_id.clone(),
+            ingested_at: ingested_at.clone(),
+            settings: String::new(),
+        };
+        let (outcome, instrument) = match matching.as_slice() {
                 [profile] => {
                     let inst = config
                         .catalogue
@@ -290,57 +297,76 @@ pub fn run(
                     None,
                 ),
             };
-            report.profile = entry.profile.clone();
-            if let Some(p) = progress {
-                p(&report.name);
-            }
-            if outcome.file_error.is_none() {
-                entry.status = "ingested".into();
-            } else {
-                report.status = FileStatus::Failed;
-            }
-            entry.message = outcome.file_error.clone().unwrap_or_default();
-            entry.decoded_as = outcome.decoded_as.clone();
-            entry.rows_read = outcome.rows_read;
-            entry.rows_quarantined = outcome.rows_quarantined;
-            entry.rows_written = outcome.responses.len() as u64;
-            Ok(Work {
-                report,
-                batch: Some(FileBatch {
-                    entry,
-                    instrument,
-                    outcome,
-                }),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-
-    let mut reports: Vec<FileReport> = Vec::with_capacity(work.len());
-    let mut batches = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for mut w in work {
-        // The same bytes under two names: the second is a copy.
-        if !w.report.sha256.is_empty() && !seen.insert(w.report.sha256.clone()) {
-            w.batch = None;
-            w.report.status = FileStatus::Skipped;
+        report.profile = entry.profile.clone();
+        if let Some(p) = progress {
+            p(&report.name);
         }
-        if let Some(b) = &w.batch {
-            let mut r = w.report.clone();
+        if outcome.file_error.is_none() {
+            entry.status = "ingested".into();
+        } else {
+            report.status = FileStatus::Failed;
+        }
+        entry.message = outcome.file_error.clone().unwrap_or_default();
+        entry.decoded_as = outcome.decoded_as.clone();
+        entry.rows_read = outcome.rows_read;
+        entry.rows_quarantined = outcome.rows_quarantined;
+        entry.rows_written = outcome.responses.len() as u64;
+        Ok(Work {
+            report,
+            batch: Some(FileBatch {
+                entry,
+                instrument,
+                outcome,
+            }),
+        })
+    };
+
+    // Files are read in parallel a chunk at a time; each chunk's responses
+    // go to the staging folder before the next is read, so memory holds a
+    // chunk, not the batch.
+    let chunk = 8 * rayon::current_num_threads().max(1);
+    let mut staging = None;
+    let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
+    let mut batches = Vec::new();
+    // Whether each of `batches` is already in the staging folder.
+    let mut staged: Vec<bool> = Vec::new();
+    let mut any_responses = false;
+    let mut seen = std::collections::HashSet::new();
+    for paths in files.chunks(chunk) {
+        let work = paths.par_iter().map(process).collect::<Result<Vec<_>>>()?;
+        for mut w in work {
+            // The same bytes under two names: the second is a copy.
+            if !w.report.sha256.is_empty() && !seen.insert(w.report.sha256.clone()) {
+                w.batch = None;
+                w.report.status = FileStatus::Skipped;
+            }
+            let Some(mut b) = w.batch else {
+                reports.push(w.report);
+                continue;
+            };
+            let mut r = w.report;
             r.problems = b.outcome.quarantine.clone();
             reports.push(r);
-        } else {
-            reports.push(w.report);
-        }
-        if let Some(b) = w.batch {
+            let has_responses = !b.outcome.responses.is_empty();
+            any_responses |= has_responses;
+            if mode == Mode::Ingest && has_responses {
+                if staging.is_none() {
+                    staging = Some(dataset.begin(&batch_id)?);
+                }
+                if let Some(st) = staging.as_mut() {
+                    st.add(&mut b)?;
+                }
+            }
+            staged.push(mode == Mode::Ingest && has_responses);
             batches.push(b);
         }
     }
 
     let mut out = BatchReport::default();
     // A failed file that fails the same way again changes nothing.
-    let unchanged = batches.iter().all(|b| {
-        b.outcome.responses.is_empty()
-            && manifest.iter().any(|m| {
+    let unchanged = !any_responses
+        && batches.iter().all(|b| {
+            manifest.iter().any(|m| {
                 m.source_sha256 == b.entry.source_sha256
                     && m.status == b.entry.status
                     && m.message == b.entry.message
@@ -348,12 +374,24 @@ pub fn run(
                     && m.rows_read == b.entry.rows_read
                     && m.rows_quarantined == b.entry.rows_quarantined
             })
-    });
+        });
     let entries: Vec<ManifestEntry> = if mode == Mode::Ingest && !batches.is_empty() && !unchanged {
         out.wrote = true;
         out.batch_id = Some(batch_id.clone());
-        dataset.commit(batches, &batch_id)?
+        let mut st = match staging {
+            Some(st) => st,
+            None => dataset.begin(&batch_id)?,
+        };
+        // Files without responses (failed, or every row quarantined) still
+        // get their counts and manifest entry.
+        for (b, _) in batches.iter_mut().zip(&staged).filter(|(_, s)| !**s) {
+            st.add(b)?;
+        }
+        st.finish(batches)?
     } else {
+        if let Some(st) = staging {
+            st.discard()?;
+        }
         batches.into_iter().map(|b| b.entry).collect()
     };
     for r in reports.iter_mut() {

@@ -205,10 +205,10 @@ impl Dataset {
             .collect())
     }
 
-    /// Every stored response, as `instrument \x1f response_id`.
-    pub fn known_responses(&self) -> Result<HashSet<String>> {
+    /// Every stored response id, per instrument.
+    pub fn known_responses(&self) -> Result<ResponseIds> {
         let dir = self.root.join("response_index");
-        let mut out = HashSet::new();
+        let mut out = ResponseIds::default();
         for path in parquet_files(&dir)? {
             let df = read_parquet(&path)?;
             let e = pl_err(&path);
@@ -216,129 +216,39 @@ impl Dataset {
             let id = df.column("response_id").map_err(&e)?.str().map_err(&e)?;
             for (a, b) in inst.iter().zip(id.iter()) {
                 if let (Some(a), Some(b)) = (a, b) {
-                    out.insert(format!("{a}\x1f{b}"));
+                    out.insert(a, b);
                 }
             }
         }
         Ok(out)
     }
 
-    /// Commits processed files as one batch: drops responses already stored
-    /// (counting them as duplicates), writes responses, comments, the
-    /// response index, the quarantine and the manifest, atomically. Returns
-    /// the manifest entries written (with their final counts).
-    pub fn commit(&self, mut files: Vec<FileBatch>, batch_id: &str) -> Result<Vec<ManifestEntry>> {
-        let mut known = self.known_responses()?;
+    /// Starts a batch: files are added one at a time and written to the
+    /// staging folder in chunks; nothing is visible until `Staging::finish`.
+    pub fn begin(&self, batch_id: &str) -> Result<Staging<'_>> {
         let staging = self.root.join(STAGING).join(batch_id);
         if staging.exists() {
             std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
         }
-        let mut index_inst = Vec::new();
-        let mut index_id = Vec::new();
-        let mut index_sha = Vec::new();
-        // Responses and comments grouped per (instrument, year), per file.
-        let mut part = 0usize;
-        for fb in files.iter_mut() {
-            let Some(inst) = fb.instrument.as_ref() else {
-                continue;
-            };
-            let mut fresh: Vec<&Response> = Vec::new();
-            let mut dup = 0u64;
-            for r in &fb.outcome.responses {
-                if known.insert(format!("{}\x1f{}", inst.id, r.response_id)) {
-                    fresh.push(r);
-                } else {
-                    dup += 1;
-                }
-            }
-            fb.entry.rows_duplicate = dup;
-            let mut by_year: BTreeMap<i32, Vec<&Response>> = BTreeMap::new();
-            for r in fresh {
-                by_year.entry(r.submitted_on.year()).or_default().push(r);
-                index_inst.push(inst.id.clone());
-                index_id.push(r.response_id.clone());
-                index_sha.push(fb.entry.source_sha256.clone());
-            }
-            for (year, rs) in by_year {
-                part += 1;
-                let name = format!("part-{batch_id}-{part:05}.parquet");
-                let sub = format!("instrument={}/year={year}", inst.id);
-                let mut df = responses_frame(&rs, inst, &fb.entry)?;
-                write_parquet(&staging.join("responses").join(&sub).join(&name), &mut df)?;
-                if rs.iter().any(|r| !r.comments.is_empty()) {
-                    let mut df = comments_frame(&rs, inst, &fb.entry)?;
-                    write_parquet(&staging.join("comments").join(&sub).join(&name), &mut df)?;
-                }
-            }
-        }
-        for fb in files.iter_mut() {
-            let o = &fb.outcome;
-            fb.entry.rows_read = o.rows_read;
-            fb.entry.rows_quarantined = o.rows_quarantined;
-            fb.entry.rows_written = o.responses.len() as u64;
-            debug_assert_eq!(
-                fb.entry.rows_read,
-                fb.entry.rows_written + fb.entry.rows_quarantined
-            );
-        }
-        if !index_id.is_empty() {
-            let mut df = DataFrame::new_infer_height(vec![
-                Column::new("instrument".into(), index_inst),
-                Column::new("response_id".into(), index_id),
-                Column::new("source_sha256".into(), index_sha),
-            ])
-            .map_err(pl_err(&staging))?;
-            write_parquet(
-                &staging
-                    .join("response_index")
-                    .join(format!("part-{batch_id}.parquet")),
-                &mut df,
-            )?;
-        }
-        // Quarantine and manifest: the batch's files replace earlier entries
-        // of the same file (a failed file is tried again on every run).
-        let shas: HashSet<&str> = files
-            .iter()
-            .map(|f| f.entry.source_sha256.as_str())
-            .collect();
-        let mut quarantine = self.quarantine_frame()?;
-        if let Some(old) = quarantine.take() {
-            let mask = old
-                .column("source_sha256")
-                .map_err(pl_err(&self.root))?
-                .str()
-                .map_err(pl_err(&self.root))?
-                .iter()
-                .map(|s| !shas.contains(s.unwrap_or("")))
-                .collect::<BooleanChunked>();
-            quarantine = Some(old.filter(&mask).map_err(pl_err(&self.root))?);
-        }
-        let new_q = quarantine_frame(&files, batch_id)?;
-        let mut q = match quarantine {
-            Some(old) => old.vstack(&new_q).map_err(pl_err(&self.root))?,
-            None => new_q,
-        };
-        write_parquet(&staging.join("quarantine/quarantine.parquet"), &mut q)?;
-        let mut manifest: Vec<ManifestEntry> = self
-            .manifest()?
-            .into_iter()
-            .filter(|m| !shas.contains(m.source_sha256.as_str()))
-            .collect();
-        manifest.extend(files.iter().map(|f| f.entry.clone()));
-        let mut mdf = manifest_frame(&manifest)?;
-        write_parquet(&staging.join("manifest/manifest.parquet"), &mut mdf)?;
+        Ok(Staging {
+            dataset: self,
+            dir: staging,
+            batch_id: batch_id.to_string(),
+            known: self.known_responses()?,
+            pending: BTreeMap::new(),
+            pending_rows: 0,
+            flush_rows: flush_rows(),
+            part: 0,
+        })
+    }
 
-        // The commit point.
-        fail_point("before_ready");
-        let ready = staging.join(READY);
-        let f = File::create(&ready).map_err(|e| Error::io(&ready, e))?;
-        f.sync_all().map_err(|e| Error::io(&ready, e))?;
-        sync_dir(&staging);
-        fail_point("after_ready");
-        move_into_place(&staging, &self.root)?;
-        std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-        let _ = std::fs::remove_dir(self.root.join(STAGING));
-        Ok(files.into_iter().map(|f| f.entry).collect())
+    /// Commits processed files as one batch (see `Staging`).
+    pub fn commit(&self, mut files: Vec<FileBatch>, batch_id: &str) -> Result<Vec<ManifestEntry>> {
+        let mut staging = self.begin(batch_id)?;
+        for fb in files.iter_mut() {
+            staging.add(fb)?;
+        }
+        staging.finish(files)
     }
 
     fn quarantine_frame(&self) -> Result<Option<DataFrame>> {
@@ -361,6 +271,229 @@ impl Dataset {
             *out.entry((inst, year)).or_insert(0) += rows as u64;
         }
         Ok(out)
+    }
+}
+
+/// Response ids already stored, per instrument: the 128-bit pseudonyms as
+/// numbers (a tenth of the memory of strings at national scale), any other
+/// id as text.
+#[derive(Debug, Default)]
+pub struct ResponseIds {
+    ids: HashMap<String, HashSet<u128>>,
+    other: HashSet<(String, String)>,
+}
+
+impl ResponseIds {
+    /// Adds an id; false when it was already there.
+    pub fn insert(&mut self, instrument: &str, id: &str) -> bool {
+        match u128::from_str_radix(id, 16) {
+            Ok(n) if id.len() == 32 => {
+                if let Some(set) = self.ids.get_mut(instrument) {
+                    set.insert(n)
+                } else {
+                    self.ids
+                        .entry(instrument.to_string())
+                        .or_default()
+                        .insert(n)
+                }
+            }
+            _ => self.other.insert((instrument.to_string(), id.to_string())),
+        }
+    }
+
+    /// Ids held.
+    pub fn len(&self) -> usize {
+        self.ids.values().map(HashSet::len).sum::<usize>() + self.other.len()
+    }
+
+    /// Whether none are held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Item rows held in memory before they are written to the staging folder
+/// (`OPLEIDINGSMONITOR_FLUSH_ROWS` sets another number: tests use it to
+/// write a small batch in many chunks).
+const FLUSH_ROWS: usize = 2_000_000;
+
+fn flush_rows() -> usize {
+    std::env::var("OPLEIDINGSMONITOR_FLUSH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(FLUSH_ROWS)
+}
+
+/// Responses of one file in one partition, waiting to be written.
+struct Pending {
+    instrument: Instrument,
+    source_file: String,
+    source_sha256: String,
+    responses: Vec<Response>,
+}
+
+/// A batch being written. `add` drops responses already stored (counting
+/// them as duplicates) and keeps the rest until about two million item rows
+/// wait, then writes them per partition under `.staging/<batch>/`; `finish`
+/// writes the response index, quarantine and manifest and commits: the
+/// `READY` marker, then the renames. Memory stays bounded however large the
+/// batch; a crash before the marker leaves the dataset as it was.
+pub struct Staging<'a> {
+    dataset: &'a Dataset,
+    dir: PathBuf,
+    batch_id: String,
+    known: ResponseIds,
+    pending: BTreeMap<(String, i32), Vec<Pending>>,
+    pending_rows: usize,
+    flush_rows: usize,
+    part: usize,
+}
+
+impl Staging<'_> {
+    /// Takes the file's responses into the batch and fills in its counts.
+    pub fn add(&mut self, fb: &mut FileBatch) -> Result<()> {
+        let o = &mut fb.outcome;
+        fb.entry.rows_read = o.rows_read;
+        fb.entry.rows_quarantined = o.rows_quarantined;
+        fb.entry.rows_written = o.responses.len() as u64;
+        debug_assert_eq!(
+            fb.entry.rows_read,
+            fb.entry.rows_written + fb.entry.rows_quarantined
+        );
+        let responses = std::mem::take(&mut o.responses);
+        let Some(inst) = fb.instrument.as_ref() else {
+            return Ok(());
+        };
+        let mut dup = 0u64;
+        let mut by_year: BTreeMap<i32, Vec<Response>> = BTreeMap::new();
+        for r in responses {
+            if self.known.insert(&inst.id, &r.response_id) {
+                self.pending_rows += r.answers.len().max(1);
+                by_year.entry(r.submitted_on.year()).or_default().push(r);
+            } else {
+                dup += 1;
+            }
+        }
+        fb.entry.rows_duplicate = dup;
+        for (year, responses) in by_year {
+            self.pending
+                .entry((inst.id.clone(), year))
+                .or_default()
+                .push(Pending {
+                    instrument: inst.clone(),
+                    source_file: fb.entry.source_file.clone(),
+                    source_sha256: fb.entry.source_sha256.clone(),
+                    responses,
+                });
+        }
+        if self.pending_rows >= self.flush_rows {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes what waits: one responses file (and comments file) per
+    /// partition, and the part of the response index that goes with it.
+    fn flush(&mut self) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_rows = 0;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut index_inst = Vec::new();
+        let mut index_id = Vec::new();
+        let mut index_sha = Vec::new();
+        for ((inst, year), files) in pending {
+            self.part += 1;
+            let name = format!("part-{}-{:05}.parquet", self.batch_id, self.part);
+            let sub = format!("instrument={inst}/year={year}");
+            let (mut df, comments) = partition_frames(&files)?;
+            write_parquet(&self.dir.join("responses").join(&sub).join(&name), &mut df)?;
+            if let Some(mut c) = comments {
+                write_parquet(&self.dir.join("comments").join(&sub).join(&name), &mut c)?;
+            }
+            for p in &files {
+                for r in &p.responses {
+                    index_inst.push(inst.clone());
+                    index_id.push(r.response_id.clone());
+                    index_sha.push(p.source_sha256.clone());
+                }
+            }
+        }
+        let mut df = DataFrame::new_infer_height(vec![
+            Column::new("instrument".into(), index_inst),
+            Column::new("response_id".into(), index_id),
+            Column::new("source_sha256".into(), index_sha),
+        ])
+        .map_err(pl_err(&self.dir))?;
+        write_parquet(
+            &self
+                .dir
+                .join("response_index")
+                .join(format!("part-{}-{:05}.parquet", self.batch_id, self.part)),
+            &mut df,
+        )
+    }
+
+    /// Writes what still waits, the quarantine and the manifest (the batch's
+    /// files replace earlier entries of the same file: a failed file is
+    /// tried again on every run), and commits. Returns the manifest entries
+    /// written.
+    pub fn finish(mut self, files: Vec<FileBatch>) -> Result<Vec<ManifestEntry>> {
+        self.flush()?;
+        let ds = self.dataset;
+        let staging = self.dir.clone();
+        let shas: HashSet<&str> = files
+            .iter()
+            .map(|f| f.entry.source_sha256.as_str())
+            .collect();
+        let mut quarantine = ds.quarantine_frame()?;
+        if let Some(old) = quarantine.take() {
+            let mask = old
+                .column("source_sha256")
+                .map_err(pl_err(&ds.root))?
+                .str()
+                .map_err(pl_err(&ds.root))?
+                .iter()
+                .map(|s| !shas.contains(s.unwrap_or("")))
+                .collect::<BooleanChunked>();
+            quarantine = Some(old.filter(&mask).map_err(pl_err(&ds.root))?);
+        }
+        let new_q = quarantine_frame(&files, &self.batch_id)?;
+        let mut q = match quarantine {
+            Some(old) => old.vstack(&new_q).map_err(pl_err(&ds.root))?,
+            None => new_q,
+        };
+        write_parquet(&staging.join("quarantine/quarantine.parquet"), &mut q)?;
+        let mut manifest: Vec<ManifestEntry> = ds
+            .manifest()?
+            .into_iter()
+            .filter(|m| !shas.contains(m.source_sha256.as_str()))
+            .collect();
+        manifest.extend(files.iter().map(|f| f.entry.clone()));
+        let mut mdf = manifest_frame(&manifest)?;
+        write_parquet(&staging.join("manifest/manifest.parquet"), &mut mdf)?;
+
+        // The commit point.
+        fail_point("before_ready");
+        let ready = staging.join(READY);
+        let f = File::create(&ready).map_err(|e| Error::io(&ready, e))?;
+        f.sync_all().map_err(|e| Error::io(&ready, e))?;
+        sync_dir(&staging);
+        fail_point("after_ready");
+        move_into_place(&staging, &ds.root)?;
+        std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+        let _ = std::fs::remove_dir(ds.root.join(STAGING));
+        Ok(files.into_iter().map(|f| f.entry).collect())
+    }
+
+    /// Drops the batch: nothing was committed.
+    pub fn discard(self) -> Result<()> {
+        if self.dir.exists() {
+            std::fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        }
+        let _ = std::fs::remove_dir(self.dataset.root.join(STAGING));
+        Ok(())
     }
 }
 
@@ -484,69 +617,86 @@ fn date_column(name: &str, v: Vec<i32>) -> Result<Column> {
         .map_err(|e| Error::dataset(Path::new(name), e))
 }
 
-/// The responses table of one partition: one row per answered or
-/// not-applicable item. `instrument` and `year` live in the path.
-fn responses_frame(
-    rs: &[&Response],
-    inst: &Instrument,
-    entry: &ManifestEntry,
-) -> Result<DataFrame> {
-    let n: usize = rs.iter().map(|r| r.answers.len()).sum();
-    let mut c = RowColumns::with_capacity(n);
-    let (mut item, mut scale, mut value, mut lo, mut hi) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for r in rs {
-        for &(idx, v) in &r.answers {
-            let it = &inst.items[idx];
-            let (a, b) = inst.item_scale(it);
-            c.push(r);
-            item.push(it.id.clone());
-            scale.push(it.subscale.clone());
-            value.push(v);
-            lo.push(a);
-            hi.push(b);
+/// The responses table of one partition (one row per answered or
+/// not-applicable item) and its comments table (one row per open answer),
+/// from the responses of one or more files. `instrument` and `year` live in
+/// the path. The per-response columns are built once and gathered per item
+/// row: the strings are not copied again.
+fn partition_frames(files: &[Pending]) -> Result<(DataFrame, Option<DataFrame>)> {
+    let n_resp: usize = files.iter().map(|p| p.responses.len()).sum();
+    let mut c = RowColumns::with_capacity(n_resp);
+    let mut item_of: Vec<IdxSize> = Vec::new();
+    let (mut item, mut scale, mut value, mut lo, mut hi) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut text_of: Vec<IdxSize> = Vec::new();
+    let (mut t_item, mut t_scale, mut text) = (Vec::new(), Vec::new(), Vec::new());
+    for p in files {
+        let inst = &p.instrument;
+        for r in &p.responses {
+            let k = c.len() as IdxSize;
+            c.push(r, &inst.version, &p.source_file, &p.source_sha256);
+            for &(idx, v) in &r.answers {
+                let it = &inst.items[idx];
+                let (a, b) = inst.item_scale(it);
+                item_of.push(k);
+                item.push(it.id.as_str());
+                scale.push(it.subscale.as_str());
+                value.push(v);
+                lo.push(a);
+                hi.push(b);
+            }
+            for (idx, t) in &r.comments {
+                let it = &inst.items[*idx];
+                text_of.push(k);
+                t_item.push(it.id.as_str());
+                t_scale.push(it.subscale.as_str());
+                text.push(t.as_str());
+            }
         }
     }
-    let mut cols = c.into_columns(inst, entry, n)?;
-    cols.insert(10, Column::new("item_id".into(), item));
-    cols.insert(11, Column::new("scale_id".into(), scale));
-    cols.insert(12, Column::new("value".into(), value));
-    cols.insert(13, Column::new("scale_min".into(), lo));
-    cols.insert(14, Column::new("scale_max".into(), hi));
-    DataFrame::new(n, cols).map_err(|e| Error::dataset(Path::new("responses"), e))
-}
-
-/// The comments table of one partition: one row per open answer.
-fn comments_frame(rs: &[&Response], inst: &Instrument, entry: &ManifestEntry) -> Result<DataFrame> {
-    let n: usize = rs.iter().map(|r| r.comments.len()).sum();
-    let mut c = RowColumns::with_capacity(n);
-    let (mut item, mut scale, mut text) = (Vec::new(), Vec::new(), Vec::new());
-    for r in rs {
-        for (idx, t) in &r.comments {
-            let it = &inst.items[*idx];
-            c.push(r);
-            item.push(it.id.clone());
-            scale.push(it.subscale.clone());
-            text.push(t.clone());
+    let e = pl_err(Path::new("responses"));
+    let per_response = DataFrame::new(n_resp, c.into_columns()?).map_err(&e)?;
+    let gather = |rows: Vec<IdxSize>, own: Vec<Column>| -> Result<DataFrame> {
+        let n = rows.len();
+        let df = per_response
+            .take(&IdxCa::from_vec("row".into(), rows))
+            .map_err(&e)?;
+        let mut cols = df.columns().to_vec();
+        for (i, col) in own.into_iter().enumerate() {
+            cols.insert(10 + i, col);
         }
-    }
-    let mut cols = c.into_columns(inst, entry, n)?;
-    cols.insert(10, Column::new("item_id".into(), item));
-    cols.insert(11, Column::new("scale_id".into(), scale));
-    cols.insert(12, Column::new("text".into(), text));
-    DataFrame::new(n, cols).map_err(|e| Error::dataset(Path::new("comments"), e))
+        DataFrame::new(n, cols).map_err(&e)
+    };
+    let responses = gather(
+        item_of,
+        vec![
+            Column::new("item_id".into(), item),
+            Column::new("scale_id".into(), scale),
+            Column::new("value".into(), value),
+            Column::new("scale_min".into(), lo),
+            Column::new("scale_max".into(), hi),
+        ],
+    )?;
+    let comments = if text_of.is_empty() {
+        None
+    } else {
+        Some(gather(
+            text_of,
+            vec![
+                Column::new("item_id".into(), t_item),
+                Column::new("scale_id".into(), t_scale),
+                Column::new("text".into(), text),
+            ],
+        )?)
+    };
+    Ok((responses, comments))
 }
 
-/// The per-response columns shared by responses and comments, repeated per
-/// item row.
+/// The per-response columns shared by responses and comments.
 #[derive(Default)]
 struct RowColumns {
     response_id: Vec<String>,
+    version: Vec<String>,
     submitted_on: Vec<i32>,
     respondent_key: Vec<Option<String>>,
     role: Vec<String>,
@@ -555,6 +705,8 @@ struct RowColumns {
     rso: Vec<Option<String>>,
     region: Vec<String>,
     subject: Vec<Option<String>>,
+    source_file: Vec<String>,
+    source_sha256: Vec<String>,
     source_row: Vec<u32>,
 }
 
@@ -562,6 +714,7 @@ impl RowColumns {
     fn with_capacity(n: usize) -> RowColumns {
         RowColumns {
             response_id: Vec::with_capacity(n),
+            version: Vec::with_capacity(n),
             submitted_on: Vec::with_capacity(n),
             respondent_key: Vec::with_capacity(n),
             role: Vec::with_capacity(n),
@@ -570,12 +723,19 @@ impl RowColumns {
             rso: Vec::with_capacity(n),
             region: Vec::with_capacity(n),
             subject: Vec::with_capacity(n),
+            source_file: Vec::with_capacity(n),
+            source_sha256: Vec::with_capacity(n),
             source_row: Vec::with_capacity(n),
         }
     }
 
-    fn push(&mut self, r: &Response) {
+    fn len(&self) -> usize {
+        self.response_id.len()
+    }
+
+    fn push(&mut self, r: &Response, version: &str, file: &str, sha: &str) {
         self.response_id.push(r.response_id.clone());
+        self.version.push(version.to_string());
         self.submitted_on.push(days(r.submitted_on));
         self.respondent_key.push(r.respondent_key.clone());
         self.role.push(r.respondent_role.clone());
@@ -584,19 +744,16 @@ impl RowColumns {
         self.rso.push(r.rso_id.clone());
         self.region.push(r.region_id.clone());
         self.subject.push(r.subject_key.clone());
+        self.source_file.push(file.to_string());
+        self.source_sha256.push(sha.to_string());
         self.source_row.push(r.source_row);
     }
 
     /// Columns in contract order; callers insert their own at index 10.
-    fn into_columns(
-        self,
-        inst: &Instrument,
-        entry: &ManifestEntry,
-        n: usize,
-    ) -> Result<Vec<Column>> {
+    fn into_columns(self) -> Result<Vec<Column>> {
         Ok(vec![
             Column::new("response_id".into(), self.response_id),
-            Column::new("instrument_version".into(), vec![inst.version.clone(); n]),
+            Column::new("instrument_version".into(), self.version),
             date_column("submitted_on", self.submitted_on)?,
             Column::new("respondent_key".into(), self.respondent_key),
             Column::new("respondent_role".into(), self.role),
@@ -605,8 +762,8 @@ impl RowColumns {
             Column::new("rso_id".into(), self.rso),
             Column::new("region_id".into(), self.region),
             Column::new("subject_key".into(), self.subject),
-            Column::new("source_file".into(), vec![entry.source_file.clone(); n]),
-            Column::new("source_sha256".into(), vec![entry.source_sha256.clone(); n]),
+            Column::new("source_file".into(), self.source_file),
+            Column::new("source_sha256".into(), self.source_sha256),
             Column::new("source_row".into(), self.source_row),
         ])
     }

@@ -45,10 +45,19 @@ pub struct AggregateSummary {
 /// made from. The caller holds the dataset's `RunLock`.
 pub fn aggregate_dataset(config: &config::Config) -> Result<AggregateSummary> {
     let stamp = job::current_stamp(config)?;
+    let t = std::time::Instant::now();
     let mut table = aggregate::compute(config)?;
+    tracing::debug!(
+        seconds = t.elapsed().as_secs_f64(),
+        cells = table.cells.len(),
+        "computed"
+    );
     privacy::protect(&mut table);
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "protected");
     let changes = aggregate::changes(&table, &config.catalogue);
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "changes");
     aggregate::write(&table, &changes, &config.paths.dataset)?;
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "written");
     job::write_stamp(config, &stamp)?;
     let count = |r: &str| {
         table

@@ -150,10 +150,8 @@ pub fn findings(published: &Published, cycle: &str, rules: &Rules) -> Vec<Findin
             } else if p < rules.improvement_pomp {
                 // Two cycles running: the same unit and subscale (construct)
                 // was an improvement point in the previous cycle too.
-                let before = published.cells.iter().find(|b| {
+                let before = published.unit_cells(c.level, &c.unit_id).iter().find(|b| {
                     Some(&b.period) == prev.as_ref()
-                        && b.level == c.level
-                        && b.unit_id == c.unit_id
                         && b.instrument == c.instrument
                         && b.scale_id == c.scale_id
                         && low(b)
@@ -187,14 +185,15 @@ pub fn findings(published: &Published, cycle: &str, rules: &Rules) -> Vec<Findin
         if p >= rules.significance || g.abs() < rules.decline_effect {
             continue;
         }
-        let cell = published.cells.iter().find(|c| {
-            c.level == ch.level
-                && c.unit_id == ch.unit_id
-                && c.instrument == ch.instrument
-                && c.scale_id == ch.scale_id
-                && c.period == ch.period
-                && c.instrument_version == ch.instrument_version
-        });
+        let cell = published
+            .unit_cells(ch.level, &ch.unit_id)
+            .iter()
+            .find(|c| {
+                c.instrument == ch.instrument
+                    && c.scale_id == ch.scale_id
+                    && c.period == ch.period
+                    && c.instrument_version == ch.instrument_version
+            });
         let Some(cell) = cell.filter(|c| c.reliable) else {
             continue;
         };
@@ -427,14 +426,10 @@ pub fn effect(action: &Action, published: &Published, registry: &Registry) -> Op
         Level::Rso
     };
     let series: Vec<&Cell> = published
-        .cells
+        .unit_cells(level, &unit)
         .iter()
         .filter(|c| {
-            c.level == level
-                && c.unit_id == unit
-                && c.instrument == action.instrument
-                && c.scale_id == action.scale_id
-                && !c.is_cycle()
+            c.instrument == action.instrument && c.scale_id == action.scale_id && !c.is_cycle()
         })
         .collect();
     let before = series

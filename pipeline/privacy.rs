@@ -275,89 +275,30 @@ pub fn protect(table: &mut Table) {
             c.suppress(MIN_N);
         }
     }
-    let rels = relations(&table.cells);
-    // Relations only join cells of one block: protect blocks one by one.
-    let mut block_of_rel: BTreeMap<(String, String, String), Vec<Relation>> = BTreeMap::new();
-    for r in rels {
-        let (a, b, c) = table.cells[r.parent].block();
-        block_of_rel
-            .entry((a.to_string(), b.to_string(), c.to_string()))
-            .or_default()
-            .push(r);
-    }
-    for rels in block_of_rel.values() {
-        loop {
-            let found = recover(&table.cells, rels);
-            let Some(&(_, r)) = found.first() else { break };
-            // The first cell recovered was recovered from published cells
-            // only, so the relation has published members to choose from.
-            let candidates: Vec<usize> = rels[r]
-                .members()
-                .filter(|&m| !table.cells[m].suppressed)
-                .collect();
-            let pick = candidates
-                .iter()
-                .copied()
-                .min_by_key(|&m| {
-                    table.cells[m].suppressed = true;
-                    let left = recover(&table.cells, rels).len();
-                    table.cells[m].suppressed = false;
-                    let c = &table.cells[m];
-                    (
-                        left,
-                        c.n_respondents,
-                        c.level,
-                        c.unit_id.clone(),
-                        c.period.clone(),
-                    )
-                })
-                .expect("a relation with one unknown has published members");
-            table.cells[pick].suppress(SECONDARY);
-        }
-        // What no chain of single steps reveals, a combination of relations
-        // may: suppress further until the linear checker recovers nothing.
-        loop {
-            let found = recover_linear(&table.cells, rels);
-            let Some(&k) = found.first() else { break };
-            let members = |all: bool| -> Vec<usize> {
-                let mut v: Vec<usize> = rels
+    // Relations only join cells of one block, and within a block only the
+    // cells of one region and cycle: a suppression in one such component
+    // changes nothing another can learn. Each component is protected on its
+    // own (in parallel), with the same choices as over the whole table.
+    let components = components(&table.cells, relations(&table.cells));
+    let done: Vec<Vec<(usize, &'static str)>> = {
+        use rayon::prelude::*;
+        let cells = &table.cells;
+        components
+            .into_par_iter()
+            .map(|(members, rels)| {
+                let mut local: Vec<Cell> = members.iter().map(|&m| cells[m].clone()).collect();
+                protect_component(&mut local, &rels);
+                members
                     .iter()
-                    .filter(|r| all || r.members().any(|m| m == k))
-                    .flat_map(|r| r.members().collect::<Vec<_>>())
-                    .filter(|&m| !table.cells[m].suppressed)
-                    .collect();
-                v.sort_by(|&a, &b| {
-                    let (x, y) = (&table.cells[a], &table.cells[b]);
-                    (x.n_respondents, x.level, &x.unit_id, &x.period, a).cmp(&(
-                        y.n_respondents,
-                        y.level,
-                        &y.unit_id,
-                        &y.period,
-                        b,
-                    ))
-                });
-                v.dedup();
-                v
-            };
-            let mut candidates = members(false);
-            if candidates.is_empty() {
-                candidates = members(true);
-            }
-            let Some(&fallback) = candidates.first() else {
-                break;
-            };
-            let pick = candidates
-                .iter()
-                .copied()
-                .find(|&m| {
-                    table.cells[m].suppressed = true;
-                    let ok = !recover_linear(&table.cells, rels).contains(&k);
-                    table.cells[m].suppressed = false;
-                    ok
-                })
-                .unwrap_or(fallback);
-            table.cells[pick].suppress(SECONDARY);
-        }
+                    .zip(&local)
+                    .filter(|(&m, c)| c.suppressed && !cells[m].suppressed)
+                    .map(|(&m, _)| (m, SECONDARY))
+                    .collect()
+            })
+            .collect()
+    };
+    for (m, reason) in done.into_iter().flatten() {
+        table.cells[m].suppress(reason);
     }
     // Item answer counts are published for RSOs only, and only where the
     // RSO's cell of the item's own subscale is published and at least a
@@ -414,6 +355,284 @@ pub fn protect(table: &mut Table) {
         published.get(&key).is_some_and(|floor| n >= *floor as u64)
     });
     table.protected = true;
+}
+
+/// Splits relations into connected components (cells joined by any
+/// relation): per component its cells (sorted global indices) and its
+/// relations in local indices, in the original order.
+fn components(cells: &[Cell], rels: Vec<Relation>) -> Vec<(Vec<usize>, Vec<Relation>)> {
+    let mut parent: Vec<usize> = (0..cells.len()).collect();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    for r in &rels {
+        let a = find(&mut parent, r.parent);
+        for c in &r.children {
+            let b = find(&mut parent, *c);
+            if a != b {
+                parent[b] = a;
+            }
+        }
+    }
+    let mut by_root: BTreeMap<usize, (Vec<usize>, Vec<Relation>)> = BTreeMap::new();
+    for r in rels {
+        let root = find(&mut parent, r.parent);
+        by_root.entry(root).or_default().1.push(r);
+    }
+    by_root
+        .into_values()
+        .map(|(_, rels)| {
+            let mut members: Vec<usize> = rels.iter().flat_map(|r| r.members()).collect();
+            members.sort_unstable();
+            members.dedup();
+            let local = |g: usize| members.binary_search(&g).expect("member");
+            let rels = rels
+                .iter()
+                .map(|r| Relation {
+                    parent: local(r.parent),
+                    children: r.children.iter().map(|&c| local(c)).collect(),
+                })
+                .collect();
+            (members, rels)
+        })
+        .collect()
+}
+
+/// Complementary suppression within one component (cells and relations in
+/// local indices): first until the single-step checker recovers nothing,
+/// then until the linear checker recovers nothing.
+fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
+    loop {
+        let found = recover(cells, rels);
+        let Some(&(_, r)) = found.first() else { break };
+        // The first cell recovered was recovered from published cells
+        // only, so the relation has published members to choose from.
+        let candidates: Vec<usize> = rels[r]
+            .members()
+            .filter(|&m| !cells[m].suppressed)
+            .collect();
+        let pick = candidates
+            .iter()
+            .copied()
+            .min_by_key(|&m| {
+                cells[m].suppressed = true;
+                let left = recover(cells, rels).len();
+                cells[m].suppressed = false;
+                let c = &cells[m];
+                (
+                    left,
+                    c.n_respondents,
+                    c.level,
+                    c.unit_id.clone(),
+                    c.period.clone(),
+                )
+            })
+            .expect("a relation with one unknown has published members");
+        cells[pick].suppress(SECONDARY);
+    }
+    // What no chain of single steps reveals, a combination of relations
+    // may: suppress further until the linear checker recovers nothing. The
+    // reduced system is kept up to date as cells are added (`Elimination`)
+    // instead of being solved again for every candidate; the full checker
+    // confirms the end result, and the loop goes on if it finds anything.
+    while let Some(&first) = recover_linear(cells, rels).first() {
+        let mut sys = Elimination::new(cells, rels);
+        let mut progressed = false;
+        while let Some(k) = sys.recovered().first().copied() {
+            let candidates = candidates_for(cells, rels, k);
+            let Some(&fallback) = candidates.first() else {
+                return;
+            };
+            let pick = candidates
+                .iter()
+                .copied()
+                .find(|&m| sys.would_hide(m, k))
+                .unwrap_or(fallback);
+            cells[pick].suppress(SECONDARY);
+            sys.add(pick);
+            progressed = true;
+        }
+        if !progressed {
+            // The two checkers disagree (rounding): hide a neighbour of
+            // what the full checker recovers, and check again.
+            match candidates_for(cells, rels, first).first() {
+                Some(&m) => cells[m].suppress(SECONDARY),
+                None => return,
+            }
+        }
+    }
+}
+
+/// Published cells that could protect `k`: members of the relations with
+/// `k` (or, when all those are suppressed, of any relation), fewest
+/// respondents first.
+fn candidates_for(cells: &[Cell], rels: &[Relation], k: usize) -> Vec<usize> {
+    let members = |all: bool| -> Vec<usize> {
+        let mut v: Vec<usize> = rels
+            .iter()
+            .filter(|r| all || r.members().any(|m| m == k))
+            .flat_map(|r| r.members().collect::<Vec<_>>())
+            .filter(|&m| !cells[m].suppressed)
+            .collect();
+        v.sort_by(|&a, &b| {
+            let (x, y) = (&cells[a], &cells[b]);
+            (x.n_respondents, x.level, &x.unit_id, &x.period, a).cmp(&(
+                y.n_respondents,
+                y.level,
+                &y.unit_id,
+                &y.period,
+                b,
+            ))
+        });
+        v.dedup();
+        v
+    };
+    let near = members(false);
+    if near.is_empty() {
+        members(true)
+    } else {
+        near
+    }
+}
+
+/// The relations of one component as a linear system over its suppressed
+/// cells, in reduced row echelon form `R = E·A`, with `E` kept so that a
+/// new suppressed cell's column can be reduced in one product. A suppressed
+/// cell is recovered when its pivot row has no other entry (as in
+/// `recover_linear`).
+struct Elimination {
+    /// Relation rows: parent +1, children -1.
+    a: Vec<Vec<(usize, f64)>>,
+    /// R: rows × columns (one column per suppressed cell).
+    r: Vec<Vec<f64>>,
+    /// E: rows × rows.
+    e: Vec<Vec<f64>>,
+    /// The cell of each column.
+    cell_of: Vec<usize>,
+    /// The pivot column of each row, if any.
+    pivot: Vec<Option<usize>>,
+}
+
+const EPS: f64 = 1e-9;
+
+impl Elimination {
+    fn new(cells: &[Cell], rels: &[Relation]) -> Elimination {
+        let n = rels.len();
+        let a = rels
+            .iter()
+            .map(|r| {
+                let mut row = vec![(r.parent, 1.0)];
+                row.extend(r.children.iter().map(|&c| (c, -1.0)));
+                row
+            })
+            .collect();
+        let mut sys = Elimination {
+            a,
+            r: vec![Vec::new(); n],
+            e: (0..n)
+                .map(|i| {
+                    let mut v = vec![0.0; n];
+                    v[i] = 1.0;
+                    v
+                })
+                .collect(),
+            cell_of: Vec::new(),
+            pivot: vec![None; n],
+        };
+        for (i, c) in cells.iter().enumerate() {
+            if c.suppressed {
+                sys.add(i);
+            }
+        }
+        sys
+    }
+
+    /// E·(column of `cell` in A).
+    fn reduced_column(&self, cell: usize) -> Vec<f64> {
+        let mut col = vec![0.0; self.a.len()];
+        for (j, row) in self.a.iter().enumerate() {
+            for &(c, v) in row {
+                if c == cell {
+                    for (i, out) in col.iter_mut().enumerate() {
+                        *out += self.e[i][j] * v;
+                    }
+                }
+            }
+        }
+        col
+    }
+
+    /// Whether suppressing `m` too leaves `k` (recovered now) unrecoverable:
+    /// `m`'s reduced column must be free (zero outside the pivot rows) and
+    /// touch `k`'s pivot row.
+    fn would_hide(&self, m: usize, k: usize) -> bool {
+        let col = self.reduced_column(m);
+        let free = self
+            .pivot
+            .iter()
+            .zip(&col)
+            .all(|(p, v)| p.is_some() || v.abs() < EPS);
+        let Some(kc) = self.cell_of.iter().position(|&c| c == k) else {
+            return false;
+        };
+        let row_k = self.pivot.iter().position(|p| *p == Some(kc));
+        free && row_k.is_some_and(|r| col[r].abs() > EPS)
+    }
+
+    /// Adds a suppressed cell as a new column and restores the form.
+    fn add(&mut self, cell: usize) {
+        let col = self.reduced_column(cell);
+        let c = self.cell_of.len();
+        self.cell_of.push(cell);
+        for (row, v) in self.r.iter_mut().zip(&col) {
+            row.push(*v);
+        }
+        // A row without a pivot that has an entry here: the new column
+        // becomes its pivot (largest entry, for stability).
+        let best = (0..self.r.len())
+            .filter(|&i| self.pivot[i].is_none() && self.r[i][c].abs() > EPS)
+            .max_by(|&x, &y| self.r[x][c].abs().total_cmp(&self.r[y][c].abs()));
+        let Some(p) = best else { return };
+        let f = self.r[p][c];
+        self.r[p].iter_mut().for_each(|v| *v /= f);
+        self.e[p].iter_mut().for_each(|v| *v /= f);
+        self.pivot[p] = Some(c);
+        let (rp, ep) = (self.r[p].clone(), self.e[p].clone());
+        for i in 0..self.r.len() {
+            if i == p {
+                continue;
+            }
+            let g = self.r[i][c];
+            if g.abs() > EPS {
+                self.r[i].iter_mut().zip(&rp).for_each(|(v, w)| *v -= g * w);
+                self.e[i].iter_mut().zip(&ep).for_each(|(v, w)| *v -= g * w);
+            }
+            self.r[i][c] = 0.0;
+        }
+    }
+
+    /// Suppressed cells the system determines, sorted.
+    fn recovered(&self) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .pivot
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let pc = (*p)?;
+                self.r[i]
+                    .iter()
+                    .enumerate()
+                    .all(|(j, v)| j == pc || v.abs() < EPS)
+                    .then(|| self.cell_of[pc])
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
 }
 
 #[cfg(test)]

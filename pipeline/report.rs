@@ -674,10 +674,8 @@ fn find<'a>(
     scale: &str,
     period: &str,
 ) -> Option<&'a Cell> {
-    p.cells.iter().find(|c| {
-        c.level == level
-            && c.unit_id == unit
-            && c.instrument == instrument
+    p.unit_cells(level, unit).iter().find(|c| {
+        c.instrument == instrument
             && c.instrument_version == version
             && c.scale_id == scale
             && c.period == period
@@ -687,9 +685,9 @@ fn find<'a>(
 /// The instrument versions of a cycle for a unit, latest version last.
 fn versions_in(p: &Published, level: Level, unit: &str, cycle: &str) -> Vec<(String, String)> {
     let set: BTreeSet<(String, String)> = p
-        .cells
+        .unit_cells(level, unit)
         .iter()
-        .filter(|c| c.level == level && c.unit_id == unit && c.period == cycle)
+        .filter(|c| c.period == cycle)
         .map(|c| (c.instrument.clone(), c.instrument_version.clone()))
         .collect();
     // Keep the latest version of each instrument (versions sort as text:
@@ -763,12 +761,10 @@ fn trend_svg(
     // was when later years arrive.
     let years: BTreeSet<String> = ctx
         .published
-        .cells
+        .unit_cells(Level::Region, region)
         .iter()
         .filter(|c| {
-            c.level == Level::Region
-                && c.unit_id == region
-                && c.instrument == instrument
+            c.instrument == instrument
                 && !c.is_cycle()
                 && c.period.parse::<i32>().is_ok_and(|y| y <= until)
         })
@@ -790,10 +786,8 @@ fn trend_svg(
         periods
             .iter()
             .map(|p| {
-                let c = ctx.published.cells.iter().find(|c| {
-                    c.level == level
-                        && c.unit_id == unit
-                        && c.instrument == instrument
+                let c = ctx.published.unit_cells(level, unit).iter().find(|c| {
+                    c.instrument == instrument
                         && c.period == *p
                         && construct_of(c) == scale_construct
                 });
@@ -814,14 +808,9 @@ fn trend_svg(
     for (i, p) in periods.iter().enumerate() {
         let v = ctx
             .published
-            .cells
+            .unit_cells(Level::Region, region)
             .iter()
-            .find(|c| {
-                c.level == Level::Region
-                    && c.unit_id == region
-                    && c.instrument == instrument
-                    && c.period == *p
-            })
+            .find(|c| c.instrument == instrument && c.period == *p)
             .map(|c| c.instrument_version.clone());
         if let (Some(prev), Some(cur)) = (&last, &v) {
             if prev != cur {
@@ -866,12 +855,8 @@ fn change_views(
     let lang = ctx.opts.lang.as_str();
     let mut out = Vec::new();
     for (level, unit) in units {
-        for ch in ctx.published.changes.iter().filter(|c| {
-            c.level == *level
-                && c.unit_id == *unit
-                && c.instrument == instrument
-                && c.instrument_version == version
-                && c.period == cycle
+        for ch in ctx.published.unit_changes(*level, unit).iter().filter(|c| {
+            c.instrument == instrument && c.instrument_version == version && c.period == cycle
         }) {
             let o =
                 |v: Option<f64>, d: usize| v.map(|x| num(x, d, lang)).unwrap_or_else(|| "–".into());
@@ -1059,12 +1044,10 @@ fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
                 .iter()
                 .map(|y| {
                     ctx.published
-                        .cells
+                        .unit_cells(Level::Department, unit)
                         .iter()
                         .find(|c| {
-                            c.level == Level::Department
-                                && c.unit_id == *unit
-                                && c.instrument == *inst
+                            c.instrument == *inst
                                 && c.scale_id == TOTAL
                                 && c.period == y.to_string()
                         })
@@ -1096,11 +1079,14 @@ fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
             .subscales
             .iter()
             .filter(|s| {
-                ctx.published.cells.iter().any(|c| {
-                    c.instrument == instrument
-                        && c.instrument_version == version
-                        && c.scale_id == s.id
-                })
+                ctx.published
+                    .unit_cells(Level::Rso, rso_id)
+                    .iter()
+                    .any(|c| {
+                        c.instrument == instrument
+                            && c.instrument_version == version
+                            && c.scale_id == s.id
+                    })
             })
             .map(|s| s.id.clone())
             .collect();
@@ -1111,13 +1097,16 @@ fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
             .collect();
         let mut rows = Vec::new();
         for unit in &member_units {
-            if !ctx.published.cells.iter().any(|c| {
-                c.level == Level::Department
-                    && c.unit_id == *unit
-                    && c.instrument == instrument
-                    && c.instrument_version == version
-                    && c.period == cycle
-            }) {
+            if !ctx
+                .published
+                .unit_cells(Level::Department, unit)
+                .iter()
+                .any(|c| {
+                    c.instrument == instrument
+                        && c.instrument_version == version
+                        && c.period == cycle
+                })
+            {
                 continue;
             }
             rows.push(HeatRow {
@@ -1862,58 +1851,83 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
             })
     };
     let out_root = &config.paths.reports;
-    let written: Vec<Vec<PathBuf>> = jobs
-        .par_iter()
-        .map(|job| -> Result<Vec<PathBuf>> {
-            let (dir, id, html, md) = match job {
-                Job::Rso(cycle, id) => {
-                    let Some(mut r) = rso_report(&ctx, id, cycle) else {
-                        return Ok(Vec::new());
-                    };
-                    r.style = style.clone();
-                    let v = minijinja::Value::from(minijinja::value::Serde(&r));
-                    (
-                        out_root.join(cycle).join("rso"),
-                        id,
-                        render("rso.html.j2", v.clone())?,
-                        render("rso.md.j2", v)?,
-                    )
-                }
-                Job::Region(cycle, id) => {
-                    let mut r = region_report(&ctx, id, cycle);
-                    r.style = style.clone();
-                    let v = minijinja::Value::from(minijinja::value::Serde(&r));
-                    (
-                        out_root.join(cycle).join("region"),
-                        id,
-                        render("region.html.j2", v.clone())?,
-                        render("region.md.j2", v)?,
-                    )
-                }
-                Job::Institution(cycle, id) => {
-                    let Some(mut r) = institution_report(&ctx, id, cycle) else {
-                        return Ok(Vec::new());
-                    };
-                    if r.instruments.is_empty() {
-                        return Ok(Vec::new());
+    // Reports of one region are made from the region's share of the data.
+    let region_of = |job: &Job| -> Option<String> {
+        let reg = &config.registry;
+        match job {
+            Job::Rso(_, id) => reg.rsos.get(id).map(|r| r.region.clone()),
+            Job::Region(_, id) => Some(id.clone()),
+            Job::Institution(_, id) => reg.institutions.get(id).map(|i| i.region.clone()),
+        }
+    };
+    let mut by_region: BTreeMap<Option<String>, Vec<&Job>> = BTreeMap::new();
+    for job in &jobs {
+        by_region.entry(region_of(job)).or_default().push(job);
+    }
+    let mut written: Vec<Vec<PathBuf>> = Vec::new();
+    for (region, jobs) in by_region {
+        let scoped = region
+            .as_deref()
+            .map(|r| published.for_region(r, &config.registry));
+        let ctx = Ctx {
+            published: scoped.as_ref().unwrap_or(&published),
+            ..ctx
+        };
+        let ctx = &ctx;
+        let part: Vec<Vec<PathBuf>> = jobs
+            .par_iter()
+            .map(|job| -> Result<Vec<PathBuf>> {
+                let (dir, id, html, md) = match job {
+                    Job::Rso(cycle, id) => {
+                        let Some(mut r) = rso_report(ctx, id, cycle) else {
+                            return Ok(Vec::new());
+                        };
+                        r.style = style.clone();
+                        let v = minijinja::Value::from(minijinja::value::Serde(&r));
+                        (
+                            out_root.join(cycle).join("rso"),
+                            id,
+                            render("rso.html.j2", v.clone())?,
+                            render("rso.md.j2", v)?,
+                        )
                     }
-                    r.style = style.clone();
-                    let v = minijinja::Value::from(minijinja::value::Serde(&r));
-                    (
-                        out_root.join(cycle).join("institution"),
-                        id,
-                        render("institution.html.j2", v.clone())?,
-                        render("institution.md.j2", v)?,
-                    )
-                }
-            };
-            let h = dir.join(format!("{id}{suffix}.html"));
-            let m = dir.join(format!("{id}{suffix}.md"));
-            write_atomic(&h, html.as_bytes())?;
-            write_atomic(&m, md.as_bytes())?;
-            Ok(vec![h, m])
-        })
-        .collect::<Result<Vec<_>>>()?;
+                    Job::Region(cycle, id) => {
+                        let mut r = region_report(ctx, id, cycle);
+                        r.style = style.clone();
+                        let v = minijinja::Value::from(minijinja::value::Serde(&r));
+                        (
+                            out_root.join(cycle).join("region"),
+                            id,
+                            render("region.html.j2", v.clone())?,
+                            render("region.md.j2", v)?,
+                        )
+                    }
+                    Job::Institution(cycle, id) => {
+                        let Some(mut r) = institution_report(ctx, id, cycle) else {
+                            return Ok(Vec::new());
+                        };
+                        if r.instruments.is_empty() {
+                            return Ok(Vec::new());
+                        }
+                        r.style = style.clone();
+                        let v = minijinja::Value::from(minijinja::value::Serde(&r));
+                        (
+                            out_root.join(cycle).join("institution"),
+                            id,
+                            render("institution.html.j2", v.clone())?,
+                            render("institution.md.j2", v)?,
+                        )
+                    }
+                };
+                let h = dir.join(format!("{id}{suffix}.html"));
+                let m = dir.join(format!("{id}{suffix}.md"));
+                write_atomic(&h, html.as_bytes())?;
+                write_atomic(&m, md.as_bytes())?;
+                Ok(vec![h, m])
+            })
+            .collect::<Result<Vec<_>>>()?;
+        written.extend(part);
+    }
     let mut files: Vec<PathBuf> = written.into_iter().flatten().collect();
     for cycle in &selected {
         let dir = out_root.join(cycle);
@@ -2139,14 +2153,17 @@ fn tables_xlsx(ctx: &Ctx, cycle: &str) -> Result<Vec<u8>> {
         }
         // Only comments of groups that pass the floor, as in the reports.
         let passes = |inst: &str, spec: &str| {
-            ctx.published.cells.iter().any(|c| {
-                c.level == Level::Department
-                    && c.unit_id == format!("{inst}:{spec}")
-                    && c.instrument == "exit"
-                    && c.scale_id == TOTAL
-                    && c.period == cycle
-                    && c.n_respondents >= floor_of(ctx.config, "exit", &c.instrument_version) as u64
-            })
+            let unit = format!("{inst}:{spec}");
+            ctx.published
+                .unit_cells(Level::Department, &unit)
+                .iter()
+                .any(|c| {
+                    c.instrument == "exit"
+                        && c.scale_id == TOTAL
+                        && c.period == cycle
+                        && c.n_respondents
+                            >= floor_of(ctx.config, "exit", &c.instrument_version) as u64
+                })
         };
         let mut rows: Vec<(String, String, String)> = ctx
             .comments

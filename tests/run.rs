@@ -197,3 +197,35 @@ fn a_run_killed_at_any_moment_and_run_again_equals_an_uninterrupted_run() {
         same_reports(&d, point);
     }
 }
+
+#[test]
+fn a_batch_written_in_many_chunks_equals_one_written_at_once() {
+    let reference = {
+        let d = sample();
+        assert_eq!(d.run(&["run", "-c", "opleidingsmonitor.toml"]).code(), 0);
+        common::snapshot(d.path())
+    };
+    // Some 5,000 item rows per chunk: the sample's batch is written in
+    // about twenty parts, and the same responses are stored.
+    let small = [("OPLEIDINGSMONITOR_FLUSH_ROWS", "5000")];
+    let d = sample();
+    let r = d.run_env(&["run", "-c", "opleidingsmonitor.toml"], &small);
+    assert_eq!(r.code(), 0, "{}", r.both());
+    let parts = files_below(&d.join("output/dataset/responses")).len();
+    assert!(parts > 20, "{parts} parquet files");
+    common::assert_same(&common::snapshot(d.path()), &reference, "in chunks");
+    // A crash after some chunks were staged leaves nothing behind.
+    let d = sample();
+    let crashed = d.run_env(
+        &["run", "-c", "opleidingsmonitor.toml"],
+        &[small[0], ("OPLEIDINGSMONITOR_FAIL_AT", "before_ready")],
+    );
+    assert_ne!(crashed.code(), 0);
+    assert!(!d.join("output/dataset/responses").exists());
+    assert_eq!(
+        d.run_env(&["run", "-c", "opleidingsmonitor.toml"], &small)
+            .code(),
+        0
+    );
+    common::assert_same(&common::snapshot(d.path()), &reference, "after a crash");
+}

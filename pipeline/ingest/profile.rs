@@ -474,17 +474,18 @@ fn fill_template(template: &str, caps: &regex::Captures) -> String {
     let group = caps.get(1).map(|m| m.as_str()).unwrap_or("");
     static PLACEHOLDER: std::sync::LazyLock<Regex> =
         std::sync::LazyLock::new(|| Regex::new(r"\{1(?::0(\d+))?\}").expect("static regex"));
-    PLACEHOLDER.replace_all(template, |c: &regex::Captures| match c.get(1) {
-        Some(width) => {
-            let w: usize = width.as_str().parse().unwrap_or(0);
-            match group.parse::<u64>() {
-                Ok(n) => format!("{n:0w$}"),
-                Err(_) => group.to_string(),
+    PLACEHOLDER
+        .replace_all(template, |c: &regex::Captures| match c.get(1) {
+            Some(width) => {
+                let w: usize = width.as_str().parse().unwrap_or(0);
+                match group.parse::<u64>() {
+                    Ok(n) => format!("{n:0w$}"),
+                    Err(_) => group.to_string(),
+                }
             }
-        }
-        None => group.to_string(),
-    })
-    .into_owned()
+            None => group.to_string(),
+        })
+        .into_owned()
 }
 
 #[cfg(test)]

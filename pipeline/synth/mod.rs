@@ -341,8 +341,14 @@ impl World {
             .iter()
             .map(|&(inst, spec, n, first_year, _)| {
                 (
-                    institutions.iter().position(|i| i.id == inst).expect("known institution"),
-                    specialties.iter().position(|s| s.code == spec).expect("known specialty"),
+                    institutions
+                        .iter()
+                        .position(|i| i.id == inst)
+                        .expect("known institution"),
+                    specialties
+                        .iter()
+                        .position(|s| s.code == spec)
+                        .expect("known specialty"),
                     n,
                     first_year,
                 )
@@ -374,23 +380,24 @@ impl World {
         let mut people = Vec::new();
         let mut departments = Vec::new();
         let mut next_pid = 0usize;
-        let mut new_person = |rng: &mut Rng, mail_inst: &str, people: &mut Vec<Person>, title: bool| {
-            let (first, last) = person_name(next_pid);
-            next_pid += 1;
-            let email = format!(
-                "{}.{}@{mail_inst}.example.nl",
-                ascii_mail(&first),
-                ascii_mail(&last)
-            );
-            let first = if title { format!("Dr. {first}") } else { first };
-            people.push(Person {
-                first,
-                last,
-                email,
-                effect: rng.normal(),
-            });
-            people.len() - 1
-        };
+        let mut new_person =
+            |rng: &mut Rng, mail_inst: &str, people: &mut Vec<Person>, title: bool| {
+                let (first, last) = person_name(next_pid);
+                next_pid += 1;
+                let email = format!(
+                    "{}.{}@{mail_inst}.example.nl",
+                    ascii_mail(&first),
+                    ascii_mail(&last)
+                );
+                let first = if title { format!("Dr. {first}") } else { first };
+                people.push(Person {
+                    first,
+                    last,
+                    email,
+                    effect: rng.normal(),
+                });
+                people.len() - 1
+            };
         for &(inst, spec, n, first_year) in plan {
             let mail = institutions[inst].mail.as_str();
             let base = 0.15 * rng.normal();
@@ -703,7 +710,8 @@ pub fn write_sample_region(out: &Path, catalogue: &Catalogue, seed: u64) -> Resu
                     responses.extend(simulate(&mut world, inst, year, d, rate, per_aios));
                 }
                 responses.sort_by_key(|r| r.date);
-                let (rel, bytes, rows) = export(&mut world, instrument, inst, &responses, &spec, year);
+                let (rel, bytes, rows) =
+                    export(&mut world, instrument, inst, &responses, &spec, year);
                 write_file(&out.join(&rel), &bytes)?;
                 summary.rows.insert(rel.clone(), rows);
                 summary.exports.push(rel);
@@ -845,7 +853,10 @@ fn drect_plain(
         rows.push(row);
     }
     (
-        format!("{}/{year}/drect-plain_{}_{year}.csv", world.inbox, spec.code),
+        format!(
+            "{}/{year}/drect-plain_{}_{year}.csv",
+            world.inbox, spec.code
+        ),
         csv_bytes(&rows, b',', false, false),
         rs.len(),
     )
@@ -907,7 +918,10 @@ fn drect_limesurvey(
     let mut bytes = b"\xEF\xBB\xBF".to_vec();
     bytes.extend(csv_bytes(&rows, b';', true, true));
     (
-        format!("{}/{year}/limesurvey_drect_{}_{year}.csv", world.inbox, spec.code),
+        format!(
+            "{}/{year}/limesurvey_drect_{}_{year}.csv",
+            world.inbox, spec.code
+        ),
         bytes,
         rs.len(),
     )
@@ -1171,7 +1185,10 @@ fn mctq_surveymonkey(
         rows.push(row);
     }
     (
-        format!("{}/{year}/surveymonkey_mctq_{}_{year}.csv", world.inbox, spec.code),
+        format!(
+            "{}/{year}/surveymonkey_mctq_{}_{year}.csv",
+            world.inbox, spec.code
+        ),
         csv_bytes(&rows, b',', false, false),
         rs.len(),
     )
@@ -1246,7 +1263,11 @@ fn exit_xlsx(world: &mut World, inst: &Instrument, rs: &[Answered], year: i32) -
         }
     }
     let bytes = book.save_to_buffer().map_err(xerr)?;
-    Ok((format!("{}/{year}/exit_{year}.xlsx", world.inbox), bytes, rs.len()))
+    Ok((
+        format!("{}/{year}/exit_{year}.xlsx", world.inbox),
+        bytes,
+        rs.len(),
+    ))
 }
 
 /// The exit survey's column headings.
@@ -1270,7 +1291,11 @@ fn exit_header(inst: &Instrument) -> Vec<String> {
 
 /// An exit survey's open answer (tops or tips).
 fn exit_comment(rng: &mut Rng, item_id: &str, email: &str) -> String {
-    let list = if item_id.ends_with("tops") { TOPS } else { TIPS };
+    let list = if item_id.ends_with("tops") {
+        TOPS
+    } else {
+        TIPS
+    };
     let mut text = list[rng.below(list.len())].to_string();
     // Now and then an aios leaves an address: it must be masked.
     if rng.chance(0.15) {

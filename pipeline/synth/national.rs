@@ -63,23 +63,48 @@ const REGIONS: &[(&str, &str)] = &[
 const SPECIALTIES: &[(&str, &str, &str, &str)] = &[
     ("anes", "Anesthesiologie", "Anaesthesiology", "ANE"),
     ("card", "Cardiologie", "Cardiology", "CAR"),
-    ("cthc", "Cardiothoracale chirurgie", "Cardiothoracic surgery", "CTC"),
+    (
+        "cthc",
+        "Cardiothoracale chirurgie",
+        "Cardiothoracic surgery",
+        "CTC",
+    ),
     ("derm", "Dermatologie", "Dermatology", "DER"),
     ("chir", "Heelkunde", "Surgery", "CHI"),
     ("int", "Interne geneeskunde", "Internal medicine", "INT"),
-    ("kno", "Keel-, neus- en oorheelkunde", "Otorhinolaryngology", "KNO"),
+    (
+        "kno",
+        "Keel-, neus- en oorheelkunde",
+        "Otorhinolaryngology",
+        "KNO",
+    ),
     ("kind", "Kindergeneeskunde", "Paediatrics", "KIN"),
     ("kchem", "Klinische chemie", "Clinical chemistry", "KCH"),
     ("kgen", "Klinische genetica", "Clinical genetics", "KGE"),
     ("ger", "Klinische geriatrie", "Clinical geriatrics", "GER"),
     ("long", "Longziekten en tuberculose", "Pulmonology", "LON"),
     ("mdl", "Maag-darm-leverziekten", "Gastroenterology", "MDL"),
-    ("mmb", "Medische microbiologie", "Medical microbiology", "MMB"),
-    ("mka", "Mondziekten, kaak- en aangezichtschirurgie", "Oral and maxillofacial surgery", "MKA"),
+    (
+        "mmb",
+        "Medische microbiologie",
+        "Medical microbiology",
+        "MMB",
+    ),
+    (
+        "mka",
+        "Mondziekten, kaak- en aangezichtschirurgie",
+        "Oral and maxillofacial surgery",
+        "MKA",
+    ),
     ("nch", "Neurochirurgie", "Neurosurgery", "NCH"),
     ("neu", "Neurologie", "Neurology", "NEU"),
     ("nucl", "Nucleaire geneeskunde", "Nuclear medicine", "NUC"),
-    ("gyn", "Obstetrie en gynaecologie", "Obstetrics and gynaecology", "GYN"),
+    (
+        "gyn",
+        "Obstetrie en gynaecologie",
+        "Obstetrics and gynaecology",
+        "GYN",
+    ),
     ("oog", "Oogheelkunde", "Ophthalmology", "OOG"),
     ("orth", "Orthopedie", "Orthopaedics", "ORT"),
     ("path", "Pathologie", "Pathology", "PAT"),
@@ -88,8 +113,18 @@ const SPECIALTIES: &[(&str, &str, &str, &str)] = &[
     ("rad", "Radiologie", "Radiology", "RAD"),
     ("radt", "Radiotherapie", "Radiation oncology", "RTH"),
     ("reum", "Reumatologie", "Rheumatology", "REU"),
-    ("reva", "Revalidatiegeneeskunde", "Rehabilitation medicine", "REV"),
-    ("seh", "Spoedeisende geneeskunde", "Emergency medicine", "SEH"),
+    (
+        "reva",
+        "Revalidatiegeneeskunde",
+        "Rehabilitation medicine",
+        "REV",
+    ),
+    (
+        "seh",
+        "Spoedeisende geneeskunde",
+        "Emergency medicine",
+        "SEH",
+    ),
     ("uro", "Urologie", "Urology", "URO"),
 ];
 
@@ -163,7 +198,10 @@ pub fn write_national(
                 .map(|k| {
                     let town = &towns[r * INSTITUTIONS_PER_REGION + k];
                     let (name, short) = match k {
-                        0 => (format!("Universitair Medisch Centrum {town}"), format!("UMC {town}")),
+                        0 => (
+                            format!("Universitair Medisch Centrum {town}"),
+                            format!("UMC {town}"),
+                        ),
                         k if k % 3 == 1 => (format!("Ziekenhuis {town}"), format!("ZH {town}")),
                         k if k % 3 == 2 => (format!("{town} Gasthuis"), format!("Gasthuis {town}")),
                         _ => (format!("Medisch Centrum {town}"), format!("MC {town}")),
@@ -203,12 +241,18 @@ pub fn write_national(
         })
         .collect();
 
-    write_file(&out.join("registry.toml"), registry(&worlds, opt).as_bytes())?;
+    write_file(
+        &out.join("registry.toml"),
+        registry(&worlds, opt).as_bytes(),
+    )?;
     write_file(&out.join("opleidingsmonitor.toml"), config(opt).as_bytes())?;
     for (name, text) in PROFILES.iter().filter(|(n, _)| *n != "exit-xlsx.toml") {
         write_file(&out.join("profiles").join(name), text.as_bytes())?;
     }
-    write_file(&out.join("profiles/exit-csv.toml"), EXIT_CSV_PROFILE.as_bytes())?;
+    write_file(
+        &out.join("profiles/exit-csv.toml"),
+        EXIT_CSV_PROFILE.as_bytes(),
+    )?;
 
     let parts: Vec<(SampleSummary, Vec<String>)> = worlds
         .into_par_iter()
@@ -222,7 +266,10 @@ pub fn write_national(
         invitations.extend(inv);
     }
     invitations.push(String::new());
-    write_file(&out.join("invitations.csv"), invitations.join("\n").as_bytes())?;
+    write_file(
+        &out.join("invitations.csv"),
+        invitations.join("\n").as_bytes(),
+    )?;
     Ok(summary)
 }
 
@@ -288,11 +335,13 @@ fn quoted(list: &[String]) -> String {
 }
 
 fn registry(worlds: &[World], opt: &NationalOptions) -> String {
-    let mut s = String::from(
-        "# Organisation registry of the benchmark's fictional country (generated).\n",
-    );
+    let mut s =
+        String::from("# Organisation registry of the benchmark's fictional country (generated).\n");
     for (region, name) in REGIONS.iter().take(opt.regions) {
-        let _ = write!(s, "\n[[regions]]\nid = {region:?}\nname = \"{name} (fictief)\"\n");
+        let _ = write!(
+            s,
+            "\n[[regions]]\nid = {region:?}\nname = \"{name} (fictief)\"\n"
+        );
     }
     for (w, (region, _)) in worlds.iter().zip(REGIONS) {
         for i in &w.institutions {

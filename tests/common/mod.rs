@@ -48,6 +48,7 @@ impl Dir {
         cmd.env_remove("OPLEIDINGSMONITOR_KEY");
         cmd.env_remove("OPLEIDINGSMONITOR_KEY_FILE");
         cmd.env_remove("OPLEIDINGSMONITOR_FAIL_AT");
+        cmd.env_remove("OPLEIDINGSMONITOR_FLUSH_ROWS");
         // Reports say when they were made: the same day in every run.
         cmd.env("OPLEIDINGSMONITOR_TODAY", "2026-11-22");
         for (k, v) in env {

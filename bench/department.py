@@ -1,0 +1,22 @@
+"""Runs bench/department.sql with DuckDB on a dataset folder.
+
+Usage: department.py DATASET_DIR   (prints the number of department cells)
+
+In Spark the same SQL runs after
+    spark.read.parquet("DATASET_DIR/responses").createOrReplaceTempView("responses")
+(Spark discovers the instrument= and year= partitions itself).
+"""
+
+import sys
+from pathlib import Path
+
+import duckdb
+
+sql = (Path(__file__).with_name("department.sql")).read_text(encoding="utf-8")
+con = duckdb.connect()
+con.execute(
+    "CREATE VIEW responses AS SELECT * FROM read_parquet(?, hive_partitioning = true)",
+    [sys.argv[1] + "/responses/*/*/*.parquet"],
+)
+n = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+print(n)
