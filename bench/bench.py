@@ -146,6 +146,13 @@ def main():
         r["duckdb_ingest"] = (p["ingest_s"], rss)
         r["duckdb_aggregate"] = (p["aggregate_s"], rss)
         r["duckdb_item_rows"] = p["item_rows"]
+        if rep == 0:
+            check = subprocess.run(
+                [PY, str(ROOT / "bench" / "compare.py"), str(data / "output" / "dataset"),
+                 str(peer_out / "departments.parquet")],
+                check=True, capture_output=True, text=True,
+            ).stdout
+            agreement = json.loads(check)
         runs.append(r)
         print(
             f"repetition {rep + 1}: "
@@ -168,6 +175,7 @@ def main():
         "csv_files": len(csv_files),
         "csv_mib": csv_bytes / 2**20,
         "sizes": sizes,
+        "agreement_with_duckdb": agreement,
         "median": med,
         "ratio_run_to_duckdb": ours_full / peer,
         "incremental_fraction": med["incremental"]["seconds"] / ours_full,
@@ -181,6 +189,12 @@ def main():
         print(f"{k:<22}{v['seconds']:>10.1f}{v['peak_rss_mib']:>14.0f}")
     print()
     print(f"questionnaires {sizes['responses']:,}, item rows {sizes['item_rows']:,} (DuckDB: {runs[0]['duckdb_item_rows']:,})")
+    a = agreement
+    print(
+        f"second source: {a['cells']:,} published department-year subscale cells against DuckDB's: "
+        f"max |mean difference| {a['max_mean_diff']:.1e}, max |sd difference| {a['max_sd_diff']:.1e}, "
+        f"{a['n_mismatches']} with another n, {a['missing']} missing in DuckDB's"
+    )
     print(f"ratio: our full run / DuckDB ingest + department aggregation = {summary['ratio_run_to_duckdb']:.2f} (target < 1.0)")
     print(f"incremental year / full run = {summary['incremental_fraction']:.2f} (target <= 0.15)")
     print(f"peak RSS of our steps = {summary['peak_rss_mib']:.0f} MiB (target <= 2048)")

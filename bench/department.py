@@ -14,9 +14,9 @@ import duckdb
 
 sql = (Path(__file__).with_name("department.sql")).read_text(encoding="utf-8")
 con = duckdb.connect()
+files = (sys.argv[1] + "/responses/*/*/*.parquet").replace("'", "''")
 con.execute(
-    "CREATE VIEW responses AS SELECT * FROM read_parquet(?, hive_partitioning = true)",
-    [sys.argv[1] + "/responses/*/*/*.parquet"],
+    f"CREATE VIEW responses AS SELECT * FROM read_parquet('{files}', hive_partitioning = true)"
 )
 n = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
 print(n)
