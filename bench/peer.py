@@ -149,12 +149,15 @@ def main():
         skip = HEADER_ROWS.get(layout, 1) + int(p.get("header_row", 1)) - 1
         names_sql = ", ".join(f"'c{i}'" for i in range(len(names)))
         con.execute("DROP TABLE IF EXISTS raw")
+        # strict_mode off: DuckDB's sniffer rejects Qualtrics' quoted JSON
+        # header row even when it is skipped.
         con.execute(
             f"""CREATE TEMP TABLE raw AS
             SELECT {next_rid} + row_number() OVER () AS rid, {is_self} AS self_rating, *
             FROM read_csv({files!r}, header = false, skip = {skip}, all_varchar = true,
                           delim = '{delim}', quote = '"', encoding = '{enc}',
-                          names = [{names_sql}], null_padding = true, parallel = true)"""
+                          names = [{names_sql}], null_padding = true, parallel = true,
+                          strict_mode = false)"""
         )
         next_rid = con.execute("SELECT coalesce(max(rid), 0) FROM raw").fetchone()[0]
         con.execute("DROP TABLE IF EXISTS colmap")
