@@ -8,11 +8,12 @@
 //! dataset/comments/instrument=<id>/year=<yyyy>/part-<batch>-<n>.parquet
 //! dataset/quarantine/quarantine.parquet   every rejected row or file
 //! dataset/manifest/manifest.parquet       one row per export file (sha256)
-//! dataset/response_index/part-<batch>.parquet  (instrument, response_id): dedup
+//! dataset/response_index/part-<batch>-<n>.parquet  (instrument, response_id): dedup
 //! ```
 //!
 //! A batch is committed in three steps: every new file is written under
-//! `.staging/<batch>/`; a `READY` marker is written and synced; then the files
+//! `.staging/<batch>/` (responses in chunks as files are read, see
+//! `Staging`, so a batch of any size fits in memory); a `READY` marker is written and synced; then the files
 //! are renamed into place and the staging folder removed. `Dataset::open`
 //! finishes a batch that has its marker and discards one that has not, so a
 //! crash at any moment leaves either the previous dataset or the new one.
@@ -240,15 +241,6 @@ impl Dataset {
             flush_rows: flush_rows(),
             part: 0,
         })
-    }
-
-    /// Commits processed files as one batch (see `Staging`).
-    pub fn commit(&self, mut files: Vec<FileBatch>, batch_id: &str) -> Result<Vec<ManifestEntry>> {
-        let mut staging = self.begin(batch_id)?;
-        for fb in files.iter_mut() {
-            staging.add(fb)?;
-        }
-        staging.finish(files)
     }
 
     fn quarantine_frame(&self) -> Result<Option<DataFrame>> {
