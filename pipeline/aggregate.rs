@@ -96,19 +96,34 @@ impl Atom {
     /// The units this atom belongs to at every level: its department,
     /// institution, region and (when in one) RSO.
     pub fn units(&self) -> Vec<(Level, String)> {
-        let mut units = vec![
-            (
-                Level::Department,
-                format!("{}:{}", self.institution_id, self.specialty),
-            ),
-            (Level::Institution, self.institution_id.clone()),
-            (Level::Region, self.region_id.clone()),
-        ];
-        if let Some(r) = &self.rso_id {
-            units.push((Level::Rso, r.clone()));
-        }
-        units
+        units_of(
+            &self.institution_id,
+            &self.specialty,
+            self.rso_id.as_deref(),
+            Some(&self.region_id),
+        )
     }
+}
+
+/// The units of a department at every level: the department, its
+/// institution, its region and (when in one) its RSO.
+pub fn units_of(
+    institution: &str,
+    specialty: &str,
+    rso: Option<&str>,
+    region: Option<&str>,
+) -> Vec<(Level, String)> {
+    let mut units = vec![
+        (Level::Department, format!("{institution}:{specialty}")),
+        (Level::Institution, institution.to_string()),
+    ];
+    if let Some(r) = region {
+        units.push((Level::Region, r.to_string()));
+    }
+    if let Some(r) = rso {
+        units.push((Level::Rso, r.to_string()));
+    }
+    units
 }
 
 /// One row of the aggregates table.
@@ -1008,17 +1023,7 @@ fn participation(scores: &LazyFrame, path: &Path) -> Result<Participation> {
         else {
             continue;
         };
-        let mut units = vec![
-            (Level::Department, format!("{ins}:{sp}")),
-            (Level::Institution, ins.clone()),
-        ];
-        if let Some(r) = &rso[i] {
-            units.push((Level::Rso, r.clone()));
-        }
-        if let Some(r) = &region[i] {
-            units.push((Level::Region, r.clone()));
-        }
-        for (l, u) in units {
+        for (l, u) in units_of(ins, sp, rso[i].as_deref(), region[i].as_deref()) {
             sets.entry((l, u, instr.clone(), y))
                 .or_default()
                 .insert(w.clone());
@@ -1045,19 +1050,12 @@ fn invited_per_unit(invitations: &[Invitation], registry: &Registry) -> Invited 
                 .get(&i.institution_id)
                 .map(|x| x.region.clone())
         });
-        let mut units = vec![
-            (
-                Level::Department,
-                format!("{}:{}", i.institution_id, i.specialty),
-            ),
-            (Level::Institution, i.institution_id.clone()),
-        ];
-        if let Some(r) = rso {
-            units.push((Level::Rso, r.id.clone()));
-        }
-        if let Some(r) = region {
-            units.push((Level::Region, r));
-        }
+        let units = units_of(
+            &i.institution_id,
+            &i.specialty,
+            rso.map(|r| r.id.as_str()),
+            region.as_deref(),
+        );
         for (level, unit) in units {
             *out.entry((level, unit, i.instrument.to_lowercase(), i.year))
                 .or_default() += i.invited;
@@ -1599,18 +1597,12 @@ pub struct Published {
 impl Published {
     /// The cells of one unit (cells are sorted by level and unit).
     pub fn unit_cells(&self, level: Level, unit: &str) -> &[Cell] {
-        let key = |c: &Cell| (c.level, c.unit_id.as_str()) < (level, unit);
-        let lo = self.cells.partition_point(key);
-        let n = self.cells[lo..].partition_point(|c| c.level == level && c.unit_id == unit);
-        &self.cells[lo..lo + n]
+        unit_range(&self.cells, level, unit, |c| (c.level, &c.unit_id))
     }
 
     /// The changes of one unit (sorted like the cells).
     pub fn unit_changes(&self, level: Level, unit: &str) -> &[Change] {
-        let key = |c: &Change| (c.level, c.unit_id.as_str()) < (level, unit);
-        let lo = self.changes.partition_point(key);
-        let n = self.changes[lo..].partition_point(|c| c.level == level && c.unit_id == unit);
-        &self.changes[lo..lo + n]
+        unit_range(&self.changes, level, unit, |c| (c.level, &c.unit_id))
     }
 
     /// What concerns one region: its cells and changes at every level, and
@@ -1646,6 +1638,24 @@ impl Published {
             data_until: self.data_until.clone(),
         }
     }
+}
+
+/// The run of rows of one unit in rows sorted by level and unit.
+fn unit_range<'a, T>(
+    rows: &'a [T],
+    level: Level,
+    unit: &str,
+    key: impl Fn(&T) -> (Level, &String),
+) -> &'a [T] {
+    let lo = rows.partition_point(|r| {
+        let (l, u) = key(r);
+        (l, u.as_str()) < (level, unit)
+    });
+    let n = rows[lo..].partition_point(|r| {
+        let (l, u) = key(r);
+        l == level && u == unit
+    });
+    &rows[lo..lo + n]
 }
 
 fn texts(df: &DataFrame, n: &str, path: &Path) -> Result<Vec<Option<String>>> {

@@ -292,16 +292,6 @@ impl ResponseIds {
             _ => self.other.insert((instrument.to_string(), id.to_string())),
         }
     }
-
-    /// Ids held.
-    pub fn len(&self) -> usize {
-        self.ids.values().map(HashSet::len).sum::<usize>() + self.other.len()
-    }
-
-    /// Whether none are held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Item rows held in memory before they are written to the staging folder
