@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::instrument::Catalogue;
 use crate::org::Registry;
 use crate::score::{self, ScaleSpec, Summary, TOTAL};
+use sha2::{Digest, Sha256};
 
 /// Aggregation level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -229,6 +230,22 @@ pub struct ItemCount {
     pub n: u64,
 }
 
+/// An export file behind an RSO's numbers in a cycle: the sources its
+/// report lists.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Source {
+    /// RSO.
+    pub rso_id: String,
+    /// Instrument.
+    pub instrument: String,
+    /// Cycle.
+    pub period: String,
+    /// The file, as the manifest names it.
+    pub source_file: String,
+    /// Its SHA-256.
+    pub source_sha256: String,
+}
+
 /// The aggregates of a dataset.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
@@ -241,6 +258,8 @@ pub struct Table {
     pub cells: Vec<Cell>,
     /// The atoms the cells are made of.
     pub atoms: Vec<Atom>,
+    /// The export files behind each RSO's cells, per cycle.
+    pub sources: Vec<Source>,
     /// Set by `privacy::protect`; an unprotected table is never written.
     pub protected: bool,
 }
@@ -389,71 +408,220 @@ const RESPONSE_KEYS: [&str; 12] = [
     "scale_id",
 ];
 
-/// Computes every cell (not yet protected) from the dataset.
-///
-/// The work is done per instrument and two-year cycle: every cell's period
-/// (a year or a cycle) lies within one cycle and every cell belongs to one
-/// instrument, so the results are the same as over the whole dataset at
-/// once, while memory stays bounded by one cycle of one instrument. Only
-/// that cycle's partitions are read (partition pruning on the hive paths).
-pub fn compute(config: &Config) -> Result<Table> {
+/// One piece of the aggregation: one instrument in one two-year cycle.
+/// Every cell's period (a year or a cycle) lies within one cycle, every
+/// cell belongs to one instrument, and every relation `privacy` checks joins
+/// cells of one block, region and cycle: a group's published rows depend on
+/// its own partitions and the settings only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// Instrument id.
+    pub instrument: String,
+    /// The cycle, `2023-2024`.
+    pub cycle: String,
+    /// The years of the cycle that have data.
+    pub years: Vec<i32>,
+    /// Of the program version, the settings (`job::settings_fingerprint`)
+    /// and the names and sizes of the group's partition files (responses
+    /// and comments; they are only ever added, never rewritten): the same
+    /// fingerprint, the same published rows.
+    pub fingerprint: String,
+}
+
+/// The groups of a dataset and what computing one needs.
+pub struct Plan<'a> {
+    config: &'a Config,
+    /// The groups, by instrument and then cycle (in time order).
+    pub groups: Vec<Group>,
+    shared: Option<Shared>,
+    specs: Vec<ScaleSpec>,
+    invited: Invited,
+}
+
+/// Finds the dataset's groups and fingerprints them; reads the invitations.
+pub fn plan(config: &Config) -> Result<Plan<'_>> {
     let ds = &config.paths.dataset;
     let responses_dir = ds.join("responses");
     let files = parquet_files(&responses_dir)?;
-    if files.is_empty() {
-        return Ok(Table::default());
-    }
-    let mut groups: BTreeMap<(String, String), Vec<i32>> = BTreeMap::new();
+    let mut comments = parquet_files(&ds.join("comments"))?;
+    comments.sort();
+    let mut by_group: BTreeMap<(String, String), (Vec<i32>, Vec<PathBuf>)> = BTreeMap::new();
     for f in &files {
         let (instrument, year) = partition_of(f);
-        let years = groups
+        let g = by_group
             .entry((instrument, score::cycle_of(year, config.first_cycle_year)))
             .or_default();
-        if !years.contains(&year) {
-            years.push(year);
+        if !g.0.contains(&year) {
+            g.0.push(year);
         }
+        g.1.push(f.clone());
+    }
+    let settings = crate::job::settings_fingerprint(config);
+    let mut groups = Vec::with_capacity(by_group.len());
+    for ((instrument, cycle), (mut years, mut files)) in by_group {
+        years.sort_unstable();
+        files.extend(
+            comments
+                .iter()
+                .filter(|c| {
+                    let (i, y) = partition_of(c);
+                    i == instrument && years.contains(&y)
+                })
+                .cloned(),
+        );
+        files.sort();
+        let mut h = Sha256::new();
+        h.update(format!("{}\n{settings}\n", env!("CARGO_PKG_VERSION")).as_bytes());
+        for f in &files {
+            let size = std::fs::metadata(f).map_err(|e| Error::io(f, e))?.len();
+            let rel = f.strip_prefix(ds).unwrap_or(f);
+            h.update(format!("{} {size}\n", rel.display()).as_bytes());
+        }
+        groups.push(Group {
+            instrument,
+            cycle,
+            years,
+            fingerprint: hex::encode(h.finalize()),
+        });
     }
     let specs = score::scale_specs(
         &config.catalogue,
         config.min_answered_fraction,
         config.privacy_floor,
     );
-    let e = pl(&responses_dir);
-    let hive = Schema::from_iter(vec![
-        Field::new("instrument".into(), DataType::String),
-        Field::new("year".into(), DataType::Int32),
-    ]);
-    let args = ScanArgsParquet {
-        hive_options: HiveOptions {
-            enabled: Some(true),
-            hive_start_idx: 0,
-            schema: Some(Arc::new(hive)),
-            try_parse_dates: false,
-        },
-        ..Default::default()
+    let invitations = match &config.paths.invitations {
+        Some(p) if p.exists() => read_invitations(p, &config.registry)?,
+        _ => Vec::new(),
     };
-    let dir = format!("{}/", responses_dir.display());
-    let scan = LazyFrame::scan_parquet(PlRefPath::new(dir.as_str()), args).map_err(&e)?;
-    let shared = Shared {
-        scan,
-        specs: specs_frame(&specs).map_err(&e)?,
-        in_total: in_total_frame(&config.catalogue).map_err(&e)?,
-        first_cycle_year: config.first_cycle_year,
-        path: responses_dir.clone(),
+    let invited = invited_per_unit(&invitations, &config.registry);
+    let shared = if files.is_empty() {
+        None
+    } else {
+        let e = pl(&responses_dir);
+        let hive = Schema::from_iter(vec![
+            Field::new("instrument".into(), DataType::String),
+            Field::new("year".into(), DataType::Int32),
+        ]);
+        let args = ScanArgsParquet {
+            hive_options: HiveOptions {
+                enabled: Some(true),
+                hive_start_idx: 0,
+                schema: Some(Arc::new(hive)),
+                try_parse_dates: false,
+            },
+            ..Default::default()
+        };
+        let dir = format!("{}/", responses_dir.display());
+        let scan = LazyFrame::scan_parquet(PlRefPath::new(dir.as_str()), args).map_err(&e)?;
+        Some(Shared {
+            scan,
+            specs: specs_frame(&specs).map_err(&e)?,
+            in_total: in_total_frame(&config.catalogue).map_err(&e)?,
+            first_cycle_year: config.first_cycle_year,
+            path: responses_dir.clone(),
+        })
     };
-    let mut acc = Accumulated::default();
-    for ((instrument, cycle), years) in &groups {
-        tracing::debug!(instrument, cycle, "aggregating");
-        compute_cycle(&shared, instrument, cycle, years, &mut acc)?;
+    Ok(Plan {
+        config,
+        groups,
+        shared,
+        specs,
+        invited,
+    })
+}
+
+impl Plan<'_> {
+    /// Every cell of one group (not yet protected), finished and sorted;
+    /// only the group's partitions are read (partition pruning on the hive
+    /// paths), so memory stays bounded by one group.
+    pub fn compute(&self, group: &Group) -> Result<Table> {
+        let Some(shared) = &self.shared else {
+            return Ok(Table::default());
+        };
+        let mut acc = Accumulated::default();
+        tracing::debug!(
+            instrument = group.instrument,
+            cycle = group.cycle,
+            "aggregating"
+        );
+        compute_cycle(
+            shared,
+            &group.instrument,
+            &group.cycle,
+            &group.years,
+            &mut acc,
+        )?;
+        let Accumulated {
+            data_until,
+            mut item_counts,
+            mut cells,
+            mut atoms,
+            participation,
+            mut sources,
+        } = acc;
+        atoms.sort();
+        sort_item_counts(&mut item_counts);
+        sources.sort();
+        let spec_of: HashMap<(&str, &str, &str), &ScaleSpec> = self
+            .specs
+            .iter()
+            .map(|s| {
+                (
+                    (
+                        s.instrument.as_str(),
+                        s.version.as_str(),
+                        s.scale_id.as_str(),
+                    ),
+                    s,
+                )
+            })
+            .collect();
+        let index = AtomIndex::new(&atoms);
+        for c in cells.iter_mut() {
+            let spec = spec_of
+                .get(&(
+                    c.instrument.as_str(),
+                    c.instrument_version.as_str(),
+                    c.scale_id.as_str(),
+                ))
+                .copied();
+            finish_cell(c, spec, &self.config.registry, &index);
+            c.response_rate = response_rate(c, &participation, &self.invited);
+        }
+        sort_cells(&mut cells);
+        Ok(Table {
+            data_until,
+            item_counts,
+            cells,
+            atoms,
+            sources,
+            protected: false,
+        })
     }
-    let Accumulated {
-        data_until,
-        mut item_counts,
-        mut cells,
-        mut atoms,
-        participation,
-    } = acc;
-    atoms.sort();
+}
+
+fn sort_cells(cells: &mut [Cell]) {
+    cells.sort_by(|a, b| {
+        (
+            a.level,
+            &a.unit_id,
+            &a.instrument,
+            &a.instrument_version,
+            &a.scale_id,
+            &a.period,
+        )
+            .cmp(&(
+                b.level,
+                &b.unit_id,
+                &b.instrument,
+                &b.instrument_version,
+                &b.scale_id,
+                &b.period,
+            ))
+    });
+}
+
+fn sort_item_counts(item_counts: &mut [ItemCount]) {
     item_counts.sort_by(|a, b| {
         (
             &a.rso_id,
@@ -474,58 +642,30 @@ pub fn compute(config: &Config) -> Result<Table> {
                 (x, y) => x.is_some().cmp(&y.is_some()),
             })
     });
+}
 
-    let invitations = match &config.paths.invitations {
-        Some(p) if p.exists() => read_invitations(p, &config.registry)?,
-        _ => Vec::new(),
-    };
-    let spec_of: HashMap<(String, String, String), &ScaleSpec> = specs
-        .iter()
-        .map(|s| {
-            (
-                (s.instrument.clone(), s.version.clone(), s.scale_id.clone()),
-                s,
-            )
-        })
-        .collect();
-    let index = AtomIndex::new(&atoms);
-    let invited = invited_per_unit(&invitations, &config.registry);
-    for c in cells.iter_mut() {
-        let spec = spec_of
-            .get(&(
-                c.instrument.clone(),
-                c.instrument_version.clone(),
-                c.scale_id.clone(),
-            ))
-            .copied();
-        finish_cell(c, spec, &config.registry, &index);
-        c.response_rate = response_rate(c, &participation, &invited);
+/// Computes every cell of the dataset (not yet protected): every group's,
+/// one after the other, in one table.
+pub fn compute(config: &Config) -> Result<Table> {
+    let plan = plan(config)?;
+    let mut all = Table::default();
+    for g in &plan.groups {
+        let t = plan.compute(g)?;
+        let offset = all.atoms.len() as u32;
+        all.atoms.extend(t.atoms);
+        all.cells.extend(t.cells.into_iter().map(|mut c| {
+            c.atoms.iter_mut().for_each(|a| *a += offset);
+            c
+        }));
+        all.item_counts.extend(t.item_counts);
+        all.sources.extend(t.sources);
+        if t.data_until > all.data_until {
+            all.data_until = t.data_until;
+        }
     }
-    cells.sort_by(|a, b| {
-        (
-            a.level,
-            &a.unit_id,
-            &a.instrument,
-            &a.instrument_version,
-            &a.scale_id,
-            &a.period,
-        )
-            .cmp(&(
-                b.level,
-                &b.unit_id,
-                &b.instrument,
-                &b.instrument_version,
-                &b.scale_id,
-                &b.period,
-            ))
-    });
-    Ok(Table {
-        data_until,
-        item_counts,
-        cells,
-        atoms,
-        protected: false,
-    })
+    sort_cells(&mut all.cells);
+    sort_item_counts(&mut all.item_counts);
+    Ok(all)
 }
 
 /// What every cycle's computation shares.
@@ -545,6 +685,7 @@ struct Accumulated {
     cells: Vec<Cell>,
     atoms: Vec<Atom>,
     participation: Participation,
+    sources: Vec<Source>,
 }
 
 /// Runs a query on Polars' streaming engine: it reads the partitions in
@@ -571,20 +712,39 @@ fn compute_cycle(
         .filter(col("instrument").eq(lit(instrument)).and(in_years))
         .filter(col("respondent_role").neq(lit("supervisor_self")));
 
-    let until = part
+    // The export files behind each RSO's numbers, and the last submission.
+    let files = part
         .clone()
-        .select([col("submitted_on").max().cast(DataType::String)])
+        .group_by(on(&["rso_id", "source_file", "source_sha256"]))
+        .agg([col("submitted_on").max().cast(DataType::String)])
         .collect()
         .map_err(&e)?;
-    if let Some(d) = until
+    let until = files
         .column("submitted_on")
         .map_err(&e)?
         .str()
         .map_err(&e)?
-        .get(0)
-    {
+        .iter()
+        .flatten()
+        .max();
+    if let Some(d) = until {
         if acc.data_until.as_deref().is_none_or(|u| u < d) {
             acc.data_until = Some(d.to_string());
+        }
+    }
+    {
+        let t = |n: &str| texts(&files, n, &sh.path);
+        let (rso, file, sha) = (t("rso_id")?, t("source_file")?, t("source_sha256")?);
+        for i in 0..files.height() {
+            if let (Some(r), Some(f), Some(h)) = (&rso[i], &file[i], &sha[i]) {
+                acc.sources.push(Source {
+                    rso_id: r.clone(),
+                    instrument: instrument.to_string(),
+                    period: cycle.to_string(),
+                    source_file: f.clone(),
+                    source_sha256: h.clone(),
+                });
+            }
         }
     }
 
@@ -1321,35 +1481,71 @@ pub struct Change {
 /// subscale, linked across versions by construct. Uses only published
 /// numbers: a change involving a suppressed cell has none.
 pub fn changes(table: &Table, catalogue: &Catalogue) -> Vec<Change> {
-    let construct = |inst: &str, ver: &str, scale: &str| -> String {
-        if scale == TOTAL {
-            return TOTAL.into();
+    ChangeChain::default().next(&table.cells, catalogue)
+}
+
+/// A series of cells that changes compare: one unit, instrument and
+/// construct, years or cycles.
+type SeriesKey = (Level, String, String, String, bool);
+
+/// Changes computed group by group, in time order: the chain remembers the
+/// last cell of every series, so a group's first period is compared with
+/// the latest earlier period that has data, as if all cells were at hand.
+#[derive(Debug, Default)]
+pub struct ChangeChain {
+    last: HashMap<SeriesKey, Cell>,
+}
+
+impl ChangeChain {
+    /// The changes into the periods of `cells` (one group, or any set of
+    /// cells later than every one seen before).
+    pub fn next(&mut self, cells: &[Cell], catalogue: &Catalogue) -> Vec<Change> {
+        let construct = |inst: &str, ver: &str, scale: &str| -> String {
+            if scale == TOTAL {
+                return TOTAL.into();
+            }
+            catalogue
+                .get(inst, ver)
+                .and_then(|i| i.subscale(scale))
+                .map(|s| s.construct.clone())
+                .unwrap_or_else(|| scale.to_string())
+        };
+        let mut series: BTreeMap<SeriesKey, Vec<&Cell>> = BTreeMap::new();
+        for c in cells {
+            let k = (
+                c.level,
+                c.unit_id.clone(),
+                c.instrument.clone(),
+                construct(&c.instrument, &c.instrument_version, &c.scale_id),
+                c.is_cycle(),
+            );
+            series.entry(k).or_default().push(c);
         }
-        catalogue
-            .get(inst, ver)
-            .and_then(|i| i.subscale(scale))
-            .map(|s| s.construct.clone())
-            .unwrap_or_else(|| scale.to_string())
-    };
-    // (level, unit, instrument, construct, is_cycle) -> cells by period
-    let mut series: BTreeMap<(Level, String, String, String, bool), Vec<&Cell>> = BTreeMap::new();
-    for c in &table.cells {
-        let k = (
-            c.level,
-            c.unit_id.clone(),
-            c.instrument.clone(),
-            construct(&c.instrument, &c.instrument_version, &c.scale_id),
-            c.is_cycle(),
-        );
-        series.entry(k).or_default().push(c);
+        let mut out = Vec::new();
+        let mut lasts = Vec::with_capacity(series.len());
+        for (key, mut cells) in series {
+            cells.sort_by(|a, b| {
+                a.period
+                    .cmp(&b.period)
+                    .then(a.instrument_version.cmp(&b.instrument_version))
+            });
+            if let Some(prev) = self.last.get(&key) {
+                cells.insert(0, prev);
+            }
+            out.extend(series_changes(&key.3, &cells));
+            if let Some(last) = cells.last() {
+                lasts.push((key, (*last).clone()));
+            }
+        }
+        self.last.extend(lasts);
+        out
     }
+}
+
+/// The changes along one series, sorted by period and version.
+fn series_changes(cons: &str, cells: &[&Cell]) -> Vec<Change> {
     let mut out = Vec::new();
-    for ((_, _, _, cons, _), mut cells) in series {
-        cells.sort_by(|a, b| {
-            a.period
-                .cmp(&b.period)
-                .then(a.instrument_version.cmp(&b.instrument_version))
-        });
+    {
         for w in cells.windows(2) {
             let (prev, cur) = (w[0], w[1]);
             if prev.period == cur.period {
@@ -1391,7 +1587,7 @@ pub fn changes(table: &Table, catalogue: &Catalogue) -> Vec<Change> {
                 region_id: cur.region_id.clone(),
                 instrument: cur.instrument.clone(),
                 scale_id: cur.scale_id.clone(),
-                construct: cons.clone(),
+                construct: cons.to_string(),
                 period: cur.period.clone(),
                 previous_period: prev.period.clone(),
                 instrument_version: cur.instrument_version.clone(),
@@ -1590,11 +1786,25 @@ pub struct Published {
     pub changes: Vec<Change>,
     /// Item answer counts per RSO and cycle.
     pub item_counts: Vec<ItemCount>,
+    /// The export files behind each RSO's numbers per cycle.
+    pub sources: Vec<Source>,
     /// Last submission date in the data.
     pub data_until: Option<String>,
+    /// Last submission date per cycle.
+    pub data_until_by_cycle: BTreeMap<String, String>,
 }
 
 impl Published {
+    /// The last submission date of a cycle's data (of all data when the
+    /// aggregates predate per-cycle dates).
+    pub fn data_until(&self, cycle: &str) -> String {
+        self.data_until_by_cycle
+            .get(cycle)
+            .or(self.data_until.as_ref())
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// The cells of one unit (cells are sorted by level and unit).
     pub fn unit_cells(&self, level: Level, unit: &str) -> &[Cell] {
         unit_range(&self.cells, level, unit, |c| (c.level, &c.unit_id))
@@ -1635,7 +1845,19 @@ impl Published {
                 })
                 .cloned()
                 .collect(),
+            sources: self
+                .sources
+                .iter()
+                .filter(|s| {
+                    registry
+                        .rsos
+                        .get(&s.rso_id)
+                        .is_some_and(|r| r.region == region)
+                })
+                .cloned()
+                .collect(),
             data_until: self.data_until.clone(),
+            data_until_by_cycle: self.data_until_by_cycle.clone(),
         }
     }
 }
@@ -1711,15 +1933,11 @@ fn item_counts_of(df: &DataFrame, path: &Path) -> Result<Vec<ItemCount>> {
         .collect())
 }
 
-/// Reads what `write` wrote. Scale ends come from the catalogue.
-pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published> {
-    let (agg, chg) = output_paths(dataset);
-    if !agg.exists() {
-        return Ok(Published::default());
-    }
-    let df = crate::dataset::read_parquet(&agg)?;
-    let t = |n: &str| texts(&df, n, &agg);
-    let f = |n: &str| floats(&df, n, &agg);
+/// Cells from a frame with the aggregates' columns; scale ends come from
+/// the catalogue (floors and atoms are not stored).
+fn cells_of_frame(df: &DataFrame, path: &Path, catalogue: &Catalogue) -> Result<Vec<Cell>> {
+    let t = |n: &str| texts(df, n, path);
+    let f = |n: &str| floats(df, n, path);
     let (level, unit, inst, spec, rso, region) = (
         t("level")?,
         t("unit_id")?,
@@ -1746,10 +1964,7 @@ pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published
         f("alpha")?,
         f("response_rate")?,
     );
-    let (reliable, suppressed) = (
-        bools(&df, "reliable", &agg)?,
-        bools(&df, "suppressed", &agg)?,
-    );
+    let (reliable, suppressed) = (bools(df, "reliable", path)?, bools(df, "suppressed", path)?);
     let mut cells = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let (ins, ver, sc) = (
@@ -1790,6 +2005,16 @@ pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published
             atoms: Vec::new(),
         });
     }
+    Ok(cells)
+}
+
+/// Reads what `write` wrote. Scale ends come from the catalogue.
+pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published> {
+    let (agg, chg) = output_paths(dataset);
+    if !agg.exists() {
+        return Ok(Published::default());
+    }
+    let mut cells = cells_of_frame(&crate::dataset::read_parquet(&agg)?, &agg, catalogue)?;
     let mut changes = Vec::new();
     if chg.exists() {
         let df = crate::dataset::read_parquet(&chg)?;
@@ -1856,6 +2081,21 @@ pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published
     let data_until = std::fs::read_to_string(dataset.join("aggregates/DATA_UNTIL"))
         .ok()
         .map(|s| s.trim().to_string());
+    let spath = sources_path(dataset);
+    let sources = if spath.exists() {
+        sources_of(&crate::dataset::read_parquet(&spath)?, &spath)?
+    } else {
+        Vec::new()
+    };
+    let mut data_until_by_cycle: BTreeMap<String, String> = BTreeMap::new();
+    for g in read_group_stamps(dataset) {
+        if let Some(d) = g.data_until {
+            let e = data_until_by_cycle.entry(g.cycle).or_default();
+            if *e < d {
+                *e = d;
+            }
+        }
+    }
     // Sorted by level and unit (as written; stable, so nothing else moves)
     // for `unit_cells` and `unit_changes`.
     cells.sort_by(|a, b| (a.level, &a.unit_id).cmp(&(b.level, &b.unit_id)));
@@ -1864,32 +2104,337 @@ pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published
         cells,
         changes,
         item_counts,
+        sources,
         data_until,
+        data_until_by_cycle,
     })
 }
 
-/// Writes a protected table and its changes, each file atomically (a
-/// temporary file, then a rename). Refuses an unprotected table.
-pub fn write(table: &Table, changes: &[Change], dataset: &Path) -> Result<()> {
-    if !table.protected {
-        return Err(Error::dataset(
-            dataset,
-            "refusing to write aggregates that have not been through privacy::protect",
-        ));
+/// What the aggregation wrote per group: read back by the next one to keep
+/// what did not change, and by `job` to tell which cycles' reports changed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GroupStamp {
+    /// Instrument.
+    pub instrument: String,
+    /// Cycle.
+    pub cycle: String,
+    /// The group's fingerprint (`Group::fingerprint`).
+    pub fingerprint: String,
+    /// The last submission date in the group.
+    pub data_until: Option<String>,
+}
+
+/// Where the group stamps are kept.
+pub fn groups_path(dataset: &Path) -> PathBuf {
+    dataset.join("aggregates/GROUPS.json")
+}
+
+/// The group stamps of the aggregates on disk; none when there are none
+/// (or they cannot be read: then nothing is kept and everything is made
+/// again).
+pub fn read_group_stamps(dataset: &Path) -> Vec<GroupStamp> {
+    std::fs::read(groups_path(dataset))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn sources_path(dataset: &Path) -> PathBuf {
+    dataset.join("sources/sources.parquet")
+}
+
+fn distributions_path(dataset: &Path) -> PathBuf {
+    dataset.join("distributions/distributions.parquet")
+}
+
+fn sources_frame(rows: &[Source]) -> PolarsResult<DataFrame> {
+    let col_of = |n: &str, f: fn(&Source) -> &String| {
+        Column::new(
+            n.into(),
+            rows.iter().map(|r| f(r).clone()).collect::<Vec<_>>(),
+        )
+    };
+    DataFrame::new(
+        rows.len(),
+        vec![
+            col_of("rso_id", |r| &r.rso_id),
+            col_of("instrument", |r| &r.instrument),
+            col_of("period", |r| &r.period),
+            col_of("source_file", |r| &r.source_file),
+            col_of("source_sha256", |r| &r.source_sha256),
+        ],
+    )
+}
+
+fn sources_of(df: &DataFrame, path: &Path) -> Result<Vec<Source>> {
+    let t = |n: &str| texts(df, n, path);
+    let (rso, inst, per, file, sha) = (
+        t("rso_id")?,
+        t("instrument")?,
+        t("period")?,
+        t("source_file")?,
+        t("source_sha256")?,
+    );
+    let s = |v: &[Option<String>], i: usize| v[i].clone().unwrap_or_default();
+    Ok((0..df.height())
+        .map(|i| Source {
+            rso_id: s(&rso, i),
+            instrument: s(&inst, i),
+            period: s(&per, i),
+            source_file: s(&file, i),
+            source_sha256: s(&sha, i),
+        })
+        .collect())
+}
+
+/// A sort key of the changes while they are made: years before cycles.
+const CYCLE_KEY: &str = "_is_cycle";
+
+fn changes_frame_keyed(ch: &[Change]) -> PolarsResult<DataFrame> {
+    let mut df = changes_frame(ch)?;
+    let key = ch
+        .iter()
+        .map(|c| c.period.contains('-'))
+        .collect::<Vec<_>>();
+    df.with_column(Column::new(CYCLE_KEY.into(), key))?;
+    Ok(df)
+}
+
+/// The rank of the `level` column in `Level`'s order (not alphabetical:
+/// RSOs come before regions).
+fn level_rank() -> Expr {
+    let is = |l: Level| col("level").eq(lit(l.as_str()));
+    when(is(Level::Department))
+        .then(lit(0u32))
+        .when(is(Level::Institution))
+        .then(lit(1u32))
+        .when(is(Level::Rso))
+        .then(lit(2u32))
+        .otherwise(lit(3u32))
+}
+
+/// The aggregation's output, built group by group as columns (the cells
+/// themselves are dropped after each group), written at the end.
+#[derive(Default)]
+pub struct Output {
+    aggregates: Vec<DataFrame>,
+    changes: Vec<DataFrame>,
+    counts: Vec<DataFrame>,
+    sources: Vec<DataFrame>,
+    groups: Vec<GroupStamp>,
+}
+
+impl Output {
+    /// Adds a group's protected table and the changes into its periods.
+    /// Refuses an unprotected table.
+    pub fn add(&mut self, group: &Group, table: &Table, changes: &[Change]) -> Result<()> {
+        if !table.protected {
+            return Err(Error::dataset(
+                Path::new(&group.instrument),
+                "refusing to write aggregates that have not been through privacy::protect",
+            ));
+        }
+        let e = pl(Path::new("aggregates"));
+        self.aggregates
+            .push(aggregates_frame(&table.cells).map_err(&e)?);
+        self.changes.push(changes_frame_keyed(changes).map_err(&e)?);
+        self.counts
+            .push(counts_frame(&table.item_counts).map_err(&e)?);
+        self.sources
+            .push(sources_frame(&table.sources).map_err(&e)?);
+        self.groups.push(GroupStamp {
+            instrument: group.instrument.clone(),
+            cycle: group.cycle.clone(),
+            fingerprint: group.fingerprint.clone(),
+            data_until: table.data_until.clone(),
+        });
+        Ok(())
     }
-    let (agg, chg) = output_paths(dataset);
-    let mut df = aggregates_frame(&table.cells).map_err(pl(&agg))?;
-    write_parquet(&agg, &mut df)?;
-    let mut df = changes_frame(changes).map_err(pl(&chg))?;
-    write_parquet(&chg, &mut df)?;
-    let cpath = dataset.join("distributions/distributions.parquet");
-    let mut df = counts_frame(&table.item_counts).map_err(pl(&cpath))?;
-    write_parquet(&cpath, &mut df)?;
-    let until = dataset.join("aggregates/DATA_UNTIL");
-    let tmp = until.with_extension("tmp");
-    std::fs::write(&tmp, table.data_until.clone().unwrap_or_default())
-        .map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &until).map_err(|e| Error::io(&until, e))
+
+    /// Writes the aggregates, changes, distributions and sources, each file
+    /// atomically (a temporary file, then a rename), in a fixed order of
+    /// rows: the same data give the same bytes, however many groups were
+    /// kept. The group stamps go first (removed) and last (written), so
+    /// after a crash in between nothing is kept from a mixed output.
+    pub fn write(self, dataset: &Path) -> Result<()> {
+        let stamps = groups_path(dataset);
+        if stamps.exists() {
+            std::fs::remove_file(&stamps).map_err(|e| Error::io(&stamps, e))?;
+        }
+        let (agg, chg) = output_paths(dataset);
+        let opts = || SortMultipleOptions::default().with_maintain_order(true);
+        let sorted = |frames: Vec<DataFrame>,
+                      empty: DataFrame,
+                      by: Vec<Expr>,
+                      path: &Path|
+         -> Result<DataFrame> {
+            let e = pl(path);
+            let mut all = empty;
+            for f in &frames {
+                all.vstack_mut(f).map_err(&e)?;
+            }
+            all.lazy().sort_by_exprs(by, opts()).collect().map_err(&e)
+        };
+        let e = pl(&agg);
+        let mut df = sorted(
+            self.aggregates,
+            aggregates_frame(&[]).map_err(&e)?,
+            vec![
+                level_rank(),
+                col("unit_id"),
+                col("instrument"),
+                col("instrument_version"),
+                col("scale_id"),
+                col("period"),
+            ],
+            &agg,
+        )?;
+        write_parquet(&agg, &mut df)?;
+        let e = pl(&chg);
+        let mut df = sorted(
+            self.changes,
+            changes_frame_keyed(&[]).map_err(&e)?,
+            vec![
+                level_rank(),
+                col("unit_id"),
+                col("instrument"),
+                col("construct"),
+                col(CYCLE_KEY),
+                col("period"),
+                col("instrument_version"),
+            ],
+            &chg,
+        )?
+        .drop(CYCLE_KEY)
+        .map_err(&e)?;
+        write_parquet(&chg, &mut df)?;
+        let cpath = distributions_path(dataset);
+        let e = pl(&cpath);
+        let mut df = sorted(
+            self.counts,
+            counts_frame(&[]).map_err(&e)?,
+            vec![
+                col("rso_id"),
+                col("instrument"),
+                col("instrument_version"),
+                col("item_id"),
+                col("period"),
+                col("value"),
+            ],
+            &cpath,
+        )?;
+        write_parquet(&cpath, &mut df)?;
+        let spath = sources_path(dataset);
+        let e = pl(&spath);
+        let mut df = sorted(
+            self.sources,
+            sources_frame(&[]).map_err(&e)?,
+            vec![
+                col("rso_id"),
+                col("instrument"),
+                col("period"),
+                col("source_file"),
+                col("source_sha256"),
+            ],
+            &spath,
+        )?;
+        write_parquet(&spath, &mut df)?;
+        let until = self
+            .groups
+            .iter()
+            .filter_map(|g| g.data_until.clone())
+            .max();
+        write_text(
+            &dataset.join("aggregates/DATA_UNTIL"),
+            until.unwrap_or_default().as_bytes(),
+        )?;
+        let json = serde_json::to_vec_pretty(&self.groups).map_err(|e| Error::Config {
+            file: stamps.display().to_string(),
+            message: e.to_string(),
+        })?;
+        write_text(&stamps, &json)
+    }
+}
+
+fn write_text(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// The output of the previous aggregation, to keep the groups that did not
+/// change.
+pub struct Previous {
+    stamps: HashMap<(String, String), GroupStamp>,
+    aggregates: DataFrame,
+    counts: DataFrame,
+    sources: DataFrame,
+    dataset: PathBuf,
+}
+
+impl Previous {
+    /// Reads the previous output; None when there is none to keep from
+    /// (no group stamps, or a file missing).
+    pub fn open(dataset: &Path) -> Result<Option<Previous>> {
+        let stamps = read_group_stamps(dataset);
+        let (agg, _) = output_paths(dataset);
+        let (cpath, spath) = (distributions_path(dataset), sources_path(dataset));
+        if stamps.is_empty() || !agg.exists() || !cpath.exists() || !spath.exists() {
+            return Ok(None);
+        }
+        Ok(Some(Previous {
+            stamps: stamps
+                .into_iter()
+                .map(|s| ((s.instrument.clone(), s.cycle.clone()), s))
+                .collect(),
+            aggregates: crate::dataset::read_parquet(&agg)?,
+            counts: crate::dataset::read_parquet(&cpath)?,
+            sources: crate::dataset::read_parquet(&spath)?,
+            dataset: dataset.to_path_buf(),
+        }))
+    }
+
+    /// The group's published table as written before, when its fingerprint
+    /// is the same (then computing it again would give the same rows).
+    pub fn reuse(&self, group: &Group, catalogue: &Catalogue) -> Result<Option<Table>> {
+        let Some(stamp) = self
+            .stamps
+            .get(&(group.instrument.clone(), group.cycle.clone()))
+        else {
+            return Ok(None);
+        };
+        if stamp.fingerprint != group.fingerprint {
+            return Ok(None);
+        }
+        let mut periods: Vec<String> = group.years.iter().map(|y| y.to_string()).collect();
+        periods.push(group.cycle.clone());
+        let in_group = |df: &DataFrame, periods: &[String]| -> Result<DataFrame> {
+            let p = periods.iter().fold(lit(false), |acc, x| {
+                acc.or(col("period").eq(lit(x.as_str())))
+            });
+            df.clone()
+                .lazy()
+                .filter(col("instrument").eq(lit(group.instrument.as_str())).and(p))
+                .collect()
+                .map_err(pl(&self.dataset))
+        };
+        let cycle = std::slice::from_ref(&group.cycle);
+        let (agg, _) = output_paths(&self.dataset);
+        Ok(Some(Table {
+            data_until: stamp.data_until.clone(),
+            item_counts: item_counts_of(
+                &in_group(&self.counts, cycle)?,
+                &distributions_path(&self.dataset),
+            )?,
+            cells: cells_of_frame(&in_group(&self.aggregates, &periods)?, &agg, catalogue)?,
+            atoms: Vec::new(),
+            sources: sources_of(
+                &in_group(&self.sources, cycle)?,
+                &sources_path(&self.dataset),
+            )?,
+            protected: true,
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -120,6 +120,13 @@ pub struct RunSummary {
     pub changed: bool,
     /// Whether the aggregates were recomputed.
     pub aggregated: bool,
+    /// Aggregation groups (an instrument in a two-year cycle) computed.
+    pub groups_computed: usize,
+    /// Groups whose data and settings had not changed: kept as they were.
+    pub groups_kept: usize,
+    /// The cycles whose reports were rendered (the others showed nothing
+    /// new).
+    pub cycles_reported: Vec<String>,
     /// Every file found in the inbox.
     pub files: Vec<FileSummary>,
     /// Reports written.
@@ -151,30 +158,66 @@ pub fn today() -> chrono::NaiveDate {
         .unwrap_or_else(|| chrono::Local::now().date_naive())
 }
 
-/// What the reports depend on: the aggregates' stamp, the development plan,
-/// the templates and the language.
-pub fn report_stamp(config: &Config, lang: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(std::fs::read(aggregate_stamp_path(&config.paths.dataset)).unwrap_or_default());
+/// What a cycle's reports depend on, per cycle with data: the
+/// fingerprints of every aggregation group up to the end of the cycle
+/// (reports look back, never ahead: trends stop at the cycle's end), and
+/// for every cycle the development plan (and which actions are overdue
+/// today), the registry, the templates, the settings, the program version
+/// and the language. A cycle whose stamp is what it was need not be
+/// rendered again.
+pub fn report_stamps(config: &Config, lang: &str) -> std::collections::BTreeMap<String, String> {
+    let mut base = Sha256::new();
+    base.update(format!("{}\n", env!("CARGO_PKG_VERSION")).as_bytes());
     if let Some(p) = &config.paths.development_plan {
-        h.update(std::fs::read(p).unwrap_or_default());
+        base.update(std::fs::read(p).unwrap_or_default());
         // An action that became overdue since the last report changes it,
         // even when no data arrived.
         let today = today();
         if let Ok(plan) = crate::pdca::read_plan(p) {
             for a in plan.iter().filter(|a| a.overdue(today)) {
-                h.update(a.action_id.as_bytes());
+                base.update(a.action_id.as_bytes());
             }
         }
     }
-    h.update(std::fs::read(&config.paths.registry).unwrap_or_default());
+    base.update(std::fs::read(&config.paths.registry).unwrap_or_default());
     if let Some(dir) = &config.templates {
         for (name, _) in crate::report::TEMPLATES {
-            h.update(std::fs::read(dir.join(name)).unwrap_or_default());
+            base.update(std::fs::read(dir.join(name)).unwrap_or_default());
         }
     }
-    h.update(format!("{:?}|{:?}|{lang}", config.rules, config.calendar).as_bytes());
-    hex::encode(h.finalize())
+    base.update(
+        format!(
+            "{:?}|{:?}|{:?}|{}|{}|{}|{lang}",
+            config.rules,
+            config.calendar,
+            config.title,
+            config.privacy_floor,
+            config.min_answered_fraction,
+            config.first_cycle_year
+        )
+        .as_bytes(),
+    );
+    let groups = crate::aggregate::read_group_stamps(&config.paths.dataset);
+    let cycles: std::collections::BTreeSet<&String> = groups.iter().map(|g| &g.cycle).collect();
+    cycles
+        .into_iter()
+        .map(|cycle| {
+            let mut h = base.clone();
+            for g in groups.iter().filter(|g| g.cycle <= *cycle) {
+                h.update(format!("{} {} {}\n", g.instrument, g.cycle, g.fingerprint).as_bytes());
+            }
+            (cycle.clone(), hex::encode(h.finalize()))
+        })
+        .collect()
+}
+
+/// Where a cycle's report stamp is kept.
+pub fn report_stamp_path(config: &Config, cycle: &str, lang: &str) -> PathBuf {
+    config
+        .paths
+        .reports
+        .join(cycle)
+        .join(format!(".stamp-{lang}"))
 }
 
 /// Options of a run.
@@ -249,28 +292,45 @@ pub fn run(
     let has_data = !Dataset::open_read_only(&config.paths.dataset)
         .manifest()?
         .is_empty();
-    if has_data && (options.force || previous != stamp) {
-        crate::aggregate_dataset(config)?;
+    // Aggregates without group stamps (made by an older version) are made
+    // again, so that reports can tell which cycles changed.
+    let stamped = !crate::aggregate::read_group_stamps(&config.paths.dataset).is_empty();
+    if has_data && (options.force || previous != stamp || !stamped) {
+        let a = crate::aggregate_dataset(config, !options.force)?;
         summary.aggregated = true;
+        summary.groups_computed = a.groups_computed;
+        summary.groups_kept = a.groups_kept;
         summary.changed = true;
     }
-    // Reports, when what they show changed (or none exist yet).
+    // Reports of the cycles whose reports would show something else (or
+    // that have none yet).
     let lang = config.language.clone();
-    let stamp_path = config.paths.reports.join(format!(".stamp-{lang}"));
-    let rstamp = report_stamp(config, &lang);
-    let previous = std::fs::read_to_string(&stamp_path).unwrap_or_default();
-    if has_data && (options.force || summary.aggregated || previous != rstamp) {
+    let due: Vec<(String, String)> = report_stamps(config, &lang)
+        .into_iter()
+        .filter(|(cycle, stamp)| {
+            options.force
+                || std::fs::read_to_string(report_stamp_path(config, cycle, &lang))
+                    .ok()
+                    .as_ref()
+                    != Some(stamp)
+        })
+        .collect();
+    if has_data && !due.is_empty() {
         let opts = crate::report::Options {
-            cycle: None,
+            cycles: due.iter().map(|(c, _)| c.clone()).collect(),
             rso: None,
-            lang,
+            lang: lang.clone(),
             today: today(),
         };
         let files = crate::report::render_all(config, &opts)?;
         summary.reports = files.iter().map(|f| f.display().to_string()).collect();
-        let tmp = stamp_path.with_extension("tmp");
-        std::fs::write(&tmp, &rstamp).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, &stamp_path).map_err(|e| Error::io(&stamp_path, e))?;
+        for (cycle, stamp) in &due {
+            let path = report_stamp_path(config, cycle, &lang);
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, stamp).map_err(|e| Error::io(&tmp, e))?;
+            std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        }
+        summary.cycles_reported = due.into_iter().map(|(c, _)| c).collect();
         summary.changed = true;
     }
     drop(lock);

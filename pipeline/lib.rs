@@ -38,38 +38,65 @@ pub struct AggregateSummary {
     pub suppressed_secondary: usize,
     /// Change rows written.
     pub changes: usize,
+    /// Groups (an instrument in a cycle) computed.
+    pub groups_computed: usize,
+    /// Groups kept from the previous aggregation, unchanged.
+    pub groups_kept: usize,
 }
 
-/// Scores and aggregates the dataset, protects the result and writes
-/// `aggregates/` and `changes/`, then the stamp that says what they were
-/// made from. The caller holds the dataset's `RunLock`.
-pub fn aggregate_dataset(config: &config::Config) -> Result<AggregateSummary> {
+/// Scores and aggregates the dataset group by group (an instrument in a
+/// cycle), protects each group's cells, and writes `aggregates/`,
+/// `changes/`, `distributions/` and `sources/`, then the stamp that says
+/// what they were made from. With `reuse`, a group whose fingerprint is the
+/// one written last time keeps its rows instead of being computed again
+/// (`aggregate::Previous`); the output is the same bytes either way. The
+/// caller holds the dataset's `RunLock`.
+pub fn aggregate_dataset(config: &config::Config, reuse: bool) -> Result<AggregateSummary> {
     let stamp = job::current_stamp(config)?;
     let t = std::time::Instant::now();
-    let mut table = aggregate::compute(config)?;
-    tracing::debug!(
-        seconds = t.elapsed().as_secs_f64(),
-        cells = table.cells.len(),
-        "computed"
-    );
-    privacy::protect(&mut table);
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "protected");
-    let changes = aggregate::changes(&table, &config.catalogue);
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "changes");
-    aggregate::write(&table, &changes, &config.paths.dataset)?;
+    let plan = aggregate::plan(config)?;
+    let previous = if reuse {
+        aggregate::Previous::open(&config.paths.dataset)?
+    } else {
+        None
+    };
+    let mut out = aggregate::Output::default();
+    let mut chain = aggregate::ChangeChain::default();
+    let mut summary = AggregateSummary::default();
+    for group in &plan.groups {
+        let kept = match &previous {
+            Some(p) => p.reuse(group, &config.catalogue)?,
+            None => None,
+        };
+        let table = match kept {
+            Some(t) => {
+                summary.groups_kept += 1;
+                t
+            }
+            None => {
+                let mut t = plan.compute(group)?;
+                privacy::protect(&mut t);
+                summary.groups_computed += 1;
+                t
+            }
+        };
+        let changes = chain.next(&table.cells, &config.catalogue);
+        let count = |r: &str| {
+            table
+                .cells
+                .iter()
+                .filter(|c| c.suppression_reason.as_deref() == Some(r))
+                .count()
+        };
+        summary.cells += table.cells.len();
+        summary.suppressed_min_n += count(privacy::MIN_N);
+        summary.suppressed_secondary += count(privacy::SECONDARY);
+        summary.changes += changes.len();
+        out.add(group, &table, &changes)?;
+    }
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "computed");
+    out.write(&config.paths.dataset)?;
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "written");
     job::write_stamp(config, &stamp)?;
-    let count = |r: &str| {
-        table
-            .cells
-            .iter()
-            .filter(|c| c.suppression_reason.as_deref() == Some(r))
-            .count()
-    };
-    Ok(AggregateSummary {
-        cells: table.cells.len(),
-        suppressed_min_n: count(privacy::MIN_N),
-        suppressed_secondary: count(privacy::SECONDARY),
-        changes: changes.len(),
-    })
+    Ok(summary)
 }

@@ -412,9 +412,16 @@ pub struct Effect {
 }
 
 /// The effect of an action on its indicator (the department's cell when the
-/// action names an institution, else the RSO's), or None when there is no
-/// year before the start or none after it.
-pub fn effect(action: &Action, published: &Published, registry: &Registry) -> Option<Effect> {
+/// action names an institution, else the RSO's): the last year before the
+/// start against the last year after it up to `until` (the report's last
+/// year: a cycle's report stays what it was when later data arrive), or
+/// None when there is no year before the start or none after it.
+pub fn effect(
+    action: &Action,
+    published: &Published,
+    registry: &Registry,
+    until: i32,
+) -> Option<Effect> {
     let start_year = chrono::Datelike::year(&action.start?);
     let unit = match &action.institution_id {
         Some(inst) => format!("{inst}:{}", registry.rsos.get(&action.rso_id)?.specialty),
@@ -438,7 +445,11 @@ pub fn effect(action: &Action, published: &Published, registry: &Registry) -> Op
         .max_by_key(|c| c.period.clone())?;
     let after = series
         .iter()
-        .filter(|c| c.period.parse::<i32>().is_ok_and(|y| y > start_year))
+        .filter(|c| {
+            c.period
+                .parse::<i32>()
+                .is_ok_and(|y| y > start_year && y <= until)
+        })
         .max_by_key(|c| c.period.clone())?;
     let summary = |c: &Cell| -> Option<Summary> {
         Some(Summary {

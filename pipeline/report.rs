@@ -54,8 +54,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 /// What to render.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Only this cycle (default: every cycle in the data).
-    pub cycle: Option<String>,
+    /// Only these cycles (empty: every cycle in the data).
+    pub cycles: Vec<String>,
     /// Only this RSO's report (and the overviews).
     pub rso: Option<String>,
     /// `nl` or `en`.
@@ -716,7 +716,6 @@ struct Ctx<'a> {
     published: &'a Published,
     comments: &'a [crate::dataset::CommentRow],
     plan: &'a [Action],
-    manifest: &'a [crate::dataset::ManifestEntry],
     opts: &'a Options,
     t: &'a Labels,
 }
@@ -1241,7 +1240,7 @@ fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
         .iter()
         .filter(|a| a.rso_id == rso_id)
         .map(|a| {
-            let effect = pdca::effect(a, ctx.published, &config.registry);
+            let effect = pdca::effect(a, ctx.published, &config.registry, last);
             let version = config
                 .catalogue
                 .iter()
@@ -1384,13 +1383,16 @@ fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
         }
     }
 
+    // The export files behind this RSO's numbers in this cycle.
     let mut sources: Vec<(String, String)> = ctx
-        .manifest
+        .published
+        .sources
         .iter()
-        .filter(|m| m.status == "ingested")
-        .map(|m| (m.source_file.clone(), m.source_sha256.clone()))
+        .filter(|s| s.rso_id == rso_id && s.period == cycle)
+        .map(|s| (s.source_file.clone(), s.source_sha256.clone()))
         .collect();
     sources.sort();
+    sources.dedup();
     Some(RsoReport {
         t: ctx.t.clone(),
         lang: lang.to_string(),
@@ -1402,7 +1404,7 @@ fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
         region: names.region(&rso.region),
         members: members.iter().map(|m| names.institution(m)).collect(),
         cycle: cycle.to_string(),
-        data_until: ctx.published.data_until.clone().unwrap_or_default(),
+        data_until: ctx.published.data_until(cycle),
         generated_on: ctx.opts.today.to_string(),
         summary,
         years,
@@ -1556,7 +1558,7 @@ fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionReport {
         region_id: region_id.to_string(),
         region: names.region(region_id),
         cycle: cycle.to_string(),
-        data_until: ctx.published.data_until.clone().unwrap_or_default(),
+        data_until: ctx.published.data_until(cycle),
         generated_on: ctx.opts.today.to_string(),
         instruments: instruments
             .iter()
@@ -1711,7 +1713,7 @@ fn institution_report(ctx: &Ctx, inst_id: &str, cycle: &str) -> Option<Instituti
         institution_id: inst_id.to_string(),
         institution: inst.name.clone(),
         cycle: cycle.to_string(),
-        data_until: ctx.published.data_until.clone().unwrap_or_default(),
+        data_until: ctx.published.data_until(cycle),
         generated_on: ctx.opts.today.to_string(),
         instruments: sections,
         method: method_texts(ctx),
@@ -1792,7 +1794,6 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         Some(p) if p.exists() => pdca::read_plan(p)?,
         _ => Vec::new(),
     };
-    let manifest = crate::dataset::Dataset::open_read_only(&config.paths.dataset).manifest()?;
     let t = labels(config, &opts.lang)?;
     let env = environment(config)?;
     let style = template_text(config, "style.css")?;
@@ -1801,25 +1802,23 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         published: &published,
         comments: &comments,
         plan: &plan,
-        manifest: &manifest,
         opts,
         t: &t,
     };
     let all_cycles = cycles(&published);
-    let selected: Vec<String> = match &opts.cycle {
-        Some(c) => {
-            if !all_cycles.contains(c) {
-                return Err(Error::Config {
-                    file: "--cycle".into(),
-                    message: format!(
-                        "cycle {c:?} has no data; cycles with data: {}",
-                        all_cycles.join(", ")
-                    ),
-                });
-            }
-            vec![c.clone()]
-        }
-        None => all_cycles,
+    if let Some(c) = opts.cycles.iter().find(|c| !all_cycles.contains(c)) {
+        return Err(Error::Config {
+            file: "--cycle".into(),
+            message: format!(
+                "cycle {c:?} has no data; cycles with data: {}",
+                all_cycles.join(", ")
+            ),
+        });
+    }
+    let selected: Vec<String> = if opts.cycles.is_empty() {
+        all_cycles
+    } else {
+        opts.cycles.clone()
     };
     let suffix = if opts.lang == "nl" {
         String::new()

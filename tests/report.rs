@@ -294,7 +294,10 @@ fn every_unit_gets_its_report_with_the_aggregates_numbers_and_its_stories() {
         .into_iter()
         .find(|a| a.action_id == "A1")
         .unwrap();
-    let effect = pdca::effect(&a1, &published, &config.registry).expect("A1 measured");
+    let effect = pdca::effect(&a1, &published, &config.registry, 2024).expect("A1 measured");
+    // The report of a cycle measures up to its own end: 2021-2022 has no
+    // year after A1's start (2022).
+    assert!(pdca::effect(&a1, &published, &config.registry, 2022).is_none());
     assert!(
         effect.diff_pomp.unwrap() > 5.0 && effect.p_value.unwrap() < 0.05,
         "{effect:?}"

@@ -229,3 +229,94 @@ fn a_batch_written_in_many_chunks_equals_one_written_at_once() {
     );
     common::assert_same(&common::snapshot(d.path()), &reference, "after a crash");
 }
+
+#[test]
+fn a_new_year_is_added_by_computing_only_its_cycle_and_equals_a_full_run() {
+    let today = [("OPLEIDINGSMONITOR_TODAY", "2025-03-01")];
+    let full = sample();
+    let r = full.run_env(&["run", "-c", "opleidingsmonitor.toml"], &today);
+    assert_eq!(r.code(), 0, "{}", r.both());
+
+    // The same region, with 2024 arriving a year later.
+    let d = sample();
+    std::fs::rename(d.join("inbox/2024"), d.join("later")).unwrap();
+    let r = d.run_env(&["run", "-c", "opleidingsmonitor.toml"], &today);
+    assert_eq!(r.code(), 0, "{}", r.both());
+    let before = mtimes(&d.join("output/reports"));
+    std::fs::rename(d.join("later"), d.join("inbox/2024")).unwrap();
+    let r = d.run_env(
+        &[
+            "run",
+            "-c",
+            "opleidingsmonitor.toml",
+            "--summary-json",
+            "s.json",
+        ],
+        &today,
+    );
+    assert_eq!(r.code(), 0, "{}", r.both());
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("s.json")).unwrap()).unwrap();
+    assert_eq!(s["aggregated"], true);
+    // The groups (instrument and cycle) with 2024 data are computed, every
+    // other one is kept.
+    let groups = opleidingsmonitor::aggregate::read_group_stamps(&d.join("output/dataset"));
+    let with_2024 = groups
+        .iter()
+        .filter(|g| {
+            g.cycle == "2023-2024"
+                && d.join(&format!(
+                    "output/dataset/responses/instrument={}/year=2024",
+                    g.instrument
+                ))
+                .exists()
+        })
+        .count();
+    assert!(with_2024 >= 3, "{groups:?}");
+    assert_eq!(s["groups_computed"], with_2024);
+    assert_eq!(s["groups_kept"], groups.len() - with_2024);
+    assert_eq!(s["cycles_reported"], serde_json::json!(["2023-2024"]));
+    // The earlier cycles' reports were not rendered again...
+    let after = mtimes(&d.join("output/reports"));
+    for (path, t) in &before {
+        if !path.contains("2023-2024") {
+            assert_eq!(after.get(path), Some(t), "{path} was written again");
+        }
+    }
+    // ...and everything is what a run over all the data at once gives, to
+    // the byte.
+    for rel in [
+        "aggregates/aggregates.parquet",
+        "changes/changes.parquet",
+        "distributions/distributions.parquet",
+        "sources/sources.parquet",
+    ] {
+        let a = std::fs::read(full.join("output/dataset").join(rel)).unwrap();
+        let b = std::fs::read(d.join("output/dataset").join(rel)).unwrap();
+        assert!(a == b, "{rel} differs from the full run's");
+    }
+    // (The groups' fingerprints name partition files, which differ.)
+    let stamps = |root: &Path| -> Vec<(String, String, Option<String>)> {
+        opleidingsmonitor::aggregate::read_group_stamps(&root.join("output/dataset"))
+            .into_iter()
+            .map(|g| (g.instrument, g.cycle, g.data_until))
+            .collect()
+    };
+    assert_eq!(stamps(full.path()), stamps(d.path()));
+    let reports = |root: &Path| -> BTreeMap<String, Vec<u8>> {
+        files_below(&root.join("output/reports"))
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "html" || e == "md"))
+            .map(|p| {
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                (rel, std::fs::read(&p).unwrap())
+            })
+            .collect()
+    };
+    let (a, b) = (reports(full.path()), reports(d.path()));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    assert!(a.len() > 20, "{} reports", a.len());
+    for (k, v) in &a {
+        assert!(&b[k] == v, "{k} differs from the full run's");
+    }
+}

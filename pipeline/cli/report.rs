@@ -41,7 +41,7 @@ pub fn run(args: &Args, config: &Config) -> anyhow::Result<ExitCode> {
         }
     }
     let opts = Options {
-        cycle: args.cycle.clone(),
+        cycles: args.cycle.clone().into_iter().collect(),
         rso: args.rso.clone(),
         lang: args.lang.clone().unwrap_or_else(|| config.language.clone()),
         today: opleidingsmonitor::job::today(),
