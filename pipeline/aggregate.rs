@@ -517,8 +517,12 @@ pub fn plan(config: &Config) -> Result<Plan<'_>> {
             scan,
             specs: specs_frame(&specs).map_err(&e)?,
             in_total: in_total_frame(&config.catalogue).map_err(&e)?,
-            first_cycle_year: config.first_cycle_year,
             path: responses_dir.clone(),
+            file_names: crate::dataset::Dataset::open_read_only(ds)
+                .manifest()?
+                .into_iter()
+                .map(|m| (m.source_sha256, m.source_file))
+                .collect(),
         })
     };
     Ok(Plan {
@@ -673,8 +677,9 @@ struct Shared {
     scan: LazyFrame,
     specs: DataFrame,
     in_total: DataFrame,
-    first_cycle_year: i32,
     path: PathBuf,
+    /// The manifest's file name of every export (by SHA-256).
+    file_names: HashMap<String, String>,
 }
 
 /// The results of the cycles computed so far.
@@ -703,6 +708,7 @@ fn compute_cycle(
     acc: &mut Accumulated,
 ) -> Result<()> {
     let e = pl(&sh.path);
+    let t0 = std::time::Instant::now();
     let in_years = years
         .iter()
         .fold(lit(false), |acc, &y| acc.or(col("year").eq(lit(y))));
@@ -715,7 +721,7 @@ fn compute_cycle(
     // The export files behind each RSO's numbers, and the last submission.
     let files = part
         .clone()
-        .group_by(on(&["rso_id", "source_file", "source_sha256"]))
+        .group_by(on(&["rso_id", "source_sha256"]))
         .agg([col("submitted_on").max().cast(DataType::String)])
         .collect()
         .map_err(&e)?;
@@ -734,9 +740,10 @@ fn compute_cycle(
     }
     {
         let t = |n: &str| texts(&files, n, &sh.path);
-        let (rso, file, sha) = (t("rso_id")?, t("source_file")?, t("source_sha256")?);
+        let (rso, sha) = (t("rso_id")?, t("source_sha256")?);
         for i in 0..files.height() {
-            if let (Some(r), Some(f), Some(h)) = (&rso[i], &file[i], &sha[i]) {
+            let file = sha[i].as_ref().and_then(|h| sh.file_names.get(h));
+            if let (Some(r), Some(f), Some(h)) = (&rso[i], file, &sha[i]) {
                 acc.sources.push(Source {
                     rso_id: r.clone(),
                     instrument: instrument.to_string(),
@@ -766,12 +773,14 @@ fn compute_cycle(
     .map_err(&e)?;
     acc.item_counts
         .extend(item_counts_of(&counts_df, &sh.path)?);
+    tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "counted");
 
     // Scores and alpha's item sums, one year partition at a time.
     let mut scores = Vec::new();
     let mut item_sums = Vec::new();
     for &year in years {
         let (s, i) = year_scores(sh, &part, year)?;
+        tracing::debug!(seconds = t0.elapsed().as_secs_f64(), year, "year scored");
         scores.push(s);
         item_sums.push(i);
     }
@@ -783,9 +792,10 @@ fn compute_cycle(
         }
         Ok(first)
     };
-    let scores = stack(scores)?;
+    let mut scores = stack(scores)?;
+    encode_ids(&mut scores, &["who", "subject_key"], &sh.path)?;
+    tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "encoded");
     let item_sums = stack(item_sums)?;
-    let inner = || JoinArgs::new(JoinType::Inner);
 
     // Atoms.
     let atoms_df = scores
@@ -834,49 +844,89 @@ fn compute_cycle(
         }));
     }
 
-    // Every year of the data belongs to its year and to its cycle.
-    let mut py = Vec::new();
-    let mut pp = Vec::new();
-    for &y in years {
-        py.push(y);
-        pp.push(y.to_string());
-        py.push(y);
-        pp.push(score::cycle_of(y, sh.first_cycle_year));
-    }
-    let periods = DataFrame::new_infer_height(vec![
-        Column::new("year".into(), py),
-        Column::new("period".into(), pp),
-    ])
-    .map_err(&e)?;
     // Sorted by the scores themselves, so every group sums the same values in
     // the same order on every run, whatever the pseudonymisation key or the
     // files' order: the same answers give the same bytes.
-    let scored = scores
+    let sorted = scores
         .clone()
         .lazy()
-        .join(
-            periods.clone().lazy(),
-            [col("year")],
-            [col("year")],
-            inner(),
-        )
+        .select([
+            col("instrument"),
+            col("instrument_version"),
+            col("scale_id"),
+            col("institution_id"),
+            col("specialty"),
+            col("rso_id"),
+            col("region_id"),
+            col("year"),
+            col("who"),
+            col("anonymous"),
+            col("subject_key"),
+            col("score"),
+            col("tot"),
+            col("answered"),
+            col("n_items"),
+            col("scale_min"),
+            col("scale_max"),
+        ])
         .sort(
-            [
-                "instrument",
-                "instrument_version",
-                "scale_id",
-                "period",
-                "score",
-            ],
+            ["instrument", "instrument_version", "scale_id", "score"],
             SortMultipleOptions::default(),
         )
         .collect()
-        .map_err(&e)?
-        .lazy();
-    let item_sums = item_sums
-        .lazy()
-        .join(periods.lazy(), [col("year")], [col("year")], inner());
+        .map_err(&e)?;
+    // Every year of the data belongs to its year and to its cycle: the
+    // cells of each kind of period in a pass of their own.
+    for period in [col("year").cast(DataType::String), lit(cycle)] {
+        let scored = sorted
+            .clone()
+            .lazy()
+            .with_column(period.clone().alias("period"));
+        let item_sums = item_sums.clone().lazy().with_column(period.alias("period"));
+        level_cells(&scored, &item_sums, &sh.path, &mut acc.cells)?;
+        tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "levels");
+    }
 
+    // Participation per unit, instrument and year, for response rates.
+    acc.participation
+        .extend(participation(&scores.lazy(), &sh.path)?);
+    tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "participation");
+    Ok(())
+}
+
+/// Replaces text ids (pseudonyms) by numbers, the same text by the same
+/// number within the frame: distinct respondents are then counted on
+/// numbers, and the frame is a fraction of its size.
+fn encode_ids(df: &mut DataFrame, names: &[&str], path: &Path) -> Result<()> {
+    let e = pl(path);
+    for name in names {
+        let ids: Vec<Option<u32>> = {
+            let ca = df.column(name).map_err(&e)?.str().map_err(&e)?;
+            let mut seen: HashMap<&str, u32> = HashMap::new();
+            ca.iter()
+                .map(|v| {
+                    v.map(|v| {
+                        let next = seen.len() as u32;
+                        *seen.entry(v).or_insert(next)
+                    })
+                })
+                .collect()
+        };
+        df.with_column(Column::new((*name).into(), ids))
+            .map_err(&e)?;
+    }
+    Ok(())
+}
+
+/// The cells of every level from the response scores and item sums of one
+/// kind of period (`period`: years, or the cycle).
+fn level_cells(
+    scored: &LazyFrame,
+    item_sums: &LazyFrame,
+    path: &Path,
+    cells: &mut Vec<Cell>,
+) -> Result<()> {
+    let e = pl(path);
     for level in Level::ALL {
         let keys = level.keys();
         let mut group: Vec<&str> = keys.to_vec();
@@ -972,12 +1022,8 @@ fn compute_cycle(
             .join(total_var, on(&group), on(&group), left)
             .collect()
             .map_err(&e)?;
-        acc.cells.extend(frame_to_cells(&df, level, &sh.path)?);
+        cells.extend(frame_to_cells(&df, level, path)?);
     }
-
-    // Participation per unit, instrument and year, for response rates.
-    acc.participation
-        .extend(participation(&scores.lazy(), &sh.path)?);
     Ok(())
 }
 
@@ -1160,14 +1206,20 @@ fn participation(scores: &LazyFrame, path: &Path) -> Result<Participation> {
         .collect()
         .map_err(e)?;
     let s = |n: &str| texts(&df, n, path);
-    let (inst, spec, rso, region, instrument, who) = (
+    let (inst, spec, rso, region, instrument) = (
         s("institution_id")?,
         s("specialty")?,
         s("rso_id")?,
         s("region_id")?,
         s("instrument")?,
-        s("who")?,
     );
+    let who: Vec<Option<u32>> = df
+        .column("who")
+        .map_err(e)?
+        .u32()
+        .map_err(e)?
+        .iter()
+        .collect();
     let year: Vec<Option<i32>> = df
         .column("year")
         .map_err(e)?
@@ -1175,18 +1227,16 @@ fn participation(scores: &LazyFrame, path: &Path) -> Result<Participation> {
         .map_err(e)?
         .iter()
         .collect();
-    let mut sets: HashMap<(Level, String, String, i32), std::collections::HashSet<String>> =
+    let mut sets: HashMap<(Level, String, String, i32), std::collections::HashSet<u32>> =
         HashMap::new();
     for i in 0..df.height() {
         let (Some(ins), Some(sp), Some(instr), Some(y), Some(w)) =
-            (&inst[i], &spec[i], &instrument[i], year[i], &who[i])
+            (&inst[i], &spec[i], &instrument[i], year[i], who[i])
         else {
             continue;
         };
         for (l, u) in units_of(ins, sp, rso[i].as_deref(), region[i].as_deref()) {
-            sets.entry((l, u, instr.clone(), y))
-                .or_default()
-                .insert(w.clone());
+            sets.entry((l, u, instr.clone(), y)).or_default().insert(w);
         }
     }
     Ok(sets.into_iter().map(|(k, v)| (k, v.len() as u64)).collect())
@@ -1814,52 +1864,6 @@ impl Published {
     pub fn unit_changes(&self, level: Level, unit: &str) -> &[Change] {
         unit_range(&self.changes, level, unit, |c| (c.level, &c.unit_id))
     }
-
-    /// What concerns one region: its cells and changes at every level, and
-    /// the item counts of its RSOs. Every report is about units of one
-    /// region, so each is made from its region's share (an eighth of the
-    /// country) instead of searching everything.
-    pub fn for_region(&self, region: &str, registry: &Registry) -> Published {
-        let mine = |r: &Option<String>| r.as_deref() == Some(region);
-        Published {
-            cells: self
-                .cells
-                .iter()
-                .filter(|c| mine(&c.region_id))
-                .cloned()
-                .collect(),
-            changes: self
-                .changes
-                .iter()
-                .filter(|c| mine(&c.region_id))
-                .cloned()
-                .collect(),
-            item_counts: self
-                .item_counts
-                .iter()
-                .filter(|k| {
-                    registry
-                        .rsos
-                        .get(&k.rso_id)
-                        .is_some_and(|r| r.region == region)
-                })
-                .cloned()
-                .collect(),
-            sources: self
-                .sources
-                .iter()
-                .filter(|s| {
-                    registry
-                        .rsos
-                        .get(&s.rso_id)
-                        .is_some_and(|r| r.region == region)
-                })
-                .cloned()
-                .collect(),
-            data_until: self.data_until.clone(),
-            data_until_by_cycle: self.data_until_by_cycle.clone(),
-        }
-    }
 }
 
 /// The run of rows of one unit in rows sorted by level and unit.
@@ -2010,14 +2014,103 @@ fn cells_of_frame(df: &DataFrame, path: &Path, catalogue: &Catalogue) -> Result<
 
 /// Reads what `write` wrote. Scale ends come from the catalogue.
 pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published> {
+    read_published_scoped(dataset, catalogue, &Scope::All)
+}
+
+/// Which published rows to read: reports of one region need only that
+/// region's rows, the tables of a cycle only the cycle's.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Everything.
+    All,
+    /// The cells and changes of a region, the item counts and sources of
+    /// its RSOs.
+    Region {
+        /// The region.
+        region: String,
+        /// Its RSOs.
+        rsos: Vec<String>,
+    },
+    /// The cells and changes of a cycle and its years.
+    Cycle(String),
+}
+
+impl Scope {
+    /// The filter on cells and changes; on item counts and sources.
+    fn filters(&self) -> (Expr, Expr) {
+        match self {
+            Scope::All => (lit(true), lit(true)),
+            Scope::Region { region, rsos } => (
+                col("region_id").eq(lit(region.as_str())),
+                rsos.iter()
+                    .fold(lit(false), |a, r| a.or(col("rso_id").eq(lit(r.as_str())))),
+            ),
+            Scope::Cycle(cycle) => {
+                let mut periods: Vec<String> = score::years_of(cycle)
+                    .into_iter()
+                    .map(|y| y.to_string())
+                    .collect();
+                periods.push(cycle.clone());
+                (
+                    periods
+                        .iter()
+                        .fold(lit(false), |a, p| a.or(col("period").eq(lit(p.as_str())))),
+                    col("period").eq(lit(cycle.as_str())),
+                )
+            }
+        }
+    }
+}
+
+/// Reads the rows of a Parquet file that pass a filter.
+fn read_where(path: &Path, filter: Expr) -> Result<DataFrame> {
+    LazyFrame::scan_parquet(
+        PlRefPath::new(path.display().to_string().as_str()),
+        ScanArgsParquet::default(),
+    )
+    .and_then(|lf| lf.filter(filter).collect())
+    .map_err(pl(path))
+}
+
+/// The cycles with published cells.
+pub fn published_cycles(dataset: &Path) -> Result<Vec<String>> {
+    let (agg, _) = output_paths(dataset);
+    if !agg.exists() {
+        return Ok(Vec::new());
+    }
+    let df = LazyFrame::scan_parquet(
+        PlRefPath::new(agg.display().to_string().as_str()),
+        ScanArgsParquet::default(),
+    )
+    .and_then(|lf| {
+        lf.select([col("period")])
+            .unique(None, UniqueKeepStrategy::Any)
+            .collect()
+    })
+    .map_err(pl(&agg))?;
+    let set: std::collections::BTreeSet<String> = texts(&df, "period", &agg)?
+        .into_iter()
+        .flatten()
+        .filter(|p| p.contains('-'))
+        .collect();
+    Ok(set.into_iter().collect())
+}
+
+/// Reads what was written, in a scope.
+pub fn read_published_scoped(
+    dataset: &Path,
+    catalogue: &Catalogue,
+    scope: &Scope,
+) -> Result<Published> {
     let (agg, chg) = output_paths(dataset);
     if !agg.exists() {
         return Ok(Published::default());
     }
-    let mut cells = cells_of_frame(&crate::dataset::read_parquet(&agg)?, &agg, catalogue)?;
+    let (rows, rso_rows) = scope.filters();
+    let mut cells = cells_of_frame(&read_where(&agg, rows.clone())?, &agg, catalogue)?;
     let mut changes = Vec::new();
     if chg.exists() {
-        let df = crate::dataset::read_parquet(&chg)?;
+        let df = read_where(&chg, rows)?;
         let t = |n: &str| texts(&df, n, &chg);
         let f = |n: &str| floats(&df, n, &chg);
         let (level, unit, inst, spec, rso, region) = (
@@ -2072,9 +2165,9 @@ pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published
             });
         }
     }
-    let cpath = dataset.join("distributions/distributions.parquet");
-    let item_counts = if cpath.exists() {
-        item_counts_of(&crate::dataset::read_parquet(&cpath)?, &cpath)?
+    let cpath = distributions_path(dataset);
+    let item_counts = if cpath.exists() && !matches!(scope, Scope::Cycle(_)) {
+        item_counts_of(&read_where(&cpath, rso_rows.clone())?, &cpath)?
     } else {
         Vec::new()
     };
@@ -2082,8 +2175,8 @@ pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published
         .ok()
         .map(|s| s.trim().to_string());
     let spath = sources_path(dataset);
-    let sources = if spath.exists() {
-        sources_of(&crate::dataset::read_parquet(&spath)?, &spath)?
+    let sources = if spath.exists() && !matches!(scope, Scope::Cycle(_)) {
+        sources_of(&read_where(&spath, rso_rows)?, &spath)?
     } else {
         Vec::new()
     };

@@ -64,6 +64,7 @@ pub fn aggregate_dataset(config: &config::Config, reuse: bool) -> Result<Aggrega
     let mut chain = aggregate::ChangeChain::default();
     let mut summary = AggregateSummary::default();
     for group in &plan.groups {
+        let t0 = std::time::Instant::now();
         let kept = match &previous {
             Some(p) => p.reuse(group, &config.catalogue)?,
             None => None,
@@ -75,7 +76,9 @@ pub fn aggregate_dataset(config: &config::Config, reuse: bool) -> Result<Aggrega
             }
             None => {
                 let mut t = plan.compute(group)?;
+                tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "group computed");
                 privacy::protect(&mut t);
+                tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "group protected");
                 summary.groups_computed += 1;
                 t
             }
@@ -92,7 +95,9 @@ pub fn aggregate_dataset(config: &config::Config, reuse: bool) -> Result<Aggrega
         summary.suppressed_min_n += count(privacy::MIN_N);
         summary.suppressed_secondary += count(privacy::SECONDARY);
         summary.changes += changes.len();
+        tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "group changes");
         out.add(group, &table, &changes)?;
+        tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "group added");
     }
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "computed");
     out.write(&config.paths.dataset)?;

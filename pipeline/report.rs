@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::aggregate::{self, Cell, Level, Published};
+use crate::aggregate::{self, Cell, Level, Published, Scope};
 use crate::chart::{
     self, Distribution, DistributionRow, SeriesStyle, TrendChart, TrendPoint, TrendSeries,
 };
@@ -1788,7 +1788,11 @@ enum Job {
 /// Renders every report of the selected cycles; returns the files written
 /// (or found unchanged).
 pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
-    let published = aggregate::read_published(&config.paths.dataset, &config.catalogue)?;
+    let started = std::time::Instant::now();
+    let ds = &config.paths.dataset;
+    // Nothing is read whole: each region's reports are made from the
+    // region's rows, each cycle's tables from the cycle's.
+    let nothing = Published::default();
     let comments = crate::dataset::read_comments(&config.paths.dataset)?;
     let plan = match &config.paths.development_plan {
         Some(p) if p.exists() => pdca::read_plan(p)?,
@@ -1799,13 +1803,13 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
     let style = template_text(config, "style.css")?;
     let ctx = Ctx {
         config,
-        published: &published,
+        published: &nothing,
         comments: &comments,
         plan: &plan,
         opts,
         t: &t,
     };
-    let all_cycles = cycles(&published);
+    let all_cycles = aggregate::published_cycles(ds)?;
     if let Some(c) = opts.cycles.iter().find(|c| !all_cycles.contains(c)) {
         return Err(Error::Config {
             file: "--cycle".into(),
@@ -1865,11 +1869,22 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
     }
     let mut written: Vec<Vec<PathBuf>> = Vec::new();
     for (region, jobs) in by_region {
-        let scoped = region
-            .as_deref()
-            .map(|r| published.for_region(r, &config.registry));
+        let scope = match &region {
+            Some(r) => Scope::Region {
+                region: r.clone(),
+                rsos: config
+                    .registry
+                    .rsos
+                    .iter()
+                    .filter(|(_, x)| x.region == *r)
+                    .map(|(id, _)| id.clone())
+                    .collect(),
+            },
+            None => Scope::All,
+        };
+        let scoped = aggregate::read_published_scoped(ds, &config.catalogue, &scope)?;
         let ctx = Ctx {
-            published: scoped.as_ref().unwrap_or(&published),
+            published: &scoped,
             ..ctx
         };
         let ctx = &ctx;
@@ -1926,6 +1941,11 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
             })
             .collect::<Result<Vec<_>>>()?;
         written.extend(part);
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            region,
+            "region rendered"
+        );
     }
     let mut files: Vec<PathBuf> = written.into_iter().flatten().collect();
     for cycle in &selected {
@@ -1962,6 +1982,12 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         write_atomic(&p, index.as_bytes())?;
         files.push(p);
         let x = dir.join(format!("tables{suffix}.xlsx"));
+        let of_cycle =
+            aggregate::read_published_scoped(ds, &config.catalogue, &Scope::Cycle(cycle.clone()))?;
+        let ctx = Ctx {
+            published: &of_cycle,
+            ..ctx
+        };
         write_atomic(&x, &tables_xlsx(&ctx, cycle)?)?;
         files.push(x);
     }
