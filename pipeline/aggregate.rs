@@ -1534,6 +1534,18 @@ pub fn changes(table: &Table, catalogue: &Catalogue) -> Vec<Change> {
     ChangeChain::default().next(&table.cells, catalogue)
 }
 
+/// The construct a subscale measures (its id when the catalogue has none).
+fn construct_of(catalogue: &Catalogue, inst: &str, ver: &str, scale: &str) -> String {
+    if scale == TOTAL {
+        return TOTAL.into();
+    }
+    catalogue
+        .get(inst, ver)
+        .and_then(|i| i.subscale(scale))
+        .map(|s| s.construct.clone())
+        .unwrap_or_else(|| scale.to_string())
+}
+
 /// A series of cells that changes compare: one unit, instrument and
 /// construct, years or cycles.
 type SeriesKey = (Level, String, String, String, bool);
@@ -1547,19 +1559,26 @@ pub struct ChangeChain {
 }
 
 impl ChangeChain {
+    /// Takes the last cells of series (`Previous::series_ends`) as if their
+    /// groups had gone through the chain.
+    pub fn seed(&mut self, ends: Vec<Cell>, catalogue: &Catalogue) {
+        for c in ends {
+            let key = (
+                c.level,
+                c.unit_id.clone(),
+                c.instrument.clone(),
+                construct_of(catalogue, &c.instrument, &c.instrument_version, &c.scale_id),
+                c.is_cycle(),
+            );
+            self.last.insert(key, c);
+        }
+    }
+
     /// The changes into the periods of `cells` (one group, or any set of
     /// cells later than every one seen before).
     pub fn next(&mut self, cells: &[Cell], catalogue: &Catalogue) -> Vec<Change> {
-        let construct = |inst: &str, ver: &str, scale: &str| -> String {
-            if scale == TOTAL {
-                return TOTAL.into();
-            }
-            catalogue
-                .get(inst, ver)
-                .and_then(|i| i.subscale(scale))
-                .map(|s| s.construct.clone())
-                .unwrap_or_else(|| scale.to_string())
-        };
+        let construct =
+            |inst: &str, ver: &str, scale: &str| construct_of(catalogue, inst, ver, scale);
         let mut series: BTreeMap<SeriesKey, Vec<&Cell>> = BTreeMap::new();
         for c in cells {
             let k = (
@@ -2344,6 +2363,18 @@ impl Output {
         Ok(())
     }
 
+    /// Adds an unchanged group's rows as they were.
+    pub fn add_kept(&mut self, group: &Group, kept: Kept) {
+        self.aggregates.push(kept.aggregates);
+        self.changes.push(kept.changes);
+        self.counts.push(kept.counts);
+        self.sources.push(kept.sources);
+        self.groups.push(GroupStamp {
+            fingerprint: group.fingerprint.clone(),
+            ..kept.stamp
+        });
+    }
+
     /// Writes the aggregates, changes, distributions and sources, each file
     /// atomically (a temporary file, then a rename), in a fixed order of
     /// rows: the same data give the same bytes, however many groups were
@@ -2455,11 +2486,73 @@ fn write_text(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
+/// The periods of groups: their years and cycles.
+fn group_periods(groups: &[Group]) -> Vec<String> {
+    let mut periods = Vec::new();
+    for g in groups {
+        periods.extend(g.years.iter().map(|y| y.to_string()));
+        periods.push(g.cycle.clone());
+    }
+    periods
+}
+
+/// Which construct each subscale of each instrument version measures (the
+/// total: `total`), as `ChangeChain` links series across versions.
+fn constructs_frame(catalogue: &Catalogue) -> PolarsResult<DataFrame> {
+    let (mut i, mut v, mut s, mut c) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for inst in catalogue.iter() {
+        for (scale, construct) in inst
+            .subscales
+            .iter()
+            .map(|x| (x.id.clone(), x.construct.clone()))
+            .chain([(TOTAL.to_string(), TOTAL.to_string())])
+        {
+            i.push(inst.id.clone());
+            v.push(inst.version.clone());
+            s.push(scale);
+            c.push(construct);
+        }
+    }
+    DataFrame::new_infer_height(vec![
+        Column::new("instrument".into(), i),
+        Column::new("instrument_version".into(), v),
+        Column::new("scale_id".into(), s),
+        Column::new("construct".into(), c),
+    ])
+}
+
+/// An unchanged group's output as written before.
+pub struct Kept {
+    /// Its stamp.
+    pub stamp: GroupStamp,
+    /// Cells suppressed below the floor.
+    pub min_n: usize,
+    /// Cells suppressed to protect others.
+    pub secondary: usize,
+    aggregates: DataFrame,
+    changes: DataFrame,
+    counts: DataFrame,
+    sources: DataFrame,
+}
+
+impl Kept {
+    /// Cells.
+    pub fn cells(&self) -> usize {
+        self.aggregates.height()
+    }
+
+    /// Changes.
+    pub fn changes(&self) -> usize {
+        self.changes.height()
+    }
+}
+
 /// The output of the previous aggregation, to keep the groups that did not
 /// change.
 pub struct Previous {
     stamps: HashMap<(String, String), GroupStamp>,
     aggregates: DataFrame,
+    changes: DataFrame,
     counts: DataFrame,
     sources: DataFrame,
     dataset: PathBuf,
@@ -2470,9 +2563,9 @@ impl Previous {
     /// (no group stamps, or a file missing).
     pub fn open(dataset: &Path) -> Result<Option<Previous>> {
         let stamps = read_group_stamps(dataset);
-        let (agg, _) = output_paths(dataset);
+        let (agg, chg) = output_paths(dataset);
         let (cpath, spath) = (distributions_path(dataset), sources_path(dataset));
-        if stamps.is_empty() || !agg.exists() || !cpath.exists() || !spath.exists() {
+        if stamps.is_empty() || [&agg, &chg, &cpath, &spath].iter().any(|p| !p.exists()) {
             return Ok(None);
         }
         Ok(Some(Previous {
@@ -2481,35 +2574,129 @@ impl Previous {
                 .map(|s| ((s.instrument.clone(), s.cycle.clone()), s))
                 .collect(),
             aggregates: crate::dataset::read_parquet(&agg)?,
+            changes: crate::dataset::read_parquet(&chg)?,
             counts: crate::dataset::read_parquet(&cpath)?,
             sources: crate::dataset::read_parquet(&spath)?,
             dataset: dataset.to_path_buf(),
         }))
     }
 
+    /// The stamp of a group whose fingerprint is the same as last time.
+    fn unchanged(&self, group: &Group) -> Option<&GroupStamp> {
+        self.stamps
+            .get(&(group.instrument.clone(), group.cycle.clone()))
+            .filter(|s| s.fingerprint == group.fingerprint)
+    }
+
+    /// The rows of `df` of the instrument and periods.
+    fn rows(&self, df: &DataFrame, instrument: &str, periods: &[String]) -> Result<DataFrame> {
+        let p = periods.iter().fold(lit(false), |acc, x| {
+            acc.or(col("period").eq(lit(x.as_str())))
+        });
+        df.clone()
+            .lazy()
+            .filter(col("instrument").eq(lit(instrument)).and(p))
+            .collect()
+            .map_err(pl(&self.dataset))
+    }
+
+    /// An unchanged group's rows as written before, changes included: for
+    /// a group none of whose predecessors (same instrument, earlier
+    /// cycles) was computed again, so that its changes are still right.
+    pub fn kept(&self, group: &Group) -> Result<Option<Kept>> {
+        let Some(stamp) = self.unchanged(group) else {
+            return Ok(None);
+        };
+        let periods = group_periods(std::slice::from_ref(group));
+        let cycle = std::slice::from_ref(&group.cycle);
+        let i = group.instrument.as_str();
+        let e = pl(&self.dataset);
+        let aggregates = self.rows(&self.aggregates, i, &periods)?;
+        let reason = |r: &str| -> Result<usize> {
+            Ok(aggregates
+                .column("suppression_reason")
+                .map_err(&e)?
+                .str()
+                .map_err(&e)?
+                .iter()
+                .filter(|v| *v == Some(r))
+                .count())
+        };
+        let (min_n, secondary) = (
+            reason(crate::privacy::MIN_N)?,
+            reason(crate::privacy::SECONDARY)?,
+        );
+        let mut changes = self.rows(&self.changes, i, &periods)?;
+        let is_cycle: Vec<bool> = texts(&changes, "period", &self.dataset)?
+            .iter()
+            .map(|p| p.as_deref().is_some_and(|p| p.contains('-')))
+            .collect();
+        changes
+            .with_column(Column::new(CYCLE_KEY.into(), is_cycle))
+            .map_err(&e)?;
+        Ok(Some(Kept {
+            stamp: stamp.clone(),
+            min_n,
+            secondary,
+            counts: self.rows(&self.counts, i, cycle)?,
+            sources: self.rows(&self.sources, i, cycle)?,
+            aggregates,
+            changes,
+        }))
+    }
+
+    /// The last cell of every series (unit, instrument, construct; years or
+    /// cycles) in the periods of these groups of one instrument, as written
+    /// before: what a `ChangeChain` needs to go on after them.
+    pub fn series_ends(&self, groups: &[Group], catalogue: &Catalogue) -> Result<Vec<Cell>> {
+        let Some(first) = groups.first() else {
+            return Ok(Vec::new());
+        };
+        let e = pl(&self.dataset);
+        let periods = group_periods(groups);
+        let is_cycle = groups.iter().fold(lit(false), |acc, g| {
+            acc.or(col("period").eq(lit(g.cycle.as_str())))
+        });
+        let keys = ["level", "unit_id", "instrument", "construct", CYCLE_KEY];
+        let last: Vec<Expr> = AGGREGATE_COLUMNS
+            .iter()
+            .filter(|c| !keys.contains(c))
+            .map(|c| col(*c).last())
+            .collect();
+        let on3 = on(&VERSION_KEYS);
+        let ends = self
+            .rows(&self.aggregates, &first.instrument, &periods)?
+            .lazy()
+            .join(
+                constructs_frame(catalogue).map_err(&e)?.lazy(),
+                on3.clone(),
+                on3,
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_columns([
+                col("construct").fill_null(col("scale_id")),
+                is_cycle.alias(CYCLE_KEY),
+            ])
+            .sort_by_exprs(
+                [col("period"), col("instrument_version")],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .group_by(on(&keys))
+            .agg(last)
+            .collect()
+            .map_err(&e)?;
+        cells_of_frame(&ends, &self.dataset, catalogue)
+    }
+
     /// The group's published table as written before, when its fingerprint
     /// is the same (then computing it again would give the same rows).
     pub fn reuse(&self, group: &Group, catalogue: &Catalogue) -> Result<Option<Table>> {
-        let Some(stamp) = self
-            .stamps
-            .get(&(group.instrument.clone(), group.cycle.clone()))
-        else {
+        let Some(stamp) = self.unchanged(group) else {
             return Ok(None);
         };
-        if stamp.fingerprint != group.fingerprint {
-            return Ok(None);
-        }
-        let mut periods: Vec<String> = group.years.iter().map(|y| y.to_string()).collect();
-        periods.push(group.cycle.clone());
+        let periods = group_periods(std::slice::from_ref(group));
         let in_group = |df: &DataFrame, periods: &[String]| -> Result<DataFrame> {
-            let p = periods.iter().fold(lit(false), |acc, x| {
-                acc.or(col("period").eq(lit(x.as_str())))
-            });
-            df.clone()
-                .lazy()
-                .filter(col("instrument").eq(lit(group.instrument.as_str())).and(p))
-                .collect()
-                .map_err(pl(&self.dataset))
+            self.rows(df, &group.instrument, periods)
         };
         let cycle = std::slice::from_ref(&group.cycle);
         let (agg, _) = output_paths(&self.dataset);

@@ -63,13 +63,44 @@ pub fn aggregate_dataset(config: &config::Config, reuse: bool) -> Result<Aggrega
     let mut out = aggregate::Output::default();
     let mut chain = aggregate::ChangeChain::default();
     let mut summary = AggregateSummary::default();
-    for group in &plan.groups {
+    // Per instrument (groups come by instrument, then cycle): whether a
+    // group was computed, and the kept groups not yet through the chain.
+    let mut dirty = false;
+    let mut pending: Vec<aggregate::Group> = Vec::new();
+    for (i, group) in plan.groups.iter().enumerate() {
         let t0 = std::time::Instant::now();
-        let kept = match &previous {
+        if i == 0 || plan.groups[i - 1].instrument != group.instrument {
+            dirty = false;
+            pending.clear();
+        }
+        // An unchanged group after only unchanged ones: its rows, changes
+        // included, are what they were.
+        if let (Some(p), false) = (&previous, dirty) {
+            if let Some(kept) = p.kept(group)? {
+                summary.groups_kept += 1;
+                summary.cells += kept.cells();
+                summary.changes += kept.changes();
+                summary.suppressed_min_n += kept.min_n;
+                summary.suppressed_secondary += kept.secondary;
+                out.add_kept(group, kept);
+                pending.push(group.clone());
+                tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "group kept");
+                continue;
+            }
+        }
+        // The changes from here on need the series' ends so far.
+        if let Some(p) = &previous {
+            chain.seed(
+                p.series_ends(&pending, &config.catalogue)?,
+                &config.catalogue,
+            );
+            pending.clear();
+        }
+        let reused = match &previous {
             Some(p) => p.reuse(group, &config.catalogue)?,
             None => None,
         };
-        let table = match kept {
+        let table = match reused {
             Some(t) => {
                 summary.groups_kept += 1;
                 t
@@ -80,6 +111,7 @@ pub fn aggregate_dataset(config: &config::Config, reuse: bool) -> Result<Aggrega
                 privacy::protect(&mut t);
                 tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "group protected");
                 summary.groups_computed += 1;
+                dirty = true;
                 t
             }
         };
@@ -95,7 +127,6 @@ pub fn aggregate_dataset(config: &config::Config, reuse: bool) -> Result<Aggrega
         summary.suppressed_min_n += count(privacy::MIN_N);
         summary.suppressed_secondary += count(privacy::SECONDARY);
         summary.changes += changes.len();
-        tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "group changes");
         out.add(group, &table, &changes)?;
         tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "group added");
     }
