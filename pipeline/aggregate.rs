@@ -2325,18 +2325,63 @@ fn level_rank() -> Expr {
         .otherwise(lit(3u32))
 }
 
-/// The aggregation's output, built group by group as columns (the cells
-/// themselves are dropped after each group), written at the end.
-#[derive(Default)]
+/// The aggregation's output, built group by group: each group's rows are
+/// set aside as Parquet parts in a scratch folder (memory holds one group at
+/// a time), and `write` puts them together in order at the end.
 pub struct Output {
-    aggregates: Vec<DataFrame>,
-    changes: Vec<DataFrame>,
-    counts: Vec<DataFrame>,
-    sources: Vec<DataFrame>,
+    dir: PathBuf,
+    parts: usize,
+    aggregates: Vec<PathBuf>,
+    changes: Vec<PathBuf>,
+    counts: Vec<PathBuf>,
+    sources: Vec<PathBuf>,
     groups: Vec<GroupStamp>,
 }
 
 impl Output {
+    /// An empty output; the scratch folder `dataset/.aggregate-parts` is
+    /// emptied first (what a killed aggregation left there is of no use).
+    pub fn new(dataset: &Path) -> Result<Output> {
+        let dir = dataset.join(".aggregate-parts");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(Output {
+            dir,
+            parts: 0,
+            aggregates: Vec::new(),
+            changes: Vec::new(),
+            counts: Vec::new(),
+            sources: Vec::new(),
+            groups: Vec::new(),
+        })
+    }
+
+    /// Sets a group's frames aside.
+    fn set_aside(&mut self, frames: [DataFrame; 4]) -> Result<()> {
+        let n = self.parts;
+        self.parts += 1;
+        let [a, c, k, s] = frames;
+        for (mut df, kind) in [
+            (a, "aggregates"),
+            (c, "changes"),
+            (k, "counts"),
+            (s, "sources"),
+        ] {
+            let path = self.dir.join(format!("{n:05}-{kind}.parquet"));
+            let f = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+            ParquetWriter::new(f).finish(&mut df).map_err(pl(&path))?;
+            match kind {
+                "aggregates" => self.aggregates.push(path),
+                "changes" => self.changes.push(path),
+                "counts" => self.counts.push(path),
+                _ => self.sources.push(path),
+            }
+        }
+        Ok(())
+    }
+
     /// Adds a group's protected table and the changes into its periods.
     /// Refuses an unprotected table.
     pub fn add(&mut self, group: &Group, table: &Table, changes: &[Change]) -> Result<()> {
@@ -2347,13 +2392,12 @@ impl Output {
             ));
         }
         let e = pl(Path::new("aggregates"));
-        self.aggregates
-            .push(aggregates_frame(&table.cells).map_err(&e)?);
-        self.changes.push(changes_frame_keyed(changes).map_err(&e)?);
-        self.counts
-            .push(counts_frame(&table.item_counts).map_err(&e)?);
-        self.sources
-            .push(sources_frame(&table.sources).map_err(&e)?);
+        self.set_aside([
+            aggregates_frame(&table.cells).map_err(&e)?,
+            changes_frame_keyed(changes).map_err(&e)?,
+            counts_frame(&table.item_counts).map_err(&e)?,
+            sources_frame(&table.sources).map_err(&e)?,
+        ])?;
         self.groups.push(GroupStamp {
             instrument: group.instrument.clone(),
             cycle: group.cycle.clone(),
@@ -2364,15 +2408,13 @@ impl Output {
     }
 
     /// Adds an unchanged group's rows as they were.
-    pub fn add_kept(&mut self, group: &Group, kept: Kept) {
-        self.aggregates.push(kept.aggregates);
-        self.changes.push(kept.changes);
-        self.counts.push(kept.counts);
-        self.sources.push(kept.sources);
+    pub fn add_kept(&mut self, group: &Group, kept: Kept) -> Result<()> {
+        self.set_aside([kept.aggregates, kept.changes, kept.counts, kept.sources])?;
         self.groups.push(GroupStamp {
             fingerprint: group.fingerprint.clone(),
             ..kept.stamp
         });
+        Ok(())
     }
 
     /// Writes the aggregates, changes, distributions and sources, each file
@@ -2387,15 +2429,16 @@ impl Output {
         }
         let (agg, chg) = output_paths(dataset);
         let opts = || SortMultipleOptions::default().with_maintain_order(true);
-        let sorted = |frames: Vec<DataFrame>,
+        let sorted = |parts: Vec<PathBuf>,
                       empty: DataFrame,
                       by: Vec<Expr>,
                       path: &Path|
          -> Result<DataFrame> {
             let e = pl(path);
             let mut all = empty;
-            for f in &frames {
-                all.vstack_mut(f).map_err(&e)?;
+            for part in &parts {
+                all.vstack_mut(&crate::dataset::read_parquet(part)?)
+                    .map_err(&e)?;
             }
             all.lazy().sort_by_exprs(by, opts()).collect().map_err(&e)
         };
@@ -2476,7 +2519,8 @@ impl Output {
             file: stamps.display().to_string(),
             message: e.to_string(),
         })?;
-        write_text(&stamps, &json)
+        write_text(&stamps, &json)?;
+        std::fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))
     }
 }
 

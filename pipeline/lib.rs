@@ -60,7 +60,7 @@ pub fn aggregate_dataset(config: &config::Config, reuse: bool) -> Result<Aggrega
     } else {
         None
     };
-    let mut out = aggregate::Output::default();
+    let mut out = aggregate::Output::new(&config.paths.dataset)?;
     let mut chain = aggregate::ChangeChain::default();
     let mut summary = AggregateSummary::default();
     // Per instrument (groups come by instrument, then cycle): whether a
@@ -82,7 +82,7 @@ pub fn aggregate_dataset(config: &config::Config, reuse: bool) -> Result<Aggrega
                 summary.changes += kept.changes();
                 summary.suppressed_min_n += kept.min_n;
                 summary.suppressed_secondary += kept.secondary;
-                out.add_kept(group, kept);
+                out.add_kept(group, kept)?;
                 pending.push(group.clone());
                 tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "group kept");
                 continue;
