@@ -388,6 +388,13 @@ fn in_total_frame(catalogue: &Catalogue) -> PolarsResult<DataFrame> {
     ])
 }
 
+/// `name` equals one of `values`.
+fn any_eq(name: &str, values: impl IntoIterator<Item = Expr>) -> Expr {
+    values
+        .into_iter()
+        .fold(lit(false), |acc, v| acc.or(col(name).eq(v)))
+}
+
 fn on(names: &[&str]) -> Vec<Expr> {
     names.iter().map(|n| col(*n)).collect()
 }
@@ -557,14 +564,13 @@ impl Plan<'_> {
         )?;
         let Accumulated {
             data_until,
-            mut item_counts,
+            item_counts,
             mut cells,
             mut atoms,
             participation,
             mut sources,
         } = acc;
         atoms.sort();
-        sort_item_counts(&mut item_counts);
         sources.sort();
         let spec_of: HashMap<(&str, &str, &str), &ScaleSpec> = self
             .specs
@@ -708,10 +714,7 @@ fn compute_cycle(
     acc: &mut Accumulated,
 ) -> Result<()> {
     let e = pl(&sh.path);
-    let t0 = std::time::Instant::now();
-    let in_years = years
-        .iter()
-        .fold(lit(false), |acc, &y| acc.or(col("year").eq(lit(y))));
+    let in_years = any_eq("year", years.iter().map(|&y| lit(y)));
     let part = sh
         .scan
         .clone()
@@ -773,14 +776,12 @@ fn compute_cycle(
     .map_err(&e)?;
     acc.item_counts
         .extend(item_counts_of(&counts_df, &sh.path)?);
-    tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "counted");
 
     // Scores and alpha's item sums, one year partition at a time.
     let mut scores = Vec::new();
     let mut item_sums = Vec::new();
     for &year in years {
         let (s, i) = year_scores(sh, &part, year)?;
-        tracing::debug!(seconds = t0.elapsed().as_secs_f64(), year, "year scored");
         scores.push(s);
         item_sums.push(i);
     }
@@ -794,7 +795,6 @@ fn compute_cycle(
     };
     let mut scores = stack(scores)?;
     encode_ids(&mut scores, &["who", "subject_key"], &sh.path)?;
-    tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "encoded");
     let item_sums = stack(item_sums)?;
 
     // Atoms.
@@ -884,13 +884,11 @@ fn compute_cycle(
             .with_column(period.clone().alias("period"));
         let item_sums = item_sums.clone().lazy().with_column(period.alias("period"));
         level_cells(&scored, &item_sums, &sh.path, &mut acc.cells)?;
-        tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "levels");
     }
 
     // Participation per unit, instrument and year, for response rates.
     acc.participation
         .extend(participation(&scores.lazy(), &sh.path)?);
-    tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "participation");
     Ok(())
 }
 
@@ -1527,13 +1525,6 @@ pub struct Change {
     pub reliable: bool,
 }
 
-/// Changes between consecutive periods of the same kind, per unit and
-/// subscale, linked across versions by construct. Uses only published
-/// numbers: a change involving a suppressed cell has none.
-pub fn changes(table: &Table, catalogue: &Catalogue) -> Vec<Change> {
-    ChangeChain::default().next(&table.cells, catalogue)
-}
-
 /// The construct a subscale measures (its id when the catalogue has none).
 fn construct_of(catalogue: &Catalogue, inst: &str, ver: &str, scale: &str) -> String {
     if scale == TOTAL {
@@ -1550,9 +1541,22 @@ fn construct_of(catalogue: &Catalogue, inst: &str, ver: &str, scale: &str) -> St
 /// construct, years or cycles.
 type SeriesKey = (Level, String, String, String, bool);
 
-/// Changes computed group by group, in time order: the chain remembers the
-/// last cell of every series, so a group's first period is compared with
-/// the latest earlier period that has data, as if all cells were at hand.
+fn series_key(c: &Cell, catalogue: &Catalogue) -> SeriesKey {
+    (
+        c.level,
+        c.unit_id.clone(),
+        c.instrument.clone(),
+        construct_of(catalogue, &c.instrument, &c.instrument_version, &c.scale_id),
+        c.is_cycle(),
+    )
+}
+
+/// Changes between consecutive periods of the same kind that have data, per
+/// unit and subscale, linked across versions by construct; only published
+/// numbers are used (a change involving a suppressed cell has none).
+/// Computed group by group, in time order: the chain remembers the last
+/// cell of every series, so a group's first period is compared with the
+/// latest earlier period that has data, as if all cells were at hand.
 #[derive(Debug, Default)]
 pub struct ChangeChain {
     last: HashMap<SeriesKey, Cell>,
@@ -1563,32 +1567,16 @@ impl ChangeChain {
     /// groups had gone through the chain.
     pub fn seed(&mut self, ends: Vec<Cell>, catalogue: &Catalogue) {
         for c in ends {
-            let key = (
-                c.level,
-                c.unit_id.clone(),
-                c.instrument.clone(),
-                construct_of(catalogue, &c.instrument, &c.instrument_version, &c.scale_id),
-                c.is_cycle(),
-            );
-            self.last.insert(key, c);
+            self.last.insert(series_key(&c, catalogue), c);
         }
     }
 
     /// The changes into the periods of `cells` (one group, or any set of
     /// cells later than every one seen before).
     pub fn next(&mut self, cells: &[Cell], catalogue: &Catalogue) -> Vec<Change> {
-        let construct =
-            |inst: &str, ver: &str, scale: &str| construct_of(catalogue, inst, ver, scale);
         let mut series: BTreeMap<SeriesKey, Vec<&Cell>> = BTreeMap::new();
         for c in cells {
-            let k = (
-                c.level,
-                c.unit_id.clone(),
-                c.instrument.clone(),
-                construct(&c.instrument, &c.instrument_version, &c.scale_id),
-                c.is_cycle(),
-            );
-            series.entry(k).or_default().push(c);
+            series.entry(series_key(c, catalogue)).or_default().push(c);
         }
         let mut out = Vec::new();
         let mut lasts = Vec::with_capacity(series.len());
@@ -1614,62 +1602,60 @@ impl ChangeChain {
 /// The changes along one series, sorted by period and version.
 fn series_changes(cons: &str, cells: &[&Cell]) -> Vec<Change> {
     let mut out = Vec::new();
-    {
-        for w in cells.windows(2) {
-            let (prev, cur) = (w[0], w[1]);
-            if prev.period == cur.period {
-                continue;
-            }
-            let summary = |c: &Cell| -> Option<Summary> {
-                let range = c.scale_max - c.scale_min;
-                Some(Summary {
-                    mean: score::pomp(c.mean?, c.scale_min, c.scale_max),
-                    sd: c.sd? / range * 100.0,
-                    n: c.n_responses,
-                })
-            };
-            let suppressed = prev.suppressed || cur.suppressed;
-            let version_changed = prev.instrument_version != cur.instrument_version;
-            let (a, b) = if suppressed {
-                (None, None)
-            } else {
-                (summary(prev), summary(cur))
-            };
-            let (p_value, g, diff_pomp) = match (a, b) {
-                (Some(a), Some(b)) => (
-                    score::welch(a, b).map(|x| x.2),
-                    score::hedges_g(a, b),
-                    Some(b.mean - a.mean),
-                ),
-                _ => (None, None, None),
-            };
-            let diff = match (suppressed, version_changed, prev.mean, cur.mean) {
-                (false, false, Some(p), Some(c)) => Some(c - p),
-                _ => None,
-            };
-            out.push(Change {
-                level: cur.level,
-                unit_id: cur.unit_id.clone(),
-                institution_id: cur.institution_id.clone(),
-                specialty: cur.specialty.clone(),
-                rso_id: cur.rso_id.clone(),
-                region_id: cur.region_id.clone(),
-                instrument: cur.instrument.clone(),
-                scale_id: cur.scale_id.clone(),
-                construct: cons.to_string(),
-                period: cur.period.clone(),
-                previous_period: prev.period.clone(),
-                instrument_version: cur.instrument_version.clone(),
-                previous_version: prev.instrument_version.clone(),
-                version_changed,
-                diff,
-                diff_pomp,
-                p_value,
-                hedges_g: g,
-                suppressed,
-                reliable: prev.reliable && cur.reliable,
-            });
+    for w in cells.windows(2) {
+        let (prev, cur) = (w[0], w[1]);
+        if prev.period == cur.period {
+            continue;
         }
+        let summary = |c: &Cell| -> Option<Summary> {
+            let range = c.scale_max - c.scale_min;
+            Some(Summary {
+                mean: score::pomp(c.mean?, c.scale_min, c.scale_max),
+                sd: c.sd? / range * 100.0,
+                n: c.n_responses,
+            })
+        };
+        let suppressed = prev.suppressed || cur.suppressed;
+        let version_changed = prev.instrument_version != cur.instrument_version;
+        let (a, b) = if suppressed {
+            (None, None)
+        } else {
+            (summary(prev), summary(cur))
+        };
+        let (p_value, g, diff_pomp) = match (a, b) {
+            (Some(a), Some(b)) => (
+                score::welch(a, b).map(|x| x.2),
+                score::hedges_g(a, b),
+                Some(b.mean - a.mean),
+            ),
+            _ => (None, None, None),
+        };
+        let diff = match (suppressed, version_changed, prev.mean, cur.mean) {
+            (false, false, Some(p), Some(c)) => Some(c - p),
+            _ => None,
+        };
+        out.push(Change {
+            level: cur.level,
+            unit_id: cur.unit_id.clone(),
+            institution_id: cur.institution_id.clone(),
+            specialty: cur.specialty.clone(),
+            rso_id: cur.rso_id.clone(),
+            region_id: cur.region_id.clone(),
+            instrument: cur.instrument.clone(),
+            scale_id: cur.scale_id.clone(),
+            construct: cons.to_string(),
+            period: cur.period.clone(),
+            previous_period: prev.period.clone(),
+            instrument_version: cur.instrument_version.clone(),
+            previous_version: prev.instrument_version.clone(),
+            version_changed,
+            diff,
+            diff_pomp,
+            p_value,
+            hedges_g: g,
+            suppressed,
+            reliable: prev.reliable && cur.reliable,
+        });
     }
     out
 }
@@ -1849,9 +1835,10 @@ fn counts_frame(c: &[ItemCount]) -> PolarsResult<DataFrame> {
 /// What the reports read: the published cells, changes and item counts.
 #[derive(Debug, Clone, Default)]
 pub struct Published {
-    /// The aggregates (atoms, floors and scale ends are not stored).
+    /// The aggregates (atoms, floors and scale ends are not stored), sorted
+    /// by level and unit: `unit_cells` relies on it.
     pub cells: Vec<Cell>,
-    /// The changes.
+    /// The changes, sorted like the cells.
     pub changes: Vec<Change>,
     /// Item answer counts per RSO and cycle.
     pub item_counts: Vec<ItemCount>,
@@ -2055,14 +2042,14 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The filter on cells and changes; on item counts and sources.
-    fn filters(&self) -> (Expr, Expr) {
+    /// The filter on cells and changes; on item counts and sources (None:
+    /// not read, as a cycle's tables show neither).
+    fn filters(&self) -> (Expr, Option<Expr>) {
         match self {
-            Scope::All => (lit(true), lit(true)),
+            Scope::All => (lit(true), Some(lit(true))),
             Scope::Region { region, rsos } => (
                 col("region_id").eq(lit(region.as_str())),
-                rsos.iter()
-                    .fold(lit(false), |a, r| a.or(col("rso_id").eq(lit(r.as_str())))),
+                Some(any_eq("rso_id", rsos.iter().map(|r| lit(r.as_str())))),
             ),
             Scope::Cycle(cycle) => {
                 let mut periods: Vec<String> = score::years_of(cycle)
@@ -2071,10 +2058,8 @@ impl Scope {
                     .collect();
                 periods.push(cycle.clone());
                 (
-                    periods
-                        .iter()
-                        .fold(lit(false), |a, p| a.or(col("period").eq(lit(p.as_str())))),
-                    col("period").eq(lit(cycle.as_str())),
+                    any_eq("period", periods.iter().map(|p| lit(p.as_str()))),
+                    None,
                 )
             }
         }
@@ -2185,19 +2170,17 @@ pub fn read_published_scoped(
         }
     }
     let cpath = distributions_path(dataset);
-    let item_counts = if cpath.exists() && !matches!(scope, Scope::Cycle(_)) {
-        item_counts_of(&read_where(&cpath, rso_rows.clone())?, &cpath)?
-    } else {
-        Vec::new()
+    let item_counts = match &rso_rows {
+        Some(f) if cpath.exists() => item_counts_of(&read_where(&cpath, f.clone())?, &cpath)?,
+        _ => Vec::new(),
     };
     let data_until = std::fs::read_to_string(dataset.join("aggregates/DATA_UNTIL"))
         .ok()
         .map(|s| s.trim().to_string());
     let spath = sources_path(dataset);
-    let sources = if spath.exists() && !matches!(scope, Scope::Cycle(_)) {
-        sources_of(&read_where(&spath, rso_rows)?, &spath)?
-    } else {
-        Vec::new()
+    let sources = match rso_rows {
+        Some(f) if spath.exists() => sources_of(&read_where(&spath, f)?, &spath)?,
+        _ => Vec::new(),
     };
     let mut data_until_by_cycle: BTreeMap<String, String> = BTreeMap::new();
     for g in read_group_stamps(dataset) {
@@ -2299,17 +2282,18 @@ fn sources_of(df: &DataFrame, path: &Path) -> Result<Vec<Source>> {
         .collect())
 }
 
-/// A sort key of the changes while they are made: years before cycles.
+/// A sort key of the changes: years before cycles.
 const CYCLE_KEY: &str = "_is_cycle";
 
-fn changes_frame_keyed(ch: &[Change]) -> PolarsResult<DataFrame> {
-    let mut df = changes_frame(ch)?;
-    let key = ch
+/// Adds `CYCLE_KEY`: whether the row's period is a cycle (`Cell::is_cycle`).
+fn with_cycle_key(df: &mut DataFrame, path: &Path) -> Result<()> {
+    let key: Vec<bool> = texts(df, "period", path)?
         .iter()
-        .map(|c| c.period.contains('-'))
-        .collect::<Vec<_>>();
-    df.with_column(Column::new(CYCLE_KEY.into(), key))?;
-    Ok(df)
+        .map(|p| p.as_deref().is_some_and(|p| p.contains('-')))
+        .collect();
+    df.with_column(Column::new(CYCLE_KEY.into(), key))
+        .map_err(pl(path))?;
+    Ok(())
 }
 
 /// The rank of the `level` column in `Level`'s order (not alphabetical:
@@ -2325,16 +2309,19 @@ fn level_rank() -> Expr {
         .otherwise(lit(3u32))
 }
 
+/// The four tables of the output, in the order of a group's parts.
+const AGGREGATES: usize = 0;
+const CHANGES: usize = 1;
+const COUNTS: usize = 2;
+const SOURCES: usize = 3;
+
 /// The aggregation's output, built group by group: each group's rows are
 /// set aside as Parquet parts in a scratch folder (memory holds one group at
 /// a time), and `write` puts them together in order at the end.
 pub struct Output {
     dir: PathBuf,
-    parts: usize,
-    aggregates: Vec<PathBuf>,
-    changes: Vec<PathBuf>,
-    counts: Vec<PathBuf>,
-    sources: Vec<PathBuf>,
+    /// Per group its four parts (aggregates, changes, counts, sources).
+    parts: Vec<[PathBuf; 4]>,
     groups: Vec<GroupStamp>,
 }
 
@@ -2349,36 +2336,26 @@ impl Output {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(Output {
             dir,
-            parts: 0,
-            aggregates: Vec::new(),
-            changes: Vec::new(),
-            counts: Vec::new(),
-            sources: Vec::new(),
+            parts: Vec::new(),
             groups: Vec::new(),
         })
     }
 
-    /// Sets a group's frames aside.
-    fn set_aside(&mut self, frames: [DataFrame; 4]) -> Result<()> {
-        let n = self.parts;
-        self.parts += 1;
-        let [a, c, k, s] = frames;
-        for (mut df, kind) in [
-            (a, "aggregates"),
-            (c, "changes"),
-            (k, "counts"),
-            (s, "sources"),
-        ] {
-            let path = self.dir.join(format!("{n:05}-{kind}.parquet"));
-            let f = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-            ParquetWriter::new(f).finish(&mut df).map_err(pl(&path))?;
-            match kind {
-                "aggregates" => self.aggregates.push(path),
-                "changes" => self.changes.push(path),
-                "counts" => self.counts.push(path),
-                _ => self.sources.push(path),
-            }
-        }
+    /// Sets a group's frames aside, with its stamp.
+    fn set_aside(&mut self, frames: [DataFrame; 4], stamp: GroupStamp) -> Result<()> {
+        let n = self.parts.len();
+        let mut i = 0;
+        let paths = frames.map(|mut df| {
+            let path = self.dir.join(format!("{n:05}-{i}.parquet"));
+            i += 1;
+            std::fs::File::create(&path)
+                .map_err(|e| Error::io(&path, e))
+                .and_then(|f| ParquetWriter::new(f).finish(&mut df).map_err(pl(&path)))
+                .map(|_| path)
+        });
+        let [a, c, k, s] = paths;
+        self.parts.push([a?, c?, k?, s?]);
+        self.groups.push(stamp);
         Ok(())
     }
 
@@ -2392,29 +2369,26 @@ impl Output {
             ));
         }
         let e = pl(Path::new("aggregates"));
-        self.set_aside([
-            aggregates_frame(&table.cells).map_err(&e)?,
-            changes_frame_keyed(changes).map_err(&e)?,
-            counts_frame(&table.item_counts).map_err(&e)?,
-            sources_frame(&table.sources).map_err(&e)?,
-        ])?;
-        self.groups.push(GroupStamp {
-            instrument: group.instrument.clone(),
-            cycle: group.cycle.clone(),
-            fingerprint: group.fingerprint.clone(),
-            data_until: table.data_until.clone(),
-        });
-        Ok(())
+        self.set_aside(
+            [
+                aggregates_frame(&table.cells).map_err(&e)?,
+                changes_frame(changes).map_err(&e)?,
+                counts_frame(&table.item_counts).map_err(&e)?,
+                sources_frame(&table.sources).map_err(&e)?,
+            ],
+            GroupStamp {
+                instrument: group.instrument.clone(),
+                cycle: group.cycle.clone(),
+                fingerprint: group.fingerprint.clone(),
+                data_until: table.data_until.clone(),
+            },
+        )
     }
 
     /// Adds an unchanged group's rows as they were.
-    pub fn add_kept(&mut self, group: &Group, kept: Kept) -> Result<()> {
-        self.set_aside([kept.aggregates, kept.changes, kept.counts, kept.sources])?;
-        self.groups.push(GroupStamp {
-            fingerprint: group.fingerprint.clone(),
-            ..kept.stamp
-        });
-        Ok(())
+    pub fn add_kept(&mut self, kept: Kept) -> Result<()> {
+        let Kept { stamp, frames, .. } = kept;
+        self.set_aside(frames, stamp)
     }
 
     /// Writes the aggregates, changes, distributions and sources, each file
@@ -2428,90 +2402,82 @@ impl Output {
             std::fs::remove_file(&stamps).map_err(|e| Error::io(&stamps, e))?;
         }
         let (agg, chg) = output_paths(dataset);
-        let opts = || SortMultipleOptions::default().with_maintain_order(true);
-        let sorted = |parts: Vec<PathBuf>,
-                      empty: DataFrame,
-                      by: Vec<Expr>,
-                      path: &Path|
-         -> Result<DataFrame> {
-            let e = pl(path);
-            let mut all = empty;
-            for part in &parts {
-                all.vstack_mut(&crate::dataset::read_parquet(part)?)
+        let tables: [(PathBuf, PolarsResult<DataFrame>, Vec<Expr>); 4] = [
+            (
+                agg,
+                aggregates_frame(&[]),
+                vec![
+                    level_rank(),
+                    col("unit_id"),
+                    col("instrument"),
+                    col("instrument_version"),
+                    col("scale_id"),
+                    col("period"),
+                ],
+            ),
+            (
+                chg,
+                changes_frame(&[]),
+                vec![
+                    level_rank(),
+                    col("unit_id"),
+                    col("instrument"),
+                    col("construct"),
+                    col(CYCLE_KEY),
+                    col("period"),
+                    col("instrument_version"),
+                ],
+            ),
+            (
+                distributions_path(dataset),
+                counts_frame(&[]),
+                on(&[
+                    "rso_id",
+                    "instrument",
+                    "instrument_version",
+                    "item_id",
+                    "period",
+                    "value",
+                ]),
+            ),
+            (
+                sources_path(dataset),
+                sources_frame(&[]),
+                on(&[
+                    "rso_id",
+                    "instrument",
+                    "period",
+                    "source_file",
+                    "source_sha256",
+                ]),
+            ),
+        ];
+        for (table, (path, empty, by)) in tables.into_iter().enumerate() {
+            let e = pl(&path);
+            let mut all = empty.map_err(&e)?;
+            for parts in &self.parts {
+                all.vstack_mut(&crate::dataset::read_parquet(&parts[table])?)
                     .map_err(&e)?;
             }
-            all.lazy().sort_by_exprs(by, opts()).collect().map_err(&e)
-        };
-        let e = pl(&agg);
-        let mut df = sorted(
-            self.aggregates,
-            aggregates_frame(&[]).map_err(&e)?,
-            vec![
-                level_rank(),
-                col("unit_id"),
-                col("instrument"),
-                col("instrument_version"),
-                col("scale_id"),
-                col("period"),
-            ],
-            &agg,
-        )?;
-        write_parquet(&agg, &mut df)?;
-        let e = pl(&chg);
-        let mut df = sorted(
-            self.changes,
-            changes_frame_keyed(&[]).map_err(&e)?,
-            vec![
-                level_rank(),
-                col("unit_id"),
-                col("instrument"),
-                col("construct"),
-                col(CYCLE_KEY),
-                col("period"),
-                col("instrument_version"),
-            ],
-            &chg,
-        )?
-        .drop(CYCLE_KEY)
-        .map_err(&e)?;
-        write_parquet(&chg, &mut df)?;
-        let cpath = distributions_path(dataset);
-        let e = pl(&cpath);
-        let mut df = sorted(
-            self.counts,
-            counts_frame(&[]).map_err(&e)?,
-            vec![
-                col("rso_id"),
-                col("instrument"),
-                col("instrument_version"),
-                col("item_id"),
-                col("period"),
-                col("value"),
-            ],
-            &cpath,
-        )?;
-        write_parquet(&cpath, &mut df)?;
-        let spath = sources_path(dataset);
-        let e = pl(&spath);
-        let mut df = sorted(
-            self.sources,
-            sources_frame(&[]).map_err(&e)?,
-            vec![
-                col("rso_id"),
-                col("instrument"),
-                col("period"),
-                col("source_file"),
-                col("source_sha256"),
-            ],
-            &spath,
-        )?;
-        write_parquet(&spath, &mut df)?;
+            if table == CHANGES {
+                with_cycle_key(&mut all, &path)?;
+            }
+            let mut df = all
+                .lazy()
+                .sort_by_exprs(by, SortMultipleOptions::default().with_maintain_order(true))
+                .collect()
+                .map_err(&e)?;
+            if table == CHANGES {
+                df = df.drop(CYCLE_KEY).map_err(&e)?;
+            }
+            write_parquet(&path, &mut df)?;
+        }
         let until = self
             .groups
             .iter()
             .filter_map(|g| g.data_until.clone())
             .max();
-        write_text(
+        crate::dataset::write_file_atomic(
             &dataset.join("aggregates/DATA_UNTIL"),
             until.unwrap_or_default().as_bytes(),
         )?;
@@ -2519,15 +2485,9 @@ impl Output {
             file: stamps.display().to_string(),
             message: e.to_string(),
         })?;
-        write_text(&stamps, &json)?;
+        crate::dataset::write_file_atomic(&stamps, &json)?;
         std::fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))
     }
-}
-
-fn write_text(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 /// The periods of groups: their years and cycles.
@@ -2565,29 +2525,46 @@ fn constructs_frame(catalogue: &Catalogue) -> PolarsResult<DataFrame> {
     ])
 }
 
-/// An unchanged group's output as written before.
+/// An unchanged group's output as written before: its four tables' rows.
 pub struct Kept {
-    /// Its stamp.
-    pub stamp: GroupStamp,
-    /// Cells suppressed below the floor.
-    pub min_n: usize,
-    /// Cells suppressed to protect others.
-    pub secondary: usize,
-    aggregates: DataFrame,
-    changes: DataFrame,
-    counts: DataFrame,
-    sources: DataFrame,
+    stamp: GroupStamp,
+    frames: [DataFrame; 4],
+    dataset: PathBuf,
 }
 
 impl Kept {
     /// Cells.
     pub fn cells(&self) -> usize {
-        self.aggregates.height()
+        self.frames[AGGREGATES].height()
     }
 
     /// Changes.
     pub fn changes(&self) -> usize {
-        self.changes.height()
+        self.frames[CHANGES].height()
+    }
+
+    /// Cells suppressed for a reason (`privacy::MIN_N`, `SECONDARY`).
+    pub fn suppressed(&self, reason: &str) -> Result<usize> {
+        let (agg, _) = output_paths(&self.dataset);
+        Ok(texts(&self.frames[AGGREGATES], "suppression_reason", &agg)?
+            .iter()
+            .filter(|v| v.as_deref() == Some(reason))
+            .count())
+    }
+
+    /// The group's published table, for a group whose changes must be made
+    /// again (an earlier group of its instrument changed).
+    pub fn into_table(self, catalogue: &Catalogue) -> Result<Table> {
+        let ds = &self.dataset;
+        let (agg, _) = output_paths(ds);
+        Ok(Table {
+            data_until: self.stamp.data_until,
+            item_counts: item_counts_of(&self.frames[COUNTS], &distributions_path(ds))?,
+            cells: cells_of_frame(&self.frames[AGGREGATES], &agg, catalogue)?,
+            atoms: Vec::new(),
+            sources: sources_of(&self.frames[SOURCES], &sources_path(ds))?,
+            protected: true,
+        })
     }
 }
 
@@ -2595,10 +2572,8 @@ impl Kept {
 /// change.
 pub struct Previous {
     stamps: HashMap<(String, String), GroupStamp>,
-    aggregates: DataFrame,
-    changes: DataFrame,
-    counts: DataFrame,
-    sources: DataFrame,
+    /// Aggregates, changes, counts, sources (as `Output` orders them).
+    frames: [DataFrame; 4],
     dataset: PathBuf,
 }
 
@@ -2608,84 +2583,59 @@ impl Previous {
     pub fn open(dataset: &Path) -> Result<Option<Previous>> {
         let stamps = read_group_stamps(dataset);
         let (agg, chg) = output_paths(dataset);
-        let (cpath, spath) = (distributions_path(dataset), sources_path(dataset));
-        if stamps.is_empty() || [&agg, &chg, &cpath, &spath].iter().any(|p| !p.exists()) {
+        let paths = [agg, chg, distributions_path(dataset), sources_path(dataset)];
+        if stamps.is_empty() || paths.iter().any(|p| !p.exists()) {
             return Ok(None);
         }
+        let [a, c, k, s] = paths.map(|p| crate::dataset::read_parquet(&p));
         Ok(Some(Previous {
             stamps: stamps
                 .into_iter()
                 .map(|s| ((s.instrument.clone(), s.cycle.clone()), s))
                 .collect(),
-            aggregates: crate::dataset::read_parquet(&agg)?,
-            changes: crate::dataset::read_parquet(&chg)?,
-            counts: crate::dataset::read_parquet(&cpath)?,
-            sources: crate::dataset::read_parquet(&spath)?,
+            frames: [a?, c?, k?, s?],
             dataset: dataset.to_path_buf(),
         }))
     }
 
-    /// The stamp of a group whose fingerprint is the same as last time.
-    fn unchanged(&self, group: &Group) -> Option<&GroupStamp> {
-        self.stamps
-            .get(&(group.instrument.clone(), group.cycle.clone()))
-            .filter(|s| s.fingerprint == group.fingerprint)
-    }
-
-    /// The rows of `df` of the instrument and periods.
-    fn rows(&self, df: &DataFrame, instrument: &str, periods: &[String]) -> Result<DataFrame> {
-        let p = periods.iter().fold(lit(false), |acc, x| {
-            acc.or(col("period").eq(lit(x.as_str())))
-        });
-        df.clone()
+    /// The rows of a table of the instrument and periods.
+    fn rows(&self, table: usize, instrument: &str, periods: &[String]) -> Result<DataFrame> {
+        self.frames[table]
+            .clone()
             .lazy()
-            .filter(col("instrument").eq(lit(instrument)).and(p))
+            .filter(
+                col("instrument")
+                    .eq(lit(instrument))
+                    .and(any_eq("period", periods.iter().map(|p| lit(p.as_str())))),
+            )
             .collect()
             .map_err(pl(&self.dataset))
     }
 
-    /// An unchanged group's rows as written before, changes included: for
-    /// a group none of whose predecessors (same instrument, earlier
-    /// cycles) was computed again, so that its changes are still right.
+    /// A group's rows as written before, changes included, when its
+    /// fingerprint is the same as then (computing it again would give the
+    /// same rows). Its changes are right as long as no earlier group of
+    /// its instrument was computed again.
     pub fn kept(&self, group: &Group) -> Result<Option<Kept>> {
-        let Some(stamp) = self.unchanged(group) else {
+        let Some(stamp) = self
+            .stamps
+            .get(&(group.instrument.clone(), group.cycle.clone()))
+            .filter(|s| s.fingerprint == group.fingerprint)
+        else {
             return Ok(None);
         };
         let periods = group_periods(std::slice::from_ref(group));
         let cycle = std::slice::from_ref(&group.cycle);
         let i = group.instrument.as_str();
-        let e = pl(&self.dataset);
-        let aggregates = self.rows(&self.aggregates, i, &periods)?;
-        let reason = |r: &str| -> Result<usize> {
-            Ok(aggregates
-                .column("suppression_reason")
-                .map_err(&e)?
-                .str()
-                .map_err(&e)?
-                .iter()
-                .filter(|v| *v == Some(r))
-                .count())
-        };
-        let (min_n, secondary) = (
-            reason(crate::privacy::MIN_N)?,
-            reason(crate::privacy::SECONDARY)?,
-        );
-        let mut changes = self.rows(&self.changes, i, &periods)?;
-        let is_cycle: Vec<bool> = texts(&changes, "period", &self.dataset)?
-            .iter()
-            .map(|p| p.as_deref().is_some_and(|p| p.contains('-')))
-            .collect();
-        changes
-            .with_column(Column::new(CYCLE_KEY.into(), is_cycle))
-            .map_err(&e)?;
         Ok(Some(Kept {
             stamp: stamp.clone(),
-            min_n,
-            secondary,
-            counts: self.rows(&self.counts, i, cycle)?,
-            sources: self.rows(&self.sources, i, cycle)?,
-            aggregates,
-            changes,
+            frames: [
+                self.rows(AGGREGATES, i, &periods)?,
+                self.rows(CHANGES, i, &periods)?,
+                self.rows(COUNTS, i, cycle)?,
+                self.rows(SOURCES, i, cycle)?,
+            ],
+            dataset: self.dataset.clone(),
         }))
     }
 
@@ -2697,10 +2647,8 @@ impl Previous {
             return Ok(Vec::new());
         };
         let e = pl(&self.dataset);
-        let periods = group_periods(groups);
-        let is_cycle = groups.iter().fold(lit(false), |acc, g| {
-            acc.or(col("period").eq(lit(g.cycle.as_str())))
-        });
+        let mut rows = self.rows(AGGREGATES, &first.instrument, &group_periods(groups))?;
+        with_cycle_key(&mut rows, &self.dataset)?;
         let keys = ["level", "unit_id", "instrument", "construct", CYCLE_KEY];
         let last: Vec<Expr> = AGGREGATE_COLUMNS
             .iter()
@@ -2708,8 +2656,7 @@ impl Previous {
             .map(|c| col(*c).last())
             .collect();
         let on3 = on(&VERSION_KEYS);
-        let ends = self
-            .rows(&self.aggregates, &first.instrument, &periods)?
+        let ends = rows
             .lazy()
             .join(
                 constructs_frame(catalogue).map_err(&e)?.lazy(),
@@ -2717,10 +2664,7 @@ impl Previous {
                 on3,
                 JoinArgs::new(JoinType::Left),
             )
-            .with_columns([
-                col("construct").fill_null(col("scale_id")),
-                is_cycle.alias(CYCLE_KEY),
-            ])
+            .with_column(col("construct").fill_null(col("scale_id")))
             .sort_by_exprs(
                 [col("period"), col("instrument_version")],
                 SortMultipleOptions::default().with_maintain_order(true),
@@ -2730,34 +2674,6 @@ impl Previous {
             .collect()
             .map_err(&e)?;
         cells_of_frame(&ends, &self.dataset, catalogue)
-    }
-
-    /// The group's published table as written before, when its fingerprint
-    /// is the same (then computing it again would give the same rows).
-    pub fn reuse(&self, group: &Group, catalogue: &Catalogue) -> Result<Option<Table>> {
-        let Some(stamp) = self.unchanged(group) else {
-            return Ok(None);
-        };
-        let periods = group_periods(std::slice::from_ref(group));
-        let in_group = |df: &DataFrame, periods: &[String]| -> Result<DataFrame> {
-            self.rows(df, &group.instrument, periods)
-        };
-        let cycle = std::slice::from_ref(&group.cycle);
-        let (agg, _) = output_paths(&self.dataset);
-        Ok(Some(Table {
-            data_until: stamp.data_until.clone(),
-            item_counts: item_counts_of(
-                &in_group(&self.counts, cycle)?,
-                &distributions_path(&self.dataset),
-            )?,
-            cells: cells_of_frame(&in_group(&self.aggregates, &periods)?, &agg, catalogue)?,
-            atoms: Vec::new(),
-            sources: sources_of(
-                &in_group(&self.sources, cycle)?,
-                &sources_path(&self.dataset),
-            )?,
-            protected: true,
-        }))
     }
 }
 

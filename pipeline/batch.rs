@@ -328,9 +328,6 @@ pub fn run(
     let mut staging = None;
     let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
     let mut batches = Vec::new();
-    // Whether each of `batches` is already in the staging folder.
-    let mut staged: Vec<bool> = Vec::new();
-    let mut any_responses = false;
     let mut seen = std::collections::HashSet::new();
     for paths in files.chunks(chunk) {
         let work = paths.par_iter().map(process).collect::<Result<Vec<_>>>()?;
@@ -347,9 +344,7 @@ pub fn run(
             let mut r = w.report;
             r.problems = b.outcome.quarantine.clone();
             reports.push(r);
-            let has_responses = !b.outcome.responses.is_empty();
-            any_responses |= has_responses;
-            if mode == Mode::Ingest && has_responses {
+            if mode == Mode::Ingest && !b.outcome.responses.is_empty() {
                 if staging.is_none() {
                     staging = Some(dataset.begin(&batch_id)?);
                 }
@@ -357,14 +352,14 @@ pub fn run(
                     st.add(&mut b)?;
                 }
             }
-            staged.push(mode == Mode::Ingest && has_responses);
             batches.push(b);
         }
     }
 
     let mut out = BatchReport::default();
-    // A failed file that fails the same way again changes nothing.
-    let unchanged = !any_responses
+    // A failed file that fails the same way again changes nothing (files
+    // with responses were staged).
+    let unchanged = staging.is_none()
         && batches.iter().all(|b| {
             manifest.iter().any(|m| {
                 m.source_sha256 == b.entry.source_sha256
@@ -378,20 +373,14 @@ pub fn run(
     let entries: Vec<ManifestEntry> = if mode == Mode::Ingest && !batches.is_empty() && !unchanged {
         out.wrote = true;
         out.batch_id = Some(batch_id.clone());
-        let mut st = match staging {
+        // Files without responses (failed, or every row quarantined) get
+        // their manifest entry, with the counts `process` gave them.
+        let st = match staging {
             Some(st) => st,
             None => dataset.begin(&batch_id)?,
         };
-        // Files without responses (failed, or every row quarantined) still
-        // get their counts and manifest entry.
-        for (b, _) in batches.iter_mut().zip(&staged).filter(|(_, s)| !**s) {
-            st.add(b)?;
-        }
         st.finish(batches)?
     } else {
-        if let Some(st) = staging {
-            st.discard()?;
-        }
         batches.into_iter().map(|b| b.entry).collect()
     };
     for r in reports.iter_mut() {

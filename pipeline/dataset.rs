@@ -334,15 +334,12 @@ pub struct Staging<'a> {
 impl Staging<'_> {
     /// Takes the file's responses into the batch and fills in its counts.
     pub fn add(&mut self, fb: &mut FileBatch) -> Result<()> {
-        let o = &mut fb.outcome;
-        fb.entry.rows_read = o.rows_read;
-        fb.entry.rows_quarantined = o.rows_quarantined;
-        fb.entry.rows_written = o.responses.len() as u64;
+        // The counts are the caller's (`batch::process`).
         debug_assert_eq!(
             fb.entry.rows_read,
             fb.entry.rows_written + fb.entry.rows_quarantined
         );
-        let responses = std::mem::take(&mut o.responses);
+        let responses = std::mem::take(&mut fb.outcome.responses);
         let Some(inst) = fb.instrument.as_ref() else {
             return Ok(());
         };
@@ -468,15 +465,6 @@ impl Staging<'_> {
         let _ = std::fs::remove_dir(ds.root.join(STAGING));
         Ok(files.into_iter().map(|f| f.entry).collect())
     }
-
-    /// Drops the batch: nothing was committed.
-    pub fn discard(self) -> Result<()> {
-        if self.dir.exists() {
-            std::fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
-        }
-        let _ = std::fs::remove_dir(self.dataset.root.join(STAGING));
-        Ok(())
-    }
 }
 
 /// Test hook: `OPLEIDINGSMONITOR_FAIL_AT=<point>` aborts the process there,
@@ -570,6 +558,24 @@ pub fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
 pub fn read_parquet(path: &Path) -> Result<DataFrame> {
     let f = File::open(path).map_err(|e| Error::io(path, e))?;
     ParquetReader::new(f).finish().map_err(pl_err(path))
+}
+
+/// Writes a small file atomically (a temporary file, then a rename),
+/// creating its folder. Unchanged content is not rewritten: a run with
+/// nothing new touches nothing.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 /// Writes a Parquet file via a temporary name and a rename, synced.

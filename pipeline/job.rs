@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::batch::{self, FileStatus, Mode};
 use crate::config::Config;
-use crate::dataset::{manifest_fingerprint, Dataset, RunLock};
+use crate::dataset::{manifest_fingerprint, write_file_atomic, Dataset, RunLock};
 use crate::error::{Error, Result};
 use crate::ingest::pseudonym::PseudonymKey;
 
@@ -55,20 +55,25 @@ pub fn settings_fingerprint(config: &Config) -> String {
 /// The stamp the current dataset and settings would give.
 pub fn current_stamp(config: &Config) -> Result<String> {
     let ds = Dataset::open_read_only(&config.paths.dataset);
-    Ok(format!(
+    Ok(stamp_of(&ds.manifest()?, config))
+}
+
+/// The stamp of this manifest with the current settings.
+fn stamp_of(manifest: &[crate::dataset::ManifestEntry], config: &Config) -> String {
+    format!(
         "manifest {}\nsettings {}\n",
-        manifest_fingerprint(&ds.manifest()?),
+        manifest_fingerprint(manifest),
         settings_fingerprint(config)
-    ))
+    )
 }
 
 /// Writes the stamp after the aggregates (last, so a run killed before it
 /// aggregates again).
 pub fn write_stamp(config: &Config, stamp: &str) -> Result<()> {
-    let path = aggregate_stamp_path(&config.paths.dataset);
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, stamp).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+    write_file_atomic(
+        &aggregate_stamp_path(&config.paths.dataset),
+        stamp.as_bytes(),
+    )
 }
 
 /// One rejected row (or file) in the summary.
@@ -138,14 +143,9 @@ pub struct RunSummary {
 impl RunSummary {
     /// Writes the summary as pretty JSON, atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        let tmp = path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| Error::io(path, std::io::Error::other(e)))?;
-        std::fs::write(&tmp, text + "\n").map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+        write_file_atomic(path, (text + "\n").as_bytes())
     }
 }
 
@@ -286,17 +286,16 @@ pub fn run(
         }
     }
 
-    let stamp = current_stamp(config)?;
+    let manifest = Dataset::open_read_only(&config.paths.dataset).manifest()?;
+    let stamp = stamp_of(&manifest, config);
     let previous =
         std::fs::read_to_string(aggregate_stamp_path(&config.paths.dataset)).unwrap_or_default();
-    let has_data = !Dataset::open_read_only(&config.paths.dataset)
-        .manifest()?
-        .is_empty();
+    let has_data = !manifest.is_empty();
     // Aggregates without group stamps (made by an older version) are made
     // again, so that reports can tell which cycles changed.
     let stamped = !crate::aggregate::read_group_stamps(&config.paths.dataset).is_empty();
     if has_data && (options.force || previous != stamp || !stamped) {
-        let a = crate::aggregate_dataset(config, !options.force)?;
+        let a = crate::aggregate_dataset(config, !options.force, &stamp)?;
         summary.aggregated = true;
         summary.groups_computed = a.groups_computed;
         summary.groups_kept = a.groups_kept;
@@ -325,10 +324,7 @@ pub fn run(
         let files = crate::report::render_all(config, &opts)?;
         summary.reports = files.iter().map(|f| f.display().to_string()).collect();
         for (cycle, stamp) in &due {
-            let path = report_stamp_path(config, cycle, &lang);
-            let tmp = path.with_extension("tmp");
-            std::fs::write(&tmp, stamp).map_err(|e| Error::io(&tmp, e))?;
-            std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+            write_file_atomic(&report_stamp_path(config, cycle, &lang), stamp.as_bytes())?;
         }
         summary.cycles_reported = due.into_iter().map(|(c, _)| c).collect();
         summary.changed = true;

@@ -44,15 +44,27 @@ pub struct AggregateSummary {
     pub groups_kept: usize,
 }
 
+impl AggregateSummary {
+    fn add(&mut self, cells: usize, changes: usize, min_n: usize, secondary: usize) {
+        self.cells += cells;
+        self.changes += changes;
+        self.suppressed_min_n += min_n;
+        self.suppressed_secondary += secondary;
+    }
+}
+
 /// Scores and aggregates the dataset group by group (an instrument in a
 /// cycle), protects each group's cells, and writes `aggregates/`,
-/// `changes/`, `distributions/` and `sources/`, then the stamp that says
-/// what they were made from. With `reuse`, a group whose fingerprint is the
+/// `changes/`, `distributions/` and `sources/`, then `stamp` (what they
+/// were made from: `job::current_stamp`). With `reuse`, a group whose fingerprint is the
 /// one written last time keeps its rows instead of being computed again
 /// (`aggregate::Previous`); the output is the same bytes either way. The
 /// caller holds the dataset's `RunLock`.
-pub fn aggregate_dataset(config: &config::Config, reuse: bool) -> Result<AggregateSummary> {
-    let stamp = job::current_stamp(config)?;
+pub fn aggregate_dataset(
+    config: &config::Config,
+    reuse: bool,
+    stamp: &str,
+) -> Result<AggregateSummary> {
     let t = std::time::Instant::now();
     let plan = aggregate::plan(config)?;
     let previous = if reuse {
@@ -60,79 +72,87 @@ pub fn aggregate_dataset(config: &config::Config, reuse: bool) -> Result<Aggrega
     } else {
         None
     };
+    let cat = &config.catalogue;
     let mut out = aggregate::Output::new(&config.paths.dataset)?;
     let mut chain = aggregate::ChangeChain::default();
     let mut summary = AggregateSummary::default();
-    // Per instrument (groups come by instrument, then cycle): whether a
-    // group was computed, and the kept groups not yet through the chain.
-    let mut dirty = false;
-    let mut pending: Vec<aggregate::Group> = Vec::new();
-    for (i, group) in plan.groups.iter().enumerate() {
-        let t0 = std::time::Instant::now();
-        if i == 0 || plan.groups[i - 1].instrument != group.instrument {
-            dirty = false;
-            pending.clear();
-        }
-        // An unchanged group after only unchanged ones: its rows, changes
-        // included, are what they were.
-        if let (Some(p), false) = (&previous, dirty) {
-            if let Some(kept) = p.kept(group)? {
-                summary.groups_kept += 1;
-                summary.cells += kept.cells();
-                summary.changes += kept.changes();
-                summary.suppressed_min_n += kept.min_n;
-                summary.suppressed_secondary += kept.secondary;
-                out.add_kept(group, kept)?;
-                pending.push(group.clone());
-                tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "group kept");
-                continue;
+    // Groups come by instrument, then cycle (in time order).
+    for groups in plan.groups.chunk_by(|a, b| a.instrument == b.instrument) {
+        // Whether a group of this instrument was computed, and its kept
+        // groups not yet through the chain.
+        let mut dirty = false;
+        let mut pending: Vec<aggregate::Group> = Vec::new();
+        for group in groups {
+            let t0 = std::time::Instant::now();
+            let kept = match &previous {
+                Some(p) => p.kept(group)?,
+                None => None,
+            };
+            let table = match kept {
+                // Unchanged after unchanged groups only: its rows, changes
+                // included, are what they were.
+                Some(kept) if !dirty => {
+                    summary.groups_kept += 1;
+                    summary.add(
+                        kept.cells(),
+                        kept.changes(),
+                        kept.suppressed(privacy::MIN_N)?,
+                        kept.suppressed(privacy::SECONDARY)?,
+                    );
+                    out.add_kept(kept)?;
+                    pending.push(group.clone());
+                    tracing::debug!(
+                        group.instrument,
+                        group.cycle,
+                        seconds = t0.elapsed().as_secs_f64(),
+                        "group kept"
+                    );
+                    continue;
+                }
+                // Unchanged after a changed group: its changes are made again.
+                Some(kept) => {
+                    summary.groups_kept += 1;
+                    kept.into_table(cat)?
+                }
+                None => {
+                    let mut t = plan.compute(group)?;
+                    privacy::protect(&mut t);
+                    summary.groups_computed += 1;
+                    dirty = true;
+                    t
+                }
+            };
+            // The changes from here on need the series' ends so far.
+            if let Some(p) = &previous {
+                chain.seed(p.series_ends(&pending, cat)?, cat);
+                pending.clear();
             }
-        }
-        // The changes from here on need the series' ends so far.
-        if let Some(p) = &previous {
-            chain.seed(
-                p.series_ends(&pending, &config.catalogue)?,
-                &config.catalogue,
+            let changes = chain.next(&table.cells, cat);
+            let count = |r: &str| {
+                table
+                    .cells
+                    .iter()
+                    .filter(|c| c.suppression_reason.as_deref() == Some(r))
+                    .count()
+            };
+            summary.add(
+                table.cells.len(),
+                changes.len(),
+                count(privacy::MIN_N),
+                count(privacy::SECONDARY),
             );
-            pending.clear();
+            out.add(group, &table, &changes)?;
+            tracing::debug!(
+                group.instrument,
+                group.cycle,
+                seconds = t0.elapsed().as_secs_f64(),
+                "group made"
+            );
         }
-        let reused = match &previous {
-            Some(p) => p.reuse(group, &config.catalogue)?,
-            None => None,
-        };
-        let table = match reused {
-            Some(t) => {
-                summary.groups_kept += 1;
-                t
-            }
-            None => {
-                let mut t = plan.compute(group)?;
-                tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "group computed");
-                privacy::protect(&mut t);
-                tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "group protected");
-                summary.groups_computed += 1;
-                dirty = true;
-                t
-            }
-        };
-        let changes = chain.next(&table.cells, &config.catalogue);
-        let count = |r: &str| {
-            table
-                .cells
-                .iter()
-                .filter(|c| c.suppression_reason.as_deref() == Some(r))
-                .count()
-        };
-        summary.cells += table.cells.len();
-        summary.suppressed_min_n += count(privacy::MIN_N);
-        summary.suppressed_secondary += count(privacy::SECONDARY);
-        summary.changes += changes.len();
-        out.add(group, &table, &changes)?;
-        tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "group added");
     }
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "computed");
     out.write(&config.paths.dataset)?;
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "written");
-    job::write_stamp(config, &stamp)?;
+    job::write_stamp(config, stamp)?;
     Ok(summary)
 }

@@ -562,10 +562,11 @@ mod tests {
         let rules = Rules::default();
         let p = Published {
             cells: vec![
+                // Sorted by level and unit, as `Published` keeps them.
                 cell("a:x", "2023-2024", 80.0, 10, true),
+                cell("b:x", "2021-2022", 55.0, 10, true),
                 cell("b:x", "2023-2024", 50.0, 10, true),
                 cell("c:x", "2023-2024", 40.0, 5, false),
-                cell("b:x", "2021-2022", 55.0, 10, true),
                 cell("d:x", "2023-2024", 70.0, 10, true),
             ],
             ..Default::default()

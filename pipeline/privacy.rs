@@ -280,7 +280,7 @@ pub fn protect(table: &mut Table) {
     // changes nothing another can learn. Each component is protected on its
     // own (in parallel), with the same choices as over the whole table.
     let components = components(&table.cells, relations(&table.cells));
-    let done: Vec<Vec<(usize, &'static str)>> = {
+    let done: Vec<Vec<usize>> = {
         use rayon::prelude::*;
         let cells = &table.cells;
         components
@@ -292,13 +292,13 @@ pub fn protect(table: &mut Table) {
                     .iter()
                     .zip(&local)
                     .filter(|(&m, c)| c.suppressed && !cells[m].suppressed)
-                    .map(|(&m, _)| (m, SECONDARY))
+                    .map(|(&m, _)| m)
                     .collect()
             })
             .collect()
     };
-    for (m, reason) in done.into_iter().flatten() {
-        table.cells[m].suppress(reason);
+    for m in done.into_iter().flatten() {
+        table.cells[m].suppress(SECONDARY);
     }
     // Item answer counts are published for RSOs only, and only where the
     // RSO's cell of the item's own subscale is published and at least a

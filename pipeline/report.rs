@@ -11,7 +11,7 @@
 //! rules live in `pdca`, the pictures in `chart`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -616,8 +616,6 @@ pub struct RsoReport {
     pub t: Labels,
     /// Language.
     pub lang: String,
-    /// Stylesheet, inlined.
-    pub style: String,
     /// Region title of the configuration.
     pub title: String,
     /// RSO id.
@@ -652,17 +650,6 @@ pub struct RsoReport {
     pub method: Vec<String>,
     /// Sources: file and sha256.
     pub sources: Vec<(String, String)>,
-}
-
-/// The cycles that have data.
-pub fn cycles(published: &Published) -> Vec<String> {
-    let set: BTreeSet<String> = published
-        .cells
-        .iter()
-        .filter(|c| c.is_cycle())
-        .map(|c| c.period.clone())
-        .collect();
-    set.into_iter().collect()
 }
 
 fn find<'a>(
@@ -1396,7 +1383,6 @@ fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
     Some(RsoReport {
         t: ctx.t.clone(),
         lang: lang.to_string(),
-        style: String::new(),
         title: config.title.clone(),
         rso_id: rso_id.to_string(),
         rso_name: rso.name.clone(),
@@ -1437,8 +1423,6 @@ pub struct RegionReport {
     pub t: Labels,
     /// Language.
     pub lang: String,
-    /// Stylesheet.
-    pub style: String,
     /// Title.
     pub title: String,
     /// Region id.
@@ -1553,7 +1537,6 @@ fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionReport {
     RegionReport {
         t: ctx.t.clone(),
         lang: lang.to_string(),
-        style: String::new(),
         title: config.title.clone(),
         region_id: region_id.to_string(),
         region: names.region(region_id),
@@ -1579,8 +1562,6 @@ pub struct InstitutionReport {
     pub t: Labels,
     /// Language.
     pub lang: String,
-    /// Stylesheet.
-    pub style: String,
     /// Title.
     pub title: String,
     /// Institution id.
@@ -1708,7 +1689,6 @@ fn institution_report(ctx: &Ctx, inst_id: &str, cycle: &str) -> Option<Instituti
     Some(InstitutionReport {
         t: ctx.t.clone(),
         lang: ctx.opts.lang.clone(),
-        style: String::new(),
         title: config.title.clone(),
         institution_id: inst_id.to_string(),
         institution: inst.name.clone(),
@@ -1762,21 +1742,9 @@ fn environment(config: &Config) -> Result<minijinja::Environment<'static>> {
     Ok(env)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    // Unchanged content is not rewritten: a run with nothing new touches
-    // no report.
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(());
-    }
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+/// A report as its templates see it: its fields and the inlined style sheet.
+fn page_value<T: Serialize>(report: &T, style: &str) -> minijinja::Value {
+    minijinja::context! { style => style, ..minijinja::Value::from(minijinja::value::Serde(report)) }
 }
 
 enum Job {
@@ -1790,8 +1758,8 @@ enum Job {
 pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
     let started = std::time::Instant::now();
     let ds = &config.paths.dataset;
-    // Nothing is read whole: each region's reports are made from the
-    // region's rows, each cycle's tables from the cycle's.
+    // The published table is not read whole: each region's reports are
+    // made from the region's rows, each cycle's tables from the cycle's.
     let nothing = Published::default();
     let comments = crate::dataset::read_comments(&config.paths.dataset)?;
     let plan = match &config.paths.development_plan {
@@ -1829,19 +1797,31 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
     } else {
         format!(".{}", opts.lang)
     };
-    let mut jobs = Vec::new();
+    // Every report is about units of one region: each region's reports are
+    // made from the region's share of the data.
+    let reg = &config.registry;
+    let mut by_region: BTreeMap<&str, Vec<Job>> = BTreeMap::new();
     for cycle in &selected {
-        for r in config.registry.rsos.keys() {
-            if opts.rso.as_ref().is_none_or(|x| x == r) {
-                jobs.push(Job::Rso(cycle.clone(), r.clone()));
+        for (id, r) in &reg.rsos {
+            if opts.rso.as_ref().is_none_or(|x| x == id) {
+                by_region
+                    .entry(&r.region)
+                    .or_default()
+                    .push(Job::Rso(cycle.clone(), id.clone()));
             }
         }
-        for r in config.registry.regions.keys() {
-            jobs.push(Job::Region(cycle.clone(), r.clone()));
+        for id in reg.regions.keys() {
+            by_region
+                .entry(id)
+                .or_default()
+                .push(Job::Region(cycle.clone(), id.clone()));
         }
         if opts.rso.is_none() {
-            for i in config.registry.institutions.keys() {
-                jobs.push(Job::Institution(cycle.clone(), i.clone()));
+            for (id, i) in &reg.institutions {
+                by_region
+                    .entry(&i.region)
+                    .or_default()
+                    .push(Job::Institution(cycle.clone(), id.clone()));
             }
         }
     }
@@ -1854,33 +1834,27 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
             })
     };
     let out_root = &config.paths.reports;
-    // Reports of one region are made from the region's share of the data.
-    let region_of = |job: &Job| -> Option<String> {
-        let reg = &config.registry;
-        match job {
-            Job::Rso(_, id) => reg.rsos.get(id).map(|r| r.region.clone()),
-            Job::Region(_, id) => Some(id.clone()),
-            Job::Institution(_, id) => reg.institutions.get(id).map(|i| i.region.clone()),
-        }
+    // A report's two pages (HTML and Markdown) in `<cycle>/<kind>/`.
+    let page = |kind: &str, cycle: &str, id: &str, v: minijinja::Value| -> Result<Vec<PathBuf>> {
+        let dir = out_root.join(cycle).join(kind);
+        let h = dir.join(format!("{id}{suffix}.html"));
+        let m = dir.join(format!("{id}{suffix}.md"));
+        let html = render(&format!("{kind}.html.j2"), v.clone())?;
+        crate::dataset::write_file_atomic(&h, html.as_bytes())?;
+        let md = render(&format!("{kind}.md.j2"), v)?;
+        crate::dataset::write_file_atomic(&m, md.as_bytes())?;
+        Ok(vec![h, m])
     };
-    let mut by_region: BTreeMap<Option<String>, Vec<&Job>> = BTreeMap::new();
-    for job in &jobs {
-        by_region.entry(region_of(job)).or_default().push(job);
-    }
-    let mut written: Vec<Vec<PathBuf>> = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
     for (region, jobs) in by_region {
-        let scope = match &region {
-            Some(r) => Scope::Region {
-                region: r.clone(),
-                rsos: config
-                    .registry
-                    .rsos
-                    .iter()
-                    .filter(|(_, x)| x.region == *r)
-                    .map(|(id, _)| id.clone())
-                    .collect(),
-            },
-            None => Scope::All,
+        let scope = Scope::Region {
+            region: region.to_string(),
+            rsos: reg
+                .rsos
+                .iter()
+                .filter(|(_, x)| x.region == region)
+                .map(|(id, _)| id.clone())
+                .collect(),
         };
         let scoped = aggregate::read_published_scoped(ds, &config.catalogue, &scope)?;
         let ctx = Ctx {
@@ -1891,63 +1865,33 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         let part: Vec<Vec<PathBuf>> = jobs
             .par_iter()
             .map(|job| -> Result<Vec<PathBuf>> {
-                let (dir, id, html, md) = match job {
-                    Job::Rso(cycle, id) => {
-                        let Some(mut r) = rso_report(ctx, id, cycle) else {
-                            return Ok(Vec::new());
-                        };
-                        r.style = style.clone();
-                        let v = minijinja::Value::from(minijinja::value::Serde(&r));
-                        (
-                            out_root.join(cycle).join("rso"),
-                            id,
-                            render("rso.html.j2", v.clone())?,
-                            render("rso.md.j2", v)?,
-                        )
-                    }
-                    Job::Region(cycle, id) => {
-                        let mut r = region_report(ctx, id, cycle);
-                        r.style = style.clone();
-                        let v = minijinja::Value::from(minijinja::value::Serde(&r));
-                        (
-                            out_root.join(cycle).join("region"),
-                            id,
-                            render("region.html.j2", v.clone())?,
-                            render("region.md.j2", v)?,
-                        )
-                    }
-                    Job::Institution(cycle, id) => {
-                        let Some(mut r) = institution_report(ctx, id, cycle) else {
-                            return Ok(Vec::new());
-                        };
-                        if r.instruments.is_empty() {
-                            return Ok(Vec::new());
+                match job {
+                    Job::Rso(cycle, id) => match rso_report(ctx, id, cycle) {
+                        Some(r) => page("rso", cycle, id, page_value(&r, &style)),
+                        None => Ok(Vec::new()),
+                    },
+                    Job::Region(cycle, id) => page(
+                        "region",
+                        cycle,
+                        id,
+                        page_value(&region_report(ctx, id, cycle), &style),
+                    ),
+                    Job::Institution(cycle, id) => match institution_report(ctx, id, cycle) {
+                        Some(r) if !r.instruments.is_empty() => {
+                            page("institution", cycle, id, page_value(&r, &style))
                         }
-                        r.style = style.clone();
-                        let v = minijinja::Value::from(minijinja::value::Serde(&r));
-                        (
-                            out_root.join(cycle).join("institution"),
-                            id,
-                            render("institution.html.j2", v.clone())?,
-                            render("institution.md.j2", v)?,
-                        )
-                    }
-                };
-                let h = dir.join(format!("{id}{suffix}.html"));
-                let m = dir.join(format!("{id}{suffix}.md"));
-                write_atomic(&h, html.as_bytes())?;
-                write_atomic(&m, md.as_bytes())?;
-                Ok(vec![h, m])
+                        _ => Ok(Vec::new()),
+                    },
+                }
             })
             .collect::<Result<Vec<_>>>()?;
-        written.extend(part);
+        files.extend(part.into_iter().flatten());
         tracing::debug!(
             seconds = started.elapsed().as_secs_f64(),
             region,
             "region rendered"
         );
     }
-    let mut files: Vec<PathBuf> = written.into_iter().flatten().collect();
     for cycle in &selected {
         let dir = out_root.join(cycle);
         let mut links: Vec<(String, String, String)> = files
@@ -1979,7 +1923,7 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
             minijinja::context! { t => &t, lang => &opts.lang, style => &style, title => &config.title, cycle => cycle, links => links, generated_on => opts.today.to_string() },
         )?;
         let p = dir.join(format!("index{suffix}.html"));
-        write_atomic(&p, index.as_bytes())?;
+        crate::dataset::write_file_atomic(&p, index.as_bytes())?;
         files.push(p);
         let x = dir.join(format!("tables{suffix}.xlsx"));
         let of_cycle =
@@ -1988,7 +1932,7 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
             published: &of_cycle,
             ..ctx
         };
-        write_atomic(&x, &tables_xlsx(&ctx, cycle)?)?;
+        crate::dataset::write_file_atomic(&x, &tables_xlsx(&ctx, cycle)?)?;
         files.push(x);
     }
     files.sort();

@@ -16,7 +16,8 @@ pub struct Args {
 /// Runs the command.
 pub fn run(_args: &Args, config: &Config) -> anyhow::Result<ExitCode> {
     let _lock = opleidingsmonitor::dataset::RunLock::acquire(&config.paths.dataset)?;
-    let s = opleidingsmonitor::aggregate_dataset(config, false)?;
+    let stamp = opleidingsmonitor::job::current_stamp(config)?;
+    let s = opleidingsmonitor::aggregate_dataset(config, false, &stamp)?;
     println!(
         "Aggregates: {} cells ({} suppressed below the privacy floor, {} to protect them), {} changes.\nWritten to {}.",
         s.cells,
