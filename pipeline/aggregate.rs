@@ -3,16 +3,20 @@
 //!
 //! This module owns the Polars pipeline over `dataset/responses` (with
 //! `dataset`, the only door to Polars): response scores per subscale with
-//! the half rule, pooled means and standard deviations by lazy group-bys,
+//! the half rule from one pass over each year partition (`pass`), pooled
+//! means and standard deviations by lazy group-bys on numbered keys,
 //! Cronbach's alpha from item and total variances, participation for
 //! response rates; then confidence intervals, POMP and reliability from the
 //! formulas in `score`. It returns plain `Cell`s: `privacy` suppresses them,
 //! and only a protected table is written. It also derives the changes
 //! between periods. It does not render anything.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+mod pass;
+use pass::{Head, Pass, Row};
 
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -342,50 +346,16 @@ pub fn read_invitations(path: &Path, registry: &Registry) -> Result<Vec<Invitati
     Ok(out)
 }
 
-fn specs_frame(specs: &[ScaleSpec]) -> PolarsResult<DataFrame> {
-    DataFrame::new_infer_height(vec![
-        Column::new(
-            "instrument".into(),
-            specs
-                .iter()
-                .map(|s| s.instrument.clone())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "instrument_version".into(),
-            specs.iter().map(|s| s.version.clone()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "scale_id".into(),
-            specs.iter().map(|s| s.scale_id.clone()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "n_items".into(),
-            specs.iter().map(|s| s.n_items).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "min_answered".into(),
-            specs.iter().map(|s| s.min_answered).collect::<Vec<_>>(),
-        ),
-    ])
-}
-
-fn in_total_frame(catalogue: &Catalogue) -> PolarsResult<DataFrame> {
-    let (mut i, mut v, mut s, mut t) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+/// (instrument, version, subscale) of every subscale that counts towards
+/// its instrument's total.
+fn in_total_of(catalogue: &Catalogue) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
     for inst in catalogue.iter() {
-        for sub in &inst.subscales {
-            i.push(inst.id.clone());
-            v.push(inst.version.clone());
-            s.push(sub.id.clone());
-            t.push(sub.in_total);
+        for sub in inst.subscales.iter().filter(|s| s.in_total) {
+            out.push((inst.id.clone(), inst.version.clone(), sub.id.clone()));
         }
     }
-    DataFrame::new_infer_height(vec![
-        Column::new("instrument".into(), i),
-        Column::new("instrument_version".into(), v),
-        Column::new("scale_id".into(), s),
-        Column::new("in_total".into(), t),
-    ])
+    out
 }
 
 /// `name` equals one of `values`.
@@ -400,21 +370,6 @@ fn on(names: &[&str]) -> Vec<Expr> {
 }
 
 const VERSION_KEYS: [&str; 3] = ["instrument", "instrument_version", "scale_id"];
-const RESPONSE_KEYS: [&str; 12] = [
-    "instrument",
-    "instrument_version",
-    "response_id",
-    "who",
-    "anonymous",
-    "subject_key",
-    "institution_id",
-    "specialty",
-    "rso_id",
-    "region_id",
-    "year",
-    "scale_id",
-];
-
 /// One piece of the aggregation: one instrument in one two-year cycle.
 /// Every cell's period (a year or a cycle) lies within one cycle, every
 /// cell belongs to one instrument, and every relation `privacy` checks joins
@@ -522,8 +477,8 @@ pub fn plan(config: &Config) -> Result<Plan<'_>> {
         let scan = LazyFrame::scan_parquet(PlRefPath::new(dir.as_str()), args).map_err(&e)?;
         Some(Shared {
             scan,
-            specs: specs_frame(&specs).map_err(&e)?,
-            in_total: in_total_frame(&config.catalogue).map_err(&e)?,
+            specs: specs.clone(),
+            in_total: in_total_of(&config.catalogue),
             path: responses_dir.clone(),
             file_names: crate::dataset::Dataset::open_read_only(ds)
                 .manifest()?
@@ -681,8 +636,8 @@ pub fn compute(config: &Config) -> Result<Table> {
 /// What every cycle's computation shares.
 struct Shared {
     scan: LazyFrame,
-    specs: DataFrame,
-    in_total: DataFrame,
+    specs: Vec<ScaleSpec>,
+    in_total: Vec<(String, String, String)>,
     path: PathBuf,
     /// The manifest's file name of every export (by SHA-256).
     file_names: HashMap<String, String>,
@@ -699,13 +654,29 @@ struct Accumulated {
     sources: Vec<Source>,
 }
 
-/// Runs a query on Polars' streaming engine: it reads the partitions in
-/// morsels instead of loading every item row first.
-fn collect_streaming(lf: LazyFrame) -> PolarsResult<DataFrame> {
-    Ok(lf.collect_with_engine(Engine::Streaming)?.unwrap_single())
-}
+/// The columns the pass reads from the item rows.
+const PASS_COLUMNS: [&str; 14] = [
+    "response_id",
+    "instrument_version",
+    "respondent_key",
+    "subject_key",
+    "institution_id",
+    "specialty",
+    "rso_id",
+    "region_id",
+    "source_sha256",
+    "scale_id",
+    "item_id",
+    "value",
+    "scale_min",
+    "scale_max",
+];
 
 /// Every cell of one instrument in one cycle (its years and the cycle).
+///
+/// Each year partition is read once, in batches, by `pass::Pass` (scores,
+/// alpha's item sums, answer counts, export files); the cells are then
+/// pooled from the scores by Polars group-bys, one kind of period at a time.
 fn compute_cycle(
     sh: &Shared,
     instrument: &str,
@@ -714,206 +685,302 @@ fn compute_cycle(
     acc: &mut Accumulated,
 ) -> Result<()> {
     let e = pl(&sh.path);
-    let in_years = any_eq("year", years.iter().map(|&y| lit(y)));
-    let part = sh
-        .scan
-        .clone()
-        .filter(col("instrument").eq(lit(instrument)).and(in_years))
-        .filter(col("respondent_role").neq(lit("supervisor_self")));
+    let pass = Arc::new(Mutex::new(Pass::new(instrument, &sh.specs, &sh.in_total)));
+    for &year in years {
+        lock(&pass).begin_year(year);
+        let mut columns = on(&PASS_COLUMNS);
+        columns.push(col("submitted_on").cast(DataType::Int32));
+        let reader = Arc::clone(&pass);
+        sh.scan
+            .clone()
+            .filter(col("instrument").eq(lit(instrument)))
+            .filter(col("year").eq(lit(year)))
+            .filter(col("respondent_role").neq(lit("supervisor_self")))
+            .select(columns)
+            .sink_batches(
+                PlanCallback::new(move |batch: DataFrame| {
+                    read_batch(&batch, &mut lock(&reader))?;
+                    Ok(false)
+                }),
+                true,
+                None,
+            )
+            .and_then(|sink| sink.collect_with_engine(Engine::Streaming))
+            .map_err(&e)?;
+        lock(&pass).end_year();
+    }
+    let pass = std::mem::replace(&mut *lock(&pass), Pass::new(instrument, &[], &[]));
+    let names = &pass.names;
 
     // The export files behind each RSO's numbers, and the last submission.
-    let files = part
-        .clone()
-        .group_by(on(&["rso_id", "source_sha256"]))
-        .agg([col("submitted_on").max().cast(DataType::String)])
-        .collect()
-        .map_err(&e)?;
-    let until = files
-        .column("submitted_on")
-        .map_err(&e)?
-        .str()
-        .map_err(&e)?
-        .iter()
-        .flatten()
-        .max();
-    if let Some(d) = until {
-        if acc.data_until.as_deref().is_none_or(|u| u < d) {
-            acc.data_until = Some(d.to_string());
+    let day = |d: i32| {
+        NaiveDate::from_ymd_opt(1970, 1, 1)
+            .and_then(|epoch| epoch.checked_add_signed(chrono::Duration::days(d.into())))
+            .map(|d| d.format("%Y-%m-%d").to_string())
+    };
+    if let Some(d) = pass.files.values().flatten().max().and_then(|&d| day(d)) {
+        if acc.data_until.as_deref().is_none_or(|u| u < d.as_str()) {
+            acc.data_until = Some(d);
         }
     }
-    {
-        let t = |n: &str| texts(&files, n, &sh.path);
-        let (rso, sha) = (t("rso_id")?, t("source_sha256")?);
-        for i in 0..files.height() {
-            let file = sha[i].as_ref().and_then(|h| sh.file_names.get(h));
-            if let (Some(r), Some(f), Some(h)) = (&rso[i], file, &sha[i]) {
-                acc.sources.push(Source {
-                    rso_id: r.clone(),
-                    instrument: instrument.to_string(),
-                    period: cycle.to_string(),
-                    source_file: f.clone(),
-                    source_sha256: h.clone(),
-                });
-            }
+    for (rso, sha) in pass.files.keys() {
+        let (Some(rso), Some(sha)) = (names.name_of(*rso), names.name_of(*sha)) else {
+            continue;
+        };
+        if let Some(file) = sh.file_names.get(sha) {
+            acc.sources.push(Source {
+                rso_id: rso.to_string(),
+                instrument: instrument.to_string(),
+                period: cycle.to_string(),
+                source_file: file.clone(),
+                source_sha256: sha.to_string(),
+            });
         }
     }
 
     // Answer counts per RSO and item in the cycle, not-applicable included.
-    let counts_df = collect_streaming(
-        part.clone()
-            .filter(col("rso_id").is_not_null())
-            .group_by(on(&[
-                "rso_id",
-                "instrument",
-                "instrument_version",
-                "scale_id",
-                "item_id",
-                "value",
-            ]))
-            .agg([len().cast(DataType::UInt64).alias("n")])
-            .with_column(lit(cycle).alias("period")),
-    )
-    .map_err(&e)?;
-    acc.item_counts
-        .extend(item_counts_of(&counts_df, &sh.path)?);
-
-    // Scores and alpha's item sums, one year partition at a time.
-    let mut scores = Vec::new();
-    let mut item_sums = Vec::new();
-    for &year in years {
-        let (s, i) = year_scores(sh, &part, year)?;
-        scores.push(s);
-        item_sums.push(i);
-    }
-    let stack = |frames: Vec<DataFrame>| -> Result<DataFrame> {
-        let mut it = frames.into_iter();
-        let mut first = it.next().unwrap_or_default();
-        for f in it {
-            first.vstack_mut(&f).map_err(&e)?;
-        }
-        Ok(first)
-    };
-    let mut scores = stack(scores)?;
-    encode_ids(&mut scores, &["who", "subject_key"], &sh.path)?;
-    let item_sums = stack(item_sums)?;
-
-    // Atoms.
-    let atoms_df = scores
-        .clone()
-        .lazy()
-        .select(on(&[
-            "instrument",
-            "instrument_version",
-            "scale_id",
-            "institution_id",
-            "specialty",
-            "rso_id",
-            "region_id",
-            "year",
-        ]))
-        .unique(None, UniqueKeepStrategy::Any)
-        .collect()
-        .map_err(&e)?;
-    {
-        let s = |n: &str| texts(&atoms_df, n, &sh.path);
-        let (inst, spec, rso, region) = (
-            s("institution_id")?,
-            s("specialty")?,
-            s("rso_id")?,
-            s("region_id")?,
-        );
-        let (bi, bv, bs) = (s("instrument")?, s("instrument_version")?, s("scale_id")?);
-        let year: Vec<Option<i32>> = atoms_df
-            .column("year")
-            .map_err(&e)?
-            .i32()
-            .map_err(&e)?
+    let text = |id: Option<u32>| names.name_of(id).unwrap_or_default().to_string();
+    acc.item_counts.extend(
+        pass.counts
             .iter()
-            .collect();
-        acc.atoms.extend((0..atoms_df.height()).map(|i| Atom {
-            block: (
-                bi[i].clone().unwrap_or_default(),
-                bv[i].clone().unwrap_or_default(),
-                bs[i].clone().unwrap_or_default(),
-            ),
-            institution_id: inst[i].clone().unwrap_or_default(),
-            specialty: spec[i].clone().unwrap_or_default(),
-            rso_id: rso[i].clone(),
-            region_id: region[i].clone().unwrap_or_default(),
-            year: year[i].unwrap_or(0),
-        }));
-    }
+            .map(|(&(rso, version, scale, item, value), &n)| ItemCount {
+                rso_id: names.name(rso).to_string(),
+                instrument: instrument.to_string(),
+                instrument_version: text(version),
+                scale_id: text(scale),
+                item_id: text(item),
+                period: cycle.to_string(),
+                value: value.map(f64::from_bits),
+                n,
+            }),
+    );
 
-    // Sorted by the scores themselves, so every group sums the same values in
-    // the same order on every run, whatever the pseudonymisation key or the
-    // files' order: the same answers give the same bytes.
-    let sorted = scores
-        .clone()
-        .lazy()
-        .select([
-            col("instrument"),
-            col("instrument_version"),
-            col("scale_id"),
-            col("institution_id"),
-            col("specialty"),
-            col("rso_id"),
-            col("region_id"),
-            col("year"),
-            col("who"),
-            col("anonymous"),
-            col("subject_key"),
-            col("score"),
-            col("tot"),
-            col("answered"),
-            col("n_items"),
-            col("scale_min"),
-            col("scale_max"),
-        ])
-        .sort(
-            ["instrument", "instrument_version", "scale_id", "score"],
-            SortMultipleOptions::default(),
-        )
-        .collect()
-        .map_err(&e)?;
+    acc.atoms
+        .extend(pass.atoms().into_iter().map(|(version, scale, u)| Atom {
+            block: (
+                instrument.to_string(),
+                names.name(version).to_string(),
+                names.name(scale).to_string(),
+            ),
+            institution_id: text(u.institution),
+            specialty: text(u.specialty),
+            rso_id: names.name_of(u.rso).map(str::to_string),
+            region_id: text(u.region),
+            year: u.year,
+        }));
+
     // Every year of the data belongs to its year and to its cycle: the
     // cells of each kind of period in a pass of their own.
-    for period in [col("year").cast(DataType::String), lit(cycle)] {
-        let scored = sorted
+    let scores = scores_frame(&pass).map_err(&e)?;
+    let item_sums = item_sums_frame(&pass).map_err(&e)?;
+    let label = Labels {
+        names,
+        instrument,
+        cycle,
+        path: &sh.path,
+    };
+    for period in [col("year"), lit(0i32)] {
+        let scored = scores
             .clone()
             .lazy()
             .with_column(period.clone().alias("period"));
         let item_sums = item_sums.clone().lazy().with_column(period.alias("period"));
-        level_cells(&scored, &item_sums, &sh.path, &mut acc.cells)?;
+        level_cells(&scored, &item_sums, &label, &mut acc.cells)?;
     }
 
     // Participation per unit, instrument and year, for response rates.
-    acc.participation
-        .extend(participation(&scores.lazy(), &sh.path)?);
+    acc.participation.extend(participation(&pass, instrument));
     Ok(())
 }
 
-/// Replaces text ids (pseudonyms) by numbers, the same text by the same
-/// number within the frame: distinct respondents are then counted on
-/// numbers, and the frame is a fraction of its size.
-fn encode_ids(df: &mut DataFrame, names: &[&str], path: &Path) -> Result<()> {
-    let e = pl(path);
-    for name in names {
-        let ids: Vec<Option<u32>> = {
-            let ca = df.column(name).map_err(&e)?.str().map_err(&e)?;
-            let mut seen: HashMap<&str, u32> = HashMap::new();
-            ca.iter()
-                .map(|v| {
-                    v.map(|v| {
-                        let next = seen.len() as u32;
-                        *seen.entry(v).or_insert(next)
-                    })
-                })
-                .collect()
+/// The pass, also after a panic elsewhere (the query then fails anyway).
+fn lock(pass: &Mutex<Pass>) -> std::sync::MutexGuard<'_, Pass> {
+    pass.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Gives every row of a batch to the pass. Columns are read by position,
+/// and those of a response's head only at its first row.
+fn read_batch(batch: &DataFrame, pass: &mut Pass) -> PolarsResult<()> {
+    let texts = |name: &str| -> PolarsResult<StringChunked> {
+        Ok(batch.column(name)?.str()?.rechunk().into_owned())
+    };
+    let numbers = |name: &str| -> PolarsResult<Float64Chunked> {
+        Ok(batch.column(name)?.f64()?.rechunk().into_owned())
+    };
+    let [response_id, version, respondent_key, subject_key, institution_id, specialty, rso_id, region_id, source_sha256, scale_id, item_id] =
+        [
+            "response_id",
+            "instrument_version",
+            "respondent_key",
+            "subject_key",
+            "institution_id",
+            "specialty",
+            "rso_id",
+            "region_id",
+            "source_sha256",
+            "scale_id",
+            "item_id",
+        ]
+        .map(texts);
+    let [value, scale_min, scale_max] = ["value", "scale_min", "scale_max"].map(numbers);
+    let submitted_on = batch.column("submitted_on")?.i32()?.rechunk().into_owned();
+    let (response_id, scale_id, item_id) = (response_id?, scale_id?, item_id?);
+    let (version, respondent_key, subject_key) = (version?, respondent_key?, subject_key?);
+    let (institution_id, specialty) = (institution_id?, specialty?);
+    let (rso_id, region_id, source_sha256) = (rso_id?, region_id?, source_sha256?);
+    let (value, scale_min, scale_max) = (value?, scale_min?, scale_max?);
+    let t = |c: &StringChunked| c.downcast_as_array().clone();
+    let (response_id, scale_id, item_id) = (t(&response_id), t(&scale_id), t(&item_id));
+    let (version, respondent_key, subject_key) = (t(&version), t(&respondent_key), t(&subject_key));
+    let (institution_id, specialty) = (t(&institution_id), t(&specialty));
+    let (rso_id, region_id, source_sha256) = (t(&rso_id), t(&region_id), t(&source_sha256));
+    let n = |c: &Float64Chunked| c.downcast_as_array().clone();
+    let (value, scale_min, scale_max) = (n(&value), n(&scale_min), n(&scale_max));
+    let submitted_on = submitted_on.downcast_as_array().clone();
+    for i in 0..batch.height() {
+        let row = Row {
+            response_id: response_id.get(i),
+            scale_id: scale_id.get(i),
+            item_id: item_id.get(i),
+            value: value.get(i),
+            scale_min: scale_min.get(i),
+            scale_max: scale_max.get(i),
         };
-        df.with_column(Column::new((*name).into(), ids))
-            .map_err(&e)?;
+        pass.add(&row, || Head {
+            version: version.get(i),
+            respondent_key: respondent_key.get(i),
+            subject_key: subject_key.get(i),
+            institution_id: institution_id.get(i),
+            specialty: specialty.get(i),
+            rso_id: rso_id.get(i),
+            region_id: region_id.get(i),
+            submitted_on: submitted_on.get(i),
+            source_sha256: source_sha256.get(i),
+        });
     }
     Ok(())
+}
+
+/// The response scores, sorted by the scores themselves, so every group
+/// sums the same values in the same order on every run, whatever the
+/// pseudonymisation key or the files' order: the same answers give the same
+/// bytes. Respondents and subjects are numbers.
+fn scores_frame(pass: &Pass) -> PolarsResult<DataFrame> {
+    let names = &pass.names;
+    // (version, scale) ranked by their names, as Polars sorts texts.
+    let mut blocks: Vec<(u32, u32)> = pass.scores.iter().map(|s| (s.version, s.scale)).collect();
+    blocks.sort_unstable();
+    blocks.dedup();
+    blocks.sort_by(|a, b| {
+        (names.name(a.0), names.name(a.1)).cmp(&(names.name(b.0), names.name(b.1)))
+    });
+    let rank: HashMap<(u32, u32), usize> = blocks
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| (b, i))
+        .collect();
+    let mut order: Vec<(usize, &pass::Score)> = pass
+        .scores
+        .iter()
+        .map(|s| (rank[&(s.version, s.scale)], s))
+        .collect();
+    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.score.total_cmp(&b.1.score)));
+    let order: Vec<&pass::Score> = order.into_iter().map(|(_, s)| s).collect();
+    let text = |f: fn(&pass::Score) -> Option<u32>| -> Vec<Option<u32>> {
+        order.iter().map(|s| f(s)).collect()
+    };
+    DataFrame::new_infer_height(vec![
+        Column::new("instrument_version".into(), text(|s| Some(s.version))),
+        Column::new("scale_id".into(), text(|s| Some(s.scale))),
+        Column::new("institution_id".into(), text(|s| s.unit.institution)),
+        Column::new("specialty".into(), text(|s| s.unit.specialty)),
+        Column::new("rso_id".into(), text(|s| s.unit.rso)),
+        Column::new("region_id".into(), text(|s| s.unit.region)),
+        Column::new(
+            "year".into(),
+            order.iter().map(|s| s.unit.year).collect::<Vec<i32>>(),
+        ),
+        Column::new(
+            "who".into(),
+            order.iter().map(|s| s.who).collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "anonymous".into(),
+            order.iter().map(|s| s.anonymous).collect::<Vec<bool>>(),
+        ),
+        Column::new(
+            "subject_key".into(),
+            order
+                .iter()
+                .map(|s| s.subject)
+                .collect::<Vec<Option<u32>>>(),
+        ),
+        Column::new(
+            "score".into(),
+            order.iter().map(|s| s.score).collect::<Vec<f64>>(),
+        ),
+        Column::new(
+            "tot".into(),
+            order.iter().map(|s| s.tot).collect::<Vec<f64>>(),
+        ),
+        Column::new(
+            "answered".into(),
+            order.iter().map(|s| s.answered).collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "n_items".into(),
+            order.iter().map(|s| s.n_items).collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "scale_min".into(),
+            order
+                .iter()
+                .map(|s| s.scale_min)
+                .collect::<Vec<Option<f64>>>(),
+        ),
+        Column::new(
+            "scale_max".into(),
+            order
+                .iter()
+                .map(|s| s.scale_max)
+                .collect::<Vec<Option<f64>>>(),
+        ),
+    ])
+}
+
+/// Alpha's item sums per department, year, subscale (and total) and item.
+fn item_sums_frame(pass: &Pass) -> PolarsResult<DataFrame> {
+    let rows: Vec<(&pass::ItemKey, &pass::ItemSums)> = pass.item_sums.iter().collect();
+    let text = |f: fn(&pass::ItemKey) -> Option<u32>| -> Vec<Option<u32>> {
+        rows.iter().map(|(k, _)| f(k)).collect()
+    };
+    let sums =
+        |f: fn(&pass::ItemSums) -> f64| -> Vec<f64> { rows.iter().map(|(_, s)| f(s)).collect() };
+    DataFrame::new_infer_height(vec![
+        Column::new("instrument_version".into(), text(|k| Some(k.0))),
+        Column::new("institution_id".into(), text(|k| k.1.institution)),
+        Column::new("specialty".into(), text(|k| k.1.specialty)),
+        Column::new("rso_id".into(), text(|k| k.1.rso)),
+        Column::new("region_id".into(), text(|k| k.1.region)),
+        Column::new(
+            "year".into(),
+            rows.iter().map(|(k, _)| k.1.year).collect::<Vec<i32>>(),
+        ),
+        Column::new("scale_id".into(), text(|k| Some(k.2))),
+        Column::new("item_id".into(), text(|k| k.3)),
+        Column::new("sx".into(), sums(|s| s.sx)),
+        Column::new("sxx".into(), sums(|s| s.sxx)),
+        Column::new("n".into(), sums(|s| s.n)),
+    ])
+}
+
+/// Turns the numbers of a group's key columns back into texts.
+struct Labels<'a> {
+    names: &'a pass::Names,
+    instrument: &'a str,
+    /// The period of the cycle's cells (0 in the `period` column).
+    cycle: &'a str,
+    path: &'a Path,
 }
 
 /// The cells of every level from the response scores and item sums of one
@@ -921,14 +988,14 @@ fn encode_ids(df: &mut DataFrame, names: &[&str], path: &Path) -> Result<()> {
 fn level_cells(
     scored: &LazyFrame,
     item_sums: &LazyFrame,
-    path: &Path,
+    label: &Labels,
     cells: &mut Vec<Cell>,
 ) -> Result<()> {
-    let e = pl(path);
+    let e = pl(label.path);
     for level in Level::ALL {
         let keys = level.keys();
         let mut group: Vec<&str> = keys.to_vec();
-        group.extend(["instrument", "instrument_version", "scale_id", "period"]);
+        group.extend(["instrument_version", "scale_id", "period"]);
         let filter = match level {
             Level::Rso => col("rso_id").is_not_null(),
             _ => lit(true),
@@ -1020,158 +1087,9 @@ fn level_cells(
             .join(total_var, on(&group), on(&group), left)
             .collect()
             .map_err(&e)?;
-        cells.extend(frame_to_cells(&df, level, path)?);
+        cells.extend(frame_to_cells(&df, level, label)?);
     }
     Ok(())
-}
-
-/// One year of one instrument: the response scores per subscale and total
-/// (`score`, `answered`, `tot` = the sum of the answers, with the spec's
-/// `n_items` and `min_answered`; scores below the half rule dropped), and
-/// per department, year, subscale and item the sums of the answers of
-/// complete responses (`sx`, `sxx`, `n`) for Cronbach's alpha. Each query
-/// streams the partition's Parquet files once; item rows are never held in
-/// memory all at once.
-fn year_scores(sh: &Shared, part: &LazyFrame, year: i32) -> Result<(DataFrame, DataFrame)> {
-    let e = pl(&sh.path);
-    let items = part
-        .clone()
-        .filter(col("year").eq(lit(year)))
-        .filter(col("value").is_not_null())
-        // A respondent is their pseudonym, or the response itself where the
-        // export is anonymous.
-        .with_columns([
-            coalesce(&[col("respondent_key"), col("response_id")]).alias("who"),
-            col("respondent_key").is_null().alias("anonymous"),
-        ]);
-    let inner = || JoinArgs::new(JoinType::Inner);
-    // Per response and subscale, grouped by the response alone: the other
-    // columns are the same on every row of a response.
-    let per_response: Vec<Expr> = RESPONSE_KEYS
-        .iter()
-        .filter(|k| !matches!(**k, "instrument_version" | "response_id" | "scale_id"))
-        .map(|k| col(*k).first())
-        .collect();
-    let mut aggs = per_response;
-    aggs.extend([
-        col("value").sum().alias("tot"),
-        col("value")
-            .count()
-            .cast(DataType::UInt32)
-            .alias("answered"),
-        col("scale_min").first(),
-        col("scale_max").first(),
-    ]);
-    let subs = collect_streaming(
-        items
-            .clone()
-            .group_by(on(&["instrument_version", "response_id", "scale_id"]))
-            .agg(aggs),
-    )
-    .map_err(&e)?;
-    // The total: the answers of the subscales that count towards it. Sums
-    // of whole and half points are exact, so tot / answered is the mean of
-    // the items to the last bit.
-    let mut total_keys: Vec<&str> = RESPONSE_KEYS
-        .iter()
-        .copied()
-        .filter(|k| *k != "scale_id")
-        .collect();
-    total_keys.retain(|k| *k != "instrument_version" && *k != "response_id");
-    let mut total_aggs: Vec<Expr> = total_keys.iter().map(|k| col(*k).first()).collect();
-    total_aggs.extend([
-        col("tot").sum(),
-        col("answered").sum(),
-        col("scale_min").first(),
-        col("scale_max").first(),
-    ]);
-    let totals = subs
-        .clone()
-        .lazy()
-        .join(
-            sh.in_total.clone().lazy(),
-            on(&VERSION_KEYS),
-            on(&VERSION_KEYS),
-            inner(),
-        )
-        .filter(col("in_total"))
-        .group_by(on(&["instrument_version", "response_id"]))
-        .agg(total_aggs)
-        .with_column(lit(TOTAL).alias("scale_id"));
-    let order: Vec<Expr> = on(&RESPONSE_KEYS)
-        .into_iter()
-        .chain(on(&["tot", "answered", "scale_min", "scale_max"]))
-        .collect();
-    let scores = concat(
-        [subs.lazy().select(order.clone()), totals.select(order)],
-        UnionArgs::default(),
-    )
-    .map_err(&e)?
-    .with_column((col("tot") / col("answered").cast(DataType::Float64)).alias("score"))
-    .join(
-        sh.specs.clone().lazy(),
-        on(&VERSION_KEYS),
-        on(&VERSION_KEYS),
-        inner(),
-    )
-    .filter(col("answered").gt_eq(col("min_answered")))
-    .collect()
-    .map_err(&e)?;
-
-    // Item sums over complete responses, per subscale and for the total.
-    let complete = |scale: Option<&str>| {
-        let keys = on(&["instrument_version", "response_id"]);
-        let done = scores
-            .clone()
-            .lazy()
-            .filter(col("answered").eq(col("n_items")))
-            .filter(match scale {
-                Some(t) => col("scale_id").eq(lit(t)),
-                None => col("scale_id").neq(lit(TOTAL)),
-            });
-        match scale {
-            Some(t) => items
-                .clone()
-                .join(
-                    sh.in_total.clone().lazy(),
-                    on(&VERSION_KEYS),
-                    on(&VERSION_KEYS),
-                    inner(),
-                )
-                .filter(col("in_total"))
-                .join(done.select(keys.clone()), keys.clone(), keys, inner())
-                .with_column(lit(t).alias("scale_id")),
-            None => {
-                let mut k = keys.clone();
-                k.push(col("scale_id"));
-                items
-                    .clone()
-                    .join(done.select(k.clone()), k.clone(), k, inner())
-            }
-        }
-    };
-    let sums = |lf: LazyFrame| {
-        lf.group_by(on(&[
-            "instrument",
-            "instrument_version",
-            "institution_id",
-            "specialty",
-            "rso_id",
-            "region_id",
-            "year",
-            "scale_id",
-            "item_id",
-        ]))
-        .agg([
-            col("value").sum().alias("sx"),
-            (col("value") * col("value")).sum().alias("sxx"),
-            col("value").count().cast(DataType::Float64).alias("n"),
-        ])
-    };
-    let mut item_sums = collect_streaming(sums(complete(None))).map_err(&e)?;
-    let total_sums = collect_streaming(sums(complete(Some(TOTAL)))).map_err(&e)?;
-    item_sums.vstack_mut(&total_sums).map_err(&e)?;
-    Ok((scores, item_sums))
 }
 
 /// The sample variance (n - 1) from the sums of x and x². Answers are whole
@@ -1187,57 +1105,23 @@ fn exact_var(name: &str) -> Expr {
 /// (level, unit_id, instrument, year) -> distinct respondents.
 type Participation = HashMap<(Level, String, String, i32), u64>;
 
-fn participation(scores: &LazyFrame, path: &Path) -> Result<Participation> {
-    let e = &pl(path);
-    let df = scores
-        .clone()
-        .select(on(&[
-            "institution_id",
-            "specialty",
-            "rso_id",
-            "region_id",
-            "instrument",
-            "year",
-            "who",
-        ]))
-        .unique(None, UniqueKeepStrategy::Any)
-        .collect()
-        .map_err(e)?;
-    let s = |n: &str| texts(&df, n, path);
-    let (inst, spec, rso, region, instrument) = (
-        s("institution_id")?,
-        s("specialty")?,
-        s("rso_id")?,
-        s("region_id")?,
-        s("instrument")?,
-    );
-    let who: Vec<Option<u32>> = df
-        .column("who")
-        .map_err(e)?
-        .u32()
-        .map_err(e)?
-        .iter()
-        .collect();
-    let year: Vec<Option<i32>> = df
-        .column("year")
-        .map_err(e)?
-        .i32()
-        .map_err(e)?
-        .iter()
-        .collect();
-    let mut sets: HashMap<(Level, String, String, i32), std::collections::HashSet<u32>> =
-        HashMap::new();
-    for i in 0..df.height() {
-        let (Some(ins), Some(sp), Some(instr), Some(y), Some(w)) =
-            (&inst[i], &spec[i], &instrument[i], year[i], who[i])
+fn participation(pass: &Pass, instrument: &str) -> Participation {
+    let names = &pass.names;
+    let people: HashSet<(pass::Unit, u32)> = pass.scores.iter().map(|s| (s.unit, s.who)).collect();
+    let mut sets: HashMap<(Level, String, String, i32), HashSet<u32>> = HashMap::new();
+    for (u, who) in people {
+        let (Some(ins), Some(sp)) = (names.name_of(u.institution), names.name_of(u.specialty))
         else {
             continue;
         };
-        for (l, u) in units_of(ins, sp, rso[i].as_deref(), region[i].as_deref()) {
-            sets.entry((l, u, instr.clone(), y)).or_default().insert(w);
+        let units = units_of(ins, sp, names.name_of(u.rso), names.name_of(u.region));
+        for (l, unit) in units {
+            sets.entry((l, unit, instrument.to_string(), u.year))
+                .or_default()
+                .insert(who);
         }
     }
-    Ok(sets.into_iter().map(|(k, v)| (k, v.len() as u64)).collect())
+    sets.into_iter().map(|(k, v)| (k, v.len() as u64)).collect()
 }
 
 /// (level, unit, instrument in lower case, year) -> invited.
@@ -1292,9 +1176,16 @@ fn response_rate(c: &Cell, part: &Participation, invited: &Invited) -> Option<f6
     (all_invited > 0).then(|| took_part as f64 / all_invited as f64)
 }
 
-fn frame_to_cells(df: &DataFrame, level: Level, path: &Path) -> Result<Vec<Cell>> {
+fn frame_to_cells(df: &DataFrame, level: Level, label: &Labels) -> Result<Vec<Cell>> {
+    let path = label.path;
     let e = &pl(path);
-    let s = |n: &str| texts(df, n, path);
+    // Key columns hold the pass's numbers for texts.
+    let s = |n: &str| -> Result<Vec<Option<String>>> {
+        let c = df.column(n).map_err(e)?.u32().map_err(e)?;
+        Ok(c.iter()
+            .map(|id| label.names.name_of(id).map(str::to_string))
+            .collect())
+    };
     let f = |n: &str| -> Result<Vec<Option<f64>>> {
         let c = df
             .column(n)
@@ -1324,12 +1215,19 @@ fn frame_to_cells(df: &DataFrame, level: Level, path: &Path) -> Result<Vec<Cell>
         key("rso_id")?,
         key("region_id")?,
     );
-    let (instrument, version, scale, period) = (
-        s("instrument")?,
-        s("instrument_version")?,
-        s("scale_id")?,
-        s("period")?,
-    );
+    let (version, scale) = (s("instrument_version")?, s("scale_id")?);
+    // The period: a year, or 0 for the cycle.
+    let period: Vec<String> = df
+        .column("period")
+        .map_err(e)?
+        .i32()
+        .map_err(e)?
+        .iter()
+        .map(|p| match p {
+            Some(0) | None => label.cycle.to_string(),
+            Some(year) => year.to_string(),
+        })
+        .collect();
     let (n_resp, n_who) = (u("n_responses")?, u("n_respondents")?);
     let (mean, sd, lo, hi) = (f("mean")?, f("sd")?, f("scale_min")?, f("scale_max")?);
     let (siv, k, tv, nc) = (
@@ -1363,10 +1261,10 @@ fn frame_to_cells(df: &DataFrame, level: Level, path: &Path) -> Result<Vec<Cell>
             specialty: spec[i].clone(),
             rso_id: rso[i].clone(),
             region_id: region[i].clone(),
-            instrument: instrument[i].clone().unwrap_or_default(),
+            instrument: label.instrument.to_string(),
             instrument_version: version[i].clone().unwrap_or_default(),
             scale_id: scale[i].clone().unwrap_or_default(),
-            period: period[i].clone().unwrap_or_default(),
+            period: period[i].clone(),
             n_respondents: n_who[i].unwrap_or(0),
             n_responses: n_resp[i].unwrap_or(0),
             mean: mean[i],
