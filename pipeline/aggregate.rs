@@ -1738,7 +1738,8 @@ pub struct Published {
     pub cells: Vec<Cell>,
     /// The changes, sorted like the cells.
     pub changes: Vec<Change>,
-    /// Item answer counts per RSO and cycle.
+    /// Item answer counts per RSO and cycle, sorted by RSO: `rso_counts`
+    /// relies on it.
     pub item_counts: Vec<ItemCount>,
     /// The export files behind each RSO's numbers per cycle.
     pub sources: Vec<Source>,
@@ -1767,6 +1768,26 @@ impl Published {
     /// The changes of one unit (sorted like the cells).
     pub fn unit_changes(&self, level: Level, unit: &str) -> &[Change] {
         unit_range(&self.changes, level, unit, |c| (c.level, &c.unit_id))
+    }
+
+    /// The cells of the units of one level whose id starts with `prefix`:
+    /// `institution:` gives an institution's departments.
+    pub fn cells_starting(&self, level: Level, prefix: &str) -> &[Cell] {
+        let lo = self
+            .cells
+            .partition_point(|c| (c.level, c.unit_id.as_str()) < (level, prefix));
+        let n =
+            self.cells[lo..].partition_point(|c| c.level == level && c.unit_id.starts_with(prefix));
+        &self.cells[lo..lo + n]
+    }
+
+    /// The item counts of one RSO (item counts are sorted by RSO).
+    pub fn rso_counts(&self, rso: &str) -> &[ItemCount] {
+        let lo = self
+            .item_counts
+            .partition_point(|k| k.rso_id.as_str() < rso);
+        let n = self.item_counts[lo..].partition_point(|k| k.rso_id == rso);
+        &self.item_counts[lo..lo + n]
     }
 }
 
@@ -2093,6 +2114,8 @@ pub fn read_published_scoped(
     // for `unit_cells` and `unit_changes`.
     cells.sort_by(|a, b| (a.level, &a.unit_id).cmp(&(b.level, &b.unit_id)));
     changes.sort_by(|a, b| (a.level, &a.unit_id).cmp(&(b.level, &b.unit_id)));
+    let mut item_counts = item_counts;
+    item_counts.sort_by(|a, b| a.rso_id.cmp(&b.rso_id));
     Ok(Published {
         cells,
         changes,
