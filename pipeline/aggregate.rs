@@ -864,7 +864,9 @@ fn read_batch(batch: &DataFrame, pass: &mut Pass) -> PolarsResult<()> {
 /// The response scores, sorted by the scores themselves, so every group
 /// sums the same values in the same order on every run, whatever the
 /// pseudonymisation key or the files' order: the same answers give the same
-/// bytes. Respondents and subjects are numbers.
+/// bytes. Every text column (version, subscale, institution, specialty,
+/// RSO, region) holds the pass's numbers, as do respondents and subjects:
+/// `Labels` turns them back into texts per cell.
 fn scores_frame(pass: &Pass) -> PolarsResult<DataFrame> {
     let names = &pass.names;
     // (version, scale) ranked by their names, as Polars sorts texts.
@@ -948,7 +950,8 @@ fn scores_frame(pass: &Pass) -> PolarsResult<DataFrame> {
     ])
 }
 
-/// Alpha's item sums per department, year, subscale (and total) and item.
+/// Alpha's item sums per department, year, subscale (and total) and item,
+/// keyed by the pass's numbers like `scores_frame`.
 fn item_sums_frame(pass: &Pass) -> PolarsResult<DataFrame> {
     let rows: Vec<(&pass::ItemKey, &pass::ItemSums)> = pass.item_sums.iter().collect();
     let text = |f: fn(&pass::ItemKey) -> Option<u32>| -> Vec<Option<u32>> {
