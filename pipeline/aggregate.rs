@@ -346,18 +346,6 @@ pub fn read_invitations(path: &Path, registry: &Registry) -> Result<Vec<Invitati
     Ok(out)
 }
 
-/// (instrument, version, subscale) of every subscale that counts towards
-/// its instrument's total.
-fn in_total_of(catalogue: &Catalogue) -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
-    for inst in catalogue.iter() {
-        for sub in inst.subscales.iter().filter(|s| s.in_total) {
-            out.push((inst.id.clone(), inst.version.clone(), sub.id.clone()));
-        }
-    }
-    out
-}
-
 /// `name` equals one of `values`.
 fn any_eq(name: &str, values: impl IntoIterator<Item = Expr>) -> Expr {
     values
@@ -477,8 +465,6 @@ pub fn plan(config: &Config) -> Result<Plan<'_>> {
         let scan = LazyFrame::scan_parquet(PlRefPath::new(dir.as_str()), args).map_err(&e)?;
         Some(Shared {
             scan,
-            specs: specs.clone(),
-            in_total: in_total_of(&config.catalogue),
             path: responses_dir.clone(),
             file_names: crate::dataset::Dataset::open_read_only(ds)
                 .manifest()?
@@ -510,13 +496,20 @@ impl Plan<'_> {
             cycle = group.cycle,
             "aggregating"
         );
-        compute_cycle(
-            shared,
-            &group.instrument,
-            &group.cycle,
-            &group.years,
-            &mut acc,
-        )?;
+        // The subscales that count towards the instrument's total.
+        let in_total = self
+            .config
+            .catalogue
+            .iter()
+            .filter(|i| i.id == group.instrument)
+            .flat_map(|i| {
+                i.subscales
+                    .iter()
+                    .filter(|s| s.in_total)
+                    .map(move |s| (i.version.as_str(), s.id.as_str()))
+            });
+        let pass = Pass::new(&group.instrument, &self.specs, in_total);
+        compute_cycle(shared, pass, &group.cycle, &group.years, &mut acc)?;
         let Accumulated {
             data_until,
             item_counts,
@@ -636,8 +629,6 @@ pub fn compute(config: &Config) -> Result<Table> {
 /// What every cycle's computation shares.
 struct Shared {
     scan: LazyFrame,
-    specs: Vec<ScaleSpec>,
-    in_total: Vec<(String, String, String)>,
     path: PathBuf,
     /// The manifest's file name of every export (by SHA-256).
     file_names: HashMap<String, String>,
@@ -679,13 +670,15 @@ const PASS_COLUMNS: [&str; 14] = [
 /// pooled from the scores by Polars group-bys, one kind of period at a time.
 fn compute_cycle(
     sh: &Shared,
-    instrument: &str,
+    pass: Pass,
     cycle: &str,
     years: &[i32],
     acc: &mut Accumulated,
 ) -> Result<()> {
     let e = pl(&sh.path);
-    let pass = Arc::new(Mutex::new(Pass::new(instrument, &sh.specs, &sh.in_total)));
+    let instrument = pass.instrument.clone();
+    let instrument = instrument.as_str();
+    let pass = Arc::new(Mutex::new(pass));
     for &year in years {
         lock(&pass).begin_year(year);
         let mut columns = on(&PASS_COLUMNS);
@@ -709,7 +702,7 @@ fn compute_cycle(
             .map_err(&e)?;
         lock(&pass).end_year();
     }
-    let pass = std::mem::replace(&mut *lock(&pass), Pass::new(instrument, &[], &[]));
+    let pass = std::mem::replace(&mut *lock(&pass), Pass::new(instrument, &[], []));
     let names = &pass.names;
 
     // The export files behind each RSO's numbers, and the last submission.
@@ -881,100 +874,64 @@ fn scores_frame(pass: &Pass) -> PolarsResult<DataFrame> {
         .enumerate()
         .map(|(i, b)| (b, i))
         .collect();
-    let mut order: Vec<(usize, &pass::Score)> = pass
-        .scores
-        .iter()
-        .map(|s| (rank[&(s.version, s.scale)], s))
-        .collect();
-    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.score.total_cmp(&b.1.score)));
-    let order: Vec<&pass::Score> = order.into_iter().map(|(_, s)| s).collect();
-    let text = |f: fn(&pass::Score) -> Option<u32>| -> Vec<Option<u32>> {
-        order.iter().map(|s| f(s)).collect()
-    };
-    DataFrame::new_infer_height(vec![
-        Column::new("instrument_version".into(), text(|s| Some(s.version))),
-        Column::new("scale_id".into(), text(|s| Some(s.scale))),
-        Column::new("institution_id".into(), text(|s| s.unit.institution)),
-        Column::new("specialty".into(), text(|s| s.unit.specialty)),
-        Column::new("rso_id".into(), text(|s| s.unit.rso)),
-        Column::new("region_id".into(), text(|s| s.unit.region)),
-        Column::new(
-            "year".into(),
-            order.iter().map(|s| s.unit.year).collect::<Vec<i32>>(),
-        ),
-        Column::new(
-            "who".into(),
-            order.iter().map(|s| s.who).collect::<Vec<u32>>(),
-        ),
-        Column::new(
-            "anonymous".into(),
-            order.iter().map(|s| s.anonymous).collect::<Vec<bool>>(),
-        ),
-        Column::new(
-            "subject_key".into(),
-            order
-                .iter()
-                .map(|s| s.subject)
-                .collect::<Vec<Option<u32>>>(),
-        ),
-        Column::new(
-            "score".into(),
-            order.iter().map(|s| s.score).collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "tot".into(),
-            order.iter().map(|s| s.tot).collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "answered".into(),
-            order.iter().map(|s| s.answered).collect::<Vec<u32>>(),
-        ),
-        Column::new(
-            "n_items".into(),
-            order.iter().map(|s| s.n_items).collect::<Vec<u32>>(),
-        ),
-        Column::new(
-            "scale_min".into(),
-            order
-                .iter()
-                .map(|s| s.scale_min)
-                .collect::<Vec<Option<f64>>>(),
-        ),
-        Column::new(
-            "scale_max".into(),
-            order
-                .iter()
-                .map(|s| s.scale_max)
-                .collect::<Vec<Option<f64>>>(),
-        ),
-    ])
+    let mut order: Vec<&pass::Score> = pass.scores.iter().collect();
+    order.sort_unstable_by(|a, b| {
+        rank[&(a.version, a.scale)]
+            .cmp(&rank[&(b.version, b.scale)])
+            .then(a.score.total_cmp(&b.score))
+    });
+    let mut columns = vec![
+        column_of("instrument_version", &order, |s| s.version),
+        column_of("scale_id", &order, |s| s.scale),
+    ];
+    columns.extend(unit_columns(&order, |s| &s.unit));
+    columns.extend([
+        column_of("who", &order, |s| s.who),
+        column_of("anonymous", &order, |s| s.anonymous),
+        column_of("subject_key", &order, |s| s.subject),
+        column_of("score", &order, |s| s.score),
+        column_of("tot", &order, |s| s.tot),
+        column_of("answered", &order, |s| s.answered),
+        column_of("n_items", &order, |s| s.n_items),
+        column_of("scale_min", &order, |s| s.scale_min),
+        column_of("scale_max", &order, |s| s.scale_max),
+    ]);
+    DataFrame::new_infer_height(columns)
 }
 
 /// Alpha's item sums per department, year, subscale (and total) and item,
 /// keyed by the pass's numbers like `scores_frame`.
 fn item_sums_frame(pass: &Pass) -> PolarsResult<DataFrame> {
     let rows: Vec<(&pass::ItemKey, &pass::ItemSums)> = pass.item_sums.iter().collect();
-    let text = |f: fn(&pass::ItemKey) -> Option<u32>| -> Vec<Option<u32>> {
-        rows.iter().map(|(k, _)| f(k)).collect()
-    };
-    let sums =
-        |f: fn(&pass::ItemSums) -> f64| -> Vec<f64> { rows.iter().map(|(_, s)| f(s)).collect() };
-    DataFrame::new_infer_height(vec![
-        Column::new("instrument_version".into(), text(|k| Some(k.0))),
-        Column::new("institution_id".into(), text(|k| k.1.institution)),
-        Column::new("specialty".into(), text(|k| k.1.specialty)),
-        Column::new("rso_id".into(), text(|k| k.1.rso)),
-        Column::new("region_id".into(), text(|k| k.1.region)),
-        Column::new(
-            "year".into(),
-            rows.iter().map(|(k, _)| k.1.year).collect::<Vec<i32>>(),
-        ),
-        Column::new("scale_id".into(), text(|k| Some(k.2))),
-        Column::new("item_id".into(), text(|k| k.3)),
-        Column::new("sx".into(), sums(|s| s.sx)),
-        Column::new("sxx".into(), sums(|s| s.sxx)),
-        Column::new("n".into(), sums(|s| s.n)),
-    ])
+    let mut columns = vec![column_of("instrument_version", &rows, |(k, _)| k.0)];
+    columns.extend(unit_columns(&rows, |(k, _)| &k.1));
+    columns.extend([
+        column_of("scale_id", &rows, |(k, _)| k.2),
+        column_of("item_id", &rows, |(k, _)| k.3),
+        column_of("sx", &rows, |(_, s)| s.sx),
+        column_of("sxx", &rows, |(_, s)| s.sxx),
+        column_of("n", &rows, |(_, s)| s.n),
+    ]);
+    DataFrame::new_infer_height(columns)
+}
+
+/// A column of one value per row.
+fn column_of<R, T>(name: &str, rows: &[R], f: impl Fn(&R) -> T) -> Column
+where
+    Series: NamedFrom<Vec<T>, [T]>,
+{
+    Column::new(name.into(), rows.iter().map(f).collect::<Vec<T>>())
+}
+
+/// The unit's columns (numbered institution, specialty, RSO, region; year).
+fn unit_columns<R>(rows: &[R], unit: impl Fn(&R) -> &pass::Unit) -> [Column; 5] {
+    [
+        column_of("institution_id", rows, |r| unit(r).institution),
+        column_of("specialty", rows, |r| unit(r).specialty),
+        column_of("rso_id", rows, |r| unit(r).rso),
+        column_of("region_id", rows, |r| unit(r).region),
+        column_of("year", rows, |r| unit(r).year),
+    ]
 }
 
 /// Turns the numbers of a group's key columns back into texts.
@@ -1776,21 +1733,20 @@ impl Published {
     /// The cells of the units of one level whose id starts with `prefix`:
     /// `institution:` gives an institution's departments.
     pub fn cells_starting(&self, level: Level, prefix: &str) -> &[Cell] {
-        let lo = self
-            .cells
-            .partition_point(|c| (c.level, c.unit_id.as_str()) < (level, prefix));
-        let n =
-            self.cells[lo..].partition_point(|c| c.level == level && c.unit_id.starts_with(prefix));
-        &self.cells[lo..lo + n]
+        sorted_run(
+            &self.cells,
+            |c| (c.level, c.unit_id.as_str()) < (level, prefix),
+            |c| c.level == level && c.unit_id.starts_with(prefix),
+        )
     }
 
     /// The item counts of one RSO (item counts are sorted by RSO).
     pub fn rso_counts(&self, rso: &str) -> &[ItemCount] {
-        let lo = self
-            .item_counts
-            .partition_point(|k| k.rso_id.as_str() < rso);
-        let n = self.item_counts[lo..].partition_point(|k| k.rso_id == rso);
-        &self.item_counts[lo..lo + n]
+        sorted_run(
+            &self.item_counts,
+            |k| k.rso_id.as_str() < rso,
+            |k| k.rso_id == rso,
+        )
     }
 }
 
@@ -1801,14 +1757,24 @@ fn unit_range<'a, T>(
     unit: &str,
     key: impl Fn(&T) -> (Level, &String),
 ) -> &'a [T] {
-    let lo = rows.partition_point(|r| {
-        let (l, u) = key(r);
-        (l, u.as_str()) < (level, unit)
-    });
-    let n = rows[lo..].partition_point(|r| {
-        let (l, u) = key(r);
-        l == level && u == unit
-    });
+    sorted_run(
+        rows,
+        |r| {
+            let (l, u) = key(r);
+            (l, u.as_str()) < (level, unit)
+        },
+        |r| {
+            let (l, u) = key(r);
+            l == level && u == unit
+        },
+    )
+}
+
+/// The rows in `rows` (sorted) that `within` selects: they follow those
+/// `before` selects and come together.
+fn sorted_run<T>(rows: &[T], before: impl Fn(&T) -> bool, within: impl Fn(&T) -> bool) -> &[T] {
+    let lo = rows.partition_point(before);
+    let n = rows[lo..].partition_point(within);
     &rows[lo..lo + n]
 }
 

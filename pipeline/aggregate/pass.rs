@@ -118,6 +118,16 @@ impl Answers {
         self.sum += value;
         self.answered += 1;
     }
+
+    /// Pools another subscale's answers into these (the total).
+    fn merge(&mut self, other: &Answers) {
+        if self.answered == 0 {
+            self.min = other.min;
+            self.max = other.max;
+        }
+        self.sum += other.sum;
+        self.answered += other.answered;
+    }
 }
 
 /// One response's score on one subscale (or the total).
@@ -152,6 +162,8 @@ pub(super) type CountKey = (u32, Option<u32>, Option<u32>, Option<u32>, Option<u
 
 /// The pass over one group (one instrument in one cycle), a year at a time.
 pub(super) struct Pass {
+    /// The instrument.
+    pub instrument: String,
     /// Every text but the respondents'.
     pub names: Names,
     /// Respondents (pseudonyms, or the response where anonymous): numbered
@@ -181,12 +193,12 @@ pub(super) struct Pass {
 }
 
 impl Pass {
-    /// A pass for one instrument: its specs and the subscales that count
-    /// towards its total (`in_total`: (instrument, version, subscale)).
-    pub fn new(
+    /// A pass for one instrument: the specs (of every instrument) and the
+    /// (version, subscale) pairs of it that count towards its total.
+    pub fn new<'a>(
         instrument: &str,
         specs: &[ScaleSpec],
-        in_total: &[(String, String, String)],
+        in_total: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Pass {
         let mut names = Names::default();
         let total = names.id(TOTAL);
@@ -201,11 +213,11 @@ impl Pass {
             })
             .collect();
         let in_total = in_total
-            .iter()
-            .filter(|(i, _, _)| i == instrument)
-            .map(|(_, v, s)| (names.id(v), names.id(s)))
+            .into_iter()
+            .map(|(v, s)| (names.id(v), names.id(s)))
             .collect();
         Pass {
+            instrument: instrument.to_string(),
             names,
             who: Names::default(),
             subjects: Names::default(),
@@ -308,12 +320,7 @@ impl Pass {
             for (scale, a) in &answers {
                 let in_total = self.in_total.contains(&(version, *scale));
                 if in_total {
-                    if total.answered == 0 {
-                        total.min = a.min;
-                        total.max = a.max;
-                    }
-                    total.sum += a.sum;
-                    total.answered += a.answered;
+                    total.merge(a);
                 }
                 let complete = self.score(response, *scale, a);
                 self.response[response as usize]
@@ -426,11 +433,7 @@ mod tests {
 
     fn run(order: &[usize]) -> Pass {
         let specs = [spec("a", 3, 2), spec("b", 2, 1), spec(TOTAL, 5, 3)];
-        let in_total = [
-            ("x".to_string(), "1".to_string(), "a".to_string()),
-            ("x".to_string(), "1".to_string(), "b".to_string()),
-        ];
-        let mut pass = Pass::new("x", &specs, &in_total);
+        let mut pass = Pass::new("x", &specs, [("1", "a"), ("1", "b")]);
         pass.begin_year(2024);
         for &i in order {
             let (response, scale, item, value) = ROWS[i];
