@@ -869,17 +869,21 @@ fn scores_frame(pass: &Pass) -> PolarsResult<DataFrame> {
     blocks.sort_by(|a, b| {
         (names.name(a.0), names.name(a.1)).cmp(&(names.name(b.0), names.name(b.1)))
     });
-    let rank: HashMap<(u32, u32), usize> = blocks
+    let rank: HashMap<(u32, u32), u32> = blocks
         .into_iter()
         .enumerate()
-        .map(|(i, b)| (b, i))
+        .map(|(i, b)| (b, i as u32))
         .collect();
-    let mut order: Vec<&pass::Score> = pass.scores.iter().collect();
-    order.sort_unstable_by(|a, b| {
-        rank[&(a.version, a.scale)]
-            .cmp(&rank[&(b.version, b.scale)])
-            .then(a.score.total_cmp(&b.score))
-    });
+    // Sort keys made once per score (a lookup per comparison took seconds
+    // per group): the block's rank, then the score in `f64::total_cmp`
+    // order as an integer.
+    let mut keyed: Vec<(u32, u64, &pass::Score)> = pass
+        .scores
+        .iter()
+        .map(|s| (rank[&(s.version, s.scale)], total_order_key(s.score), s))
+        .collect();
+    keyed.sort_unstable_by_key(|&(r, k, _)| (r, k));
+    let order: Vec<&pass::Score> = keyed.into_iter().map(|(_, _, s)| s).collect();
     let mut columns = vec![
         column_of("instrument_version", &order, |s| s.version),
         column_of("scale_id", &order, |s| s.scale),
@@ -897,6 +901,16 @@ fn scores_frame(pass: &Pass) -> PolarsResult<DataFrame> {
         column_of("scale_max", &order, |s| s.scale_max),
     ]);
     DataFrame::new_infer_height(columns)
+}
+
+/// An integer that sorts as `f64::total_cmp` sorts the float.
+fn total_order_key(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
 }
 
 /// Alpha's item sums per department, year, subscale (and total) and item,
@@ -2502,6 +2516,14 @@ impl Previous {
             .map_err(pl(&self.dataset))
     }
 
+    /// Whether a group's fingerprint is the one written last time (its
+    /// rows can be kept: `kept`).
+    pub fn is_kept(&self, group: &Group) -> bool {
+        self.stamps
+            .get(&(group.instrument.clone(), group.cycle.clone()))
+            .is_some_and(|s| s.fingerprint == group.fingerprint)
+    }
+
     /// A group's rows as written before, changes included, when its
     /// fingerprint is the same as then (computing it again would give the
     /// same rows). Its changes are right as long as no earlier group of
@@ -2570,6 +2592,34 @@ impl Previous {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn score_keys_sort_as_total_cmp() {
+        let xs = [
+            3.5,
+            -0.0,
+            0.0,
+            -2.25,
+            f64::INFINITY,
+            1e-300,
+            -1e300,
+            4.0,
+            f64::NEG_INFINITY,
+            7.0 / 3.0,
+            -7.0 / 3.0,
+        ];
+        let mut by_cmp = xs.to_vec();
+        by_cmp.sort_by(f64::total_cmp);
+        let mut by_key = xs.to_vec();
+        by_key.sort_by_key(|&x| total_order_key(x));
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&by_cmp), bits(&by_key));
+        assert_eq!(
+            by_key.first().copied(),
+            Some(f64::NEG_INFINITY),
+            "the smallest first"
+        );
+    }
 
     fn atom(block: &str, inst: &str, spec: &str, year: i32) -> Atom {
         Atom {

@@ -53,6 +53,13 @@ impl AggregateSummary {
     }
 }
 
+/// A group's cells, computed and protected.
+fn protected(plan: &aggregate::Plan, group: &aggregate::Group) -> Result<aggregate::Table> {
+    let mut t = plan.compute(group)?;
+    privacy::protect(&mut t);
+    Ok(t)
+}
+
 /// Scores and aggregates the dataset group by group (an instrument in a
 /// cycle), protects each group's cells, and writes `aggregates/`,
 /// `changes/`, `distributions/` and `sources/`, then `stamp` (what they
@@ -76,6 +83,14 @@ pub fn aggregate_dataset(
     let mut out = aggregate::Output::new(&config.paths.dataset)?;
     let mut chain = aggregate::ChangeChain::default();
     let mut summary = AggregateSummary::default();
+    // The groups to compute, and those computed ahead of their turn.
+    let needed: Vec<bool> = plan
+        .groups
+        .iter()
+        .map(|g| previous.as_ref().is_none_or(|p| !p.is_kept(g)))
+        .collect();
+    let mut ahead: std::collections::HashMap<usize, aggregate::Table> = Default::default();
+    let mut index = 0;
     // Groups come by instrument, then cycle (in time order).
     for groups in plan.groups.chunk_by(|a, b| a.instrument == b.instrument) {
         // Whether a group of this instrument was computed, and its kept
@@ -83,6 +98,8 @@ pub fn aggregate_dataset(
         let mut dirty = false;
         let mut pending: Vec<aggregate::Group> = Vec::new();
         for group in groups {
+            let i = index;
+            index += 1;
             let t0 = std::time::Instant::now();
             let kept = match &previous {
                 Some(p) => p.kept(group)?,
@@ -115,8 +132,26 @@ pub fn aggregate_dataset(
                     kept.into_table(cat)?
                 }
                 None => {
-                    let mut t = plan.compute(group)?;
-                    privacy::protect(&mut t);
+                    let t = match ahead.remove(&i) {
+                        Some(t) => t,
+                        None => {
+                            // Two groups at a time, one per core: the next
+                            // group to compute is made alongside this one.
+                            let next = (i + 1..needed.len())
+                                .find(|j| needed[*j] && !ahead.contains_key(j));
+                            match next {
+                                Some(j) => {
+                                    let (t, u) = rayon::join(
+                                        || protected(&plan, &plan.groups[i]),
+                                        || protected(&plan, &plan.groups[j]),
+                                    );
+                                    ahead.insert(j, u?);
+                                    t?
+                                }
+                                None => protected(&plan, group)?,
+                            }
+                        }
+                    };
                     summary.groups_computed += 1;
                     dirty = true;
                     t
