@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::ingest::{FileOutcome, QuarantineRecord, Response};
@@ -379,23 +380,39 @@ impl Staging<'_> {
         if pending.is_empty() {
             return Ok(());
         }
-        let mut index_inst = Vec::new();
-        let mut index_id = Vec::new();
-        let mut index_sha = Vec::new();
-        for ((inst, year), files) in pending {
-            self.part += 1;
-            let name = format!("part-{}-{:05}.parquet", self.batch_id, self.part);
-            let sub = format!("instrument={inst}/year={year}");
-            let (mut df, comments) = partition_frames(&files)?;
-            write_parquet(&self.dir.join("responses").join(&sub).join(&name), &mut df)?;
-            if let Some(mut c) = comments {
-                write_parquet(&self.dir.join("comments").join(&sub).join(&name), &mut c)?;
-            }
-            for p in &files {
+        // Part numbers in partition order, then the partitions built and
+        // written in parallel (one per core: building a partition's frames
+        // is work for one thread).
+        let parts: Vec<((String, i32), Vec<Pending>, usize)> = pending
+            .into_iter()
+            .map(|(key, files)| {
+                self.part += 1;
+                (key, files, self.part)
+            })
+            .collect();
+        let (dir, batch_id) = (&self.dir, &self.batch_id);
+        parts
+            .par_iter()
+            .map(|((inst, year), files, part)| -> Result<()> {
+                let name = format!("part-{batch_id}-{part:05}.parquet");
+                let sub = format!("instrument={inst}/year={year}");
+                let (mut df, comments) = partition_frames(files)?;
+                write_parquet(&dir.join("responses").join(&sub).join(&name), &mut df)?;
+                if let Some(mut c) = comments {
+                    write_parquet(&dir.join("comments").join(&sub).join(&name), &mut c)?;
+                }
+                Ok(())
+            })
+            .collect::<Result<()>>()?;
+        let mut index_inst: Vec<&str> = Vec::new();
+        let mut index_id: Vec<&str> = Vec::new();
+        let mut index_sha: Vec<&str> = Vec::new();
+        for ((inst, _), files, _) in &parts {
+            for p in files {
                 for r in &p.responses {
-                    index_inst.push(inst.clone());
-                    index_id.push(r.response_id.clone());
-                    index_sha.push(p.source_sha256.clone());
+                    index_inst.push(inst);
+                    index_id.push(&r.response_id);
+                    index_sha.push(&p.source_sha256);
                 }
             }
         }
@@ -680,26 +697,27 @@ fn partition_frames(files: &[Pending]) -> Result<(DataFrame, Option<DataFrame>)>
     Ok((responses, comments))
 }
 
-/// The per-response columns shared by responses and comments.
+/// The per-response columns shared by responses and comments (borrowed
+/// from the responses: Polars copies each text once).
 #[derive(Default)]
-struct RowColumns {
-    response_id: Vec<String>,
-    version: Vec<String>,
+struct RowColumns<'a> {
+    response_id: Vec<&'a str>,
+    version: Vec<&'a str>,
     submitted_on: Vec<i32>,
-    respondent_key: Vec<Option<String>>,
-    role: Vec<String>,
-    institution: Vec<String>,
-    specialty: Vec<String>,
-    rso: Vec<Option<String>>,
-    region: Vec<String>,
-    subject: Vec<Option<String>>,
-    source_file: Vec<String>,
-    source_sha256: Vec<String>,
+    respondent_key: Vec<Option<&'a str>>,
+    role: Vec<&'a str>,
+    institution: Vec<&'a str>,
+    specialty: Vec<&'a str>,
+    rso: Vec<Option<&'a str>>,
+    region: Vec<&'a str>,
+    subject: Vec<Option<&'a str>>,
+    source_file: Vec<&'a str>,
+    source_sha256: Vec<&'a str>,
     source_row: Vec<u32>,
 }
 
-impl RowColumns {
-    fn with_capacity(n: usize) -> RowColumns {
+impl<'a> RowColumns<'a> {
+    fn with_capacity(n: usize) -> RowColumns<'a> {
         RowColumns {
             response_id: Vec::with_capacity(n),
             version: Vec::with_capacity(n),
@@ -721,19 +739,19 @@ impl RowColumns {
         self.response_id.len()
     }
 
-    fn push(&mut self, r: &Response, version: &str, file: &str, sha: &str) {
-        self.response_id.push(r.response_id.clone());
-        self.version.push(version.to_string());
+    fn push(&mut self, r: &'a Response, version: &'a str, file: &'a str, sha: &'a str) {
+        self.response_id.push(&r.response_id);
+        self.version.push(version);
         self.submitted_on.push(days(r.submitted_on));
-        self.respondent_key.push(r.respondent_key.clone());
-        self.role.push(r.respondent_role.clone());
-        self.institution.push(r.institution_id.clone());
-        self.specialty.push(r.specialty.clone());
-        self.rso.push(r.rso_id.clone());
-        self.region.push(r.region_id.clone());
-        self.subject.push(r.subject_key.clone());
-        self.source_file.push(file.to_string());
-        self.source_sha256.push(sha.to_string());
+        self.respondent_key.push(r.respondent_key.as_deref());
+        self.role.push(&r.respondent_role);
+        self.institution.push(&r.institution_id);
+        self.specialty.push(&r.specialty);
+        self.rso.push(r.rso_id.as_deref());
+        self.region.push(&r.region_id);
+        self.subject.push(r.subject_key.as_deref());
+        self.source_file.push(file);
+        self.source_sha256.push(sha);
         self.source_row.push(r.source_row);
     }
 

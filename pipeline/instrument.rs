@@ -305,20 +305,21 @@ impl Instrument {
 
     /// Whether an answer text means "not applicable" for this instrument.
     pub fn is_not_applicable(&self, answer: &str) -> bool {
-        let a = answer.trim();
+        let a = crate::text::trim(answer);
         self.scale
             .not_applicable
             .iter()
-            .any(|na| na.trim().eq_ignore_ascii_case(a))
+            .any(|na| crate::text::trim(na).eq_ignore_ascii_case(a))
     }
 
     /// The value of a scale label (Dutch or English, case-insensitive).
     pub fn label_value(&self, answer: &str) -> Option<f64> {
-        let a = answer.trim();
+        use crate::text::trim;
+        let a = trim(answer);
         self.scale
             .labels
             .iter()
-            .find(|l| l.nl.trim().eq_ignore_ascii_case(a) || l.en.trim().eq_ignore_ascii_case(a))
+            .find(|l| trim(&l.nl).eq_ignore_ascii_case(a) || trim(&l.en).eq_ignore_ascii_case(a))
             .map(|l| l.value)
     }
 

@@ -24,6 +24,7 @@ pub mod privacy;
 pub mod report;
 pub mod score;
 pub mod synth;
+pub mod text;
 
 pub use error::{Error, Result};
 

@@ -18,8 +18,8 @@ use super::profile::{Encoding, Format, Profile};
 pub struct RawRow {
     /// Row number in the file (CSV: the line where the record starts).
     pub row: u32,
-    /// The cells, as text.
-    pub cells: Vec<String>,
+    /// The cells, as text (one buffer per row, not one per cell).
+    pub cells: csv::StringRecord,
 }
 
 /// A problem that stops the whole file, with where it is and what to do.
@@ -151,12 +151,12 @@ fn decode_csv(bytes: &[u8], profile: &Profile) -> Result<Decoded, FileProblem> {
             Ok(true) => {
                 let row = record.position().map(|p| p.line() as u32).unwrap_or(0);
                 // A blank line is not a row anyone meant to send.
-                if record.iter().all(|c| c.trim().is_empty()) {
+                if record.iter().all(|c| crate::text::trim(c).is_empty()) {
                     continue;
                 }
                 rows.push(RawRow {
                     row,
-                    cells: record.iter().map(str::to_string).collect(),
+                    cells: record.clone(),
                 });
             }
             Err(e) => {
@@ -233,7 +233,7 @@ fn decode_xlsx(bytes: &[u8], profile: &Profile) -> Result<Decoded, FileProblem> 
         }
         rows.push(RawRow {
             row: first_row + i as u32 + 1,
-            cells,
+            cells: csv::StringRecord::from(cells),
         });
     }
     Ok(Decoded {

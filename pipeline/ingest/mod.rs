@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::instrument::{Instrument, ItemKind};
 use crate::org::Registry;
+use crate::text::trim;
 use decode::{FileProblem, RawRow};
 use profile::{ColumnRole, Layout, Profile};
 use pseudonym::{mask_identifiers, PseudonymKey};
@@ -444,7 +445,7 @@ impl Columns {
             if self.masked[col] {
                 MASKED.to_string()
             } else {
-                v.clone()
+                v.to_string()
             }
         });
         QuarantineRecord {
@@ -476,7 +477,7 @@ impl Columns {
                 ),
             });
         }
-        if row.cells.len() > n && row.cells[n..].iter().any(|c| !c.trim().is_empty()) {
+        if row.cells.len() > n && row.cells.iter().skip(n).any(|c| !trim(c).is_empty()) {
             return Err(QuarantineRecord {
                 source_row: Some(row.row),
                 column: None,
@@ -487,7 +488,7 @@ impl Columns {
                 ),
             });
         }
-        let cell = |i: usize| row.cells.get(i).map(|s| s.trim()).unwrap_or("");
+        let cell = |i: usize| row.cells.get(i).map(trim).unwrap_or("");
 
         let date_text = cell(self.submitted_on);
         let submitted_on = parse_date(date_text, &p.date_formats).ok_or_else(|| {
@@ -624,7 +625,7 @@ impl Columns {
                 .join("\x1f"),
             ),
             None => {
-                let cells: Vec<&str> = row.cells.iter().map(|s| s.trim()).collect();
+                let cells: Vec<&str> = row.cells.iter().map(trim).collect();
                 ctx.key.pseudonym(
                     "response",
                     &[inst.id.as_str(), &inst.version, &cells.join("\x1f")].join("\x1f"),
@@ -688,7 +689,7 @@ impl Columns {
 /// A number written with a decimal point, or a decimal comma when the
 /// profile says so ("4,5").
 pub fn parse_number(text: &str, decimal_comma: bool) -> Option<f64> {
-    let t = text.trim();
+    let t = trim(text);
     let v = if decimal_comma {
         t.replace('.', "").replace(',', ".").parse::<f64>()
     } else {
@@ -702,7 +703,7 @@ pub fn parse_number(text: &str, decimal_comma: bool) -> Option<f64> {
 /// writes dates, are always accepted. Years outside 1990 to next year are
 /// refused: "05-03-24" read with `%Y` would be the year 24.
 pub fn parse_date(text: &str, formats: &[String]) -> Option<NaiveDate> {
-    let t = text.trim();
+    let t = trim(text);
     let iso = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"];
     let plausible = |d: NaiveDate| (1990..=chrono::Utc::now().year() + 1).contains(&d.year());
     for f in formats.iter().map(String::as_str).chain(iso) {

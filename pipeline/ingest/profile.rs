@@ -450,15 +450,19 @@ impl Profile {
     /// The meaning of an answer label from `[answers]`, if it has one:
     /// `Some(Some(v))` a value, `Some(None)` not applicable.
     pub fn answer(&self, text: &str) -> Option<Option<f64>> {
-        self.answers.get(&text.trim().to_lowercase()).copied()
+        if self.answers.is_empty() {
+            return None;
+        }
+        let key = crate::text::lowercase(crate::text::trim(text));
+        self.answers.get(key.as_ref()).copied()
     }
 
     /// Whether the text is one of the profile's extra not-applicable codes.
     pub fn is_not_applicable(&self, text: &str) -> bool {
-        let t = text.trim();
+        let t = crate::text::trim(text);
         self.not_applicable
             .iter()
-            .any(|n| n.trim().eq_ignore_ascii_case(t))
+            .any(|n| crate::text::trim(n).eq_ignore_ascii_case(t))
     }
 
     /// The role for an export's role label (identity when not mapped).

@@ -23,7 +23,9 @@ pub const KEY_ENV: &str = "OPLEIDINGSMONITOR_KEY";
 /// The secret key of the keyed hash.
 #[derive(Clone)]
 pub struct PseudonymKey {
-    key: Vec<u8>,
+    /// HMAC-SHA256 already keyed (the key's inner and outer blocks are
+    /// hashed once, not for every pseudonym).
+    mac: Hmac<Sha256>,
     /// Where the key came from, for messages (never the key itself).
     pub origin: String,
 }
@@ -46,12 +48,17 @@ pub enum KeySource {
 }
 
 impl PseudonymKey {
+    fn new(key: &[u8], origin: String) -> PseudonymKey {
+        PseudonymKey {
+            mac: <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+                .expect("HMAC takes keys of any length"),
+            origin,
+        }
+    }
+
     /// A key from raw bytes (tests, benchmarks).
     pub fn from_bytes(key: &[u8]) -> PseudonymKey {
-        PseudonymKey {
-            key: key.to_vec(),
-            origin: "given".into(),
-        }
+        PseudonymKey::new(key, "given".into())
     }
 
     /// The key from `OPLEIDINGSMONITOR_KEY`, else from `path`; when neither
@@ -62,10 +69,7 @@ impl PseudonymKey {
             let key =
                 parse_hex_key(hexkey.trim()).map_err(|m| Error::Key(format!("{KEY_ENV}: {m}")))?;
             return Ok((
-                PseudonymKey {
-                    key,
-                    origin: KEY_ENV.into(),
-                },
+                PseudonymKey::new(&key, KEY_ENV.into()),
                 KeySource::Environment,
             ));
         }
@@ -74,10 +78,7 @@ impl PseudonymKey {
                 let key = parse_hex_key(text.trim())
                     .map_err(|m| Error::Key(format!("{}: {m}", path.display())))?;
                 Ok((
-                    PseudonymKey {
-                        key,
-                        origin: path.display().to_string(),
-                    },
+                    PseudonymKey::new(&key, path.display().to_string()),
                     KeySource::File(path.to_path_buf()),
                 ))
             }
@@ -87,10 +88,7 @@ impl PseudonymKey {
                     .map_err(|e| Error::Key(format!("no random source: {e}")))?;
                 write_key_file(path, &hex::encode(bytes))?;
                 Ok((
-                    PseudonymKey {
-                        key: bytes.to_vec(),
-                        origin: path.display().to_string(),
-                    },
+                    PseudonymKey::new(&bytes, path.display().to_string()),
                     KeySource::Created(path.to_path_buf()),
                 ))
             }
@@ -106,11 +104,10 @@ impl PseudonymKey {
     /// `subject`). Case and surrounding spaces do not count, so
     /// `J.Jansen@X.nl ` and `j.jansen@x.nl` are the same person.
     pub fn pseudonym(&self, namespace: &str, identifier: &str) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
-            .expect("HMAC takes keys of any length");
+        let mut mac = self.mac.clone();
         mac.update(namespace.as_bytes());
         mac.update(b"\x1f");
-        mac.update(identifier.trim().to_lowercase().as_bytes());
+        mac.update(crate::text::lowercase(crate::text::trim(identifier)).as_bytes());
         let out = mac.finalize().into_bytes();
         // 128 bits: no collisions among a country's residents, short to read.
         hex::encode(&out[..16])
