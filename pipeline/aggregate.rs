@@ -869,7 +869,7 @@ fn scores_frame(pass: &Pass) -> PolarsResult<DataFrame> {
     blocks.sort_by(|a, b| {
         (names.name(a.0), names.name(a.1)).cmp(&(names.name(b.0), names.name(b.1)))
     });
-    let rank: HashMap<(u32, u32), u32> = blocks
+    let rank: PlHashMap<(u32, u32), u32> = blocks
         .into_iter()
         .enumerate()
         .map(|(i, b)| (b, i as u32))

@@ -12,7 +12,7 @@
 //! find nothing. Pseudonymisation happens earlier, on ingest. It works on
 //! `aggregate`'s cells and writes nothing.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::aggregate::{Cell, Level, Table};
 
@@ -58,29 +58,47 @@ pub fn relations(cells: &[Cell]) -> Vec<Relation> {
 
 fn block_relations(cells: &[Cell], idx: &[usize]) -> Vec<Relation> {
     let mut out = Vec::new();
-    let mut by_level_period: BTreeMap<(Level, &str), Vec<usize>> = BTreeMap::new();
+    // Per level and period: the cells holding each atom (a cell's possible
+    // children share an atom with it), and the cells without atoms (inside
+    // every parent).
+    type Holders = HashMap<u32, Vec<usize>>;
+    let mut holders: HashMap<(Level, &str), (Holders, Vec<usize>)> = HashMap::new();
     let mut by_unit_period: BTreeMap<(Level, &str, &str), usize> = BTreeMap::new();
     for &i in idx {
         let c = &cells[i];
-        by_level_period
-            .entry((c.level, c.period.as_str()))
-            .or_default()
-            .push(i);
+        let (h, empty) = holders.entry((c.level, c.period.as_str())).or_default();
+        for &a in &c.atoms {
+            h.entry(a).or_default().push(i);
+        }
+        if c.atoms.is_empty() {
+            empty.push(i);
+        }
         by_unit_period.insert((c.level, c.unit_id.as_str(), c.period.as_str()), i);
     }
     for &p in idx {
         let parent = &cells[p];
-        let atoms: HashSet<u32> = parent.atoms.iter().copied().collect();
+        let mut atoms: Vec<u32> = parent.atoms.clone();
+        atoms.sort_unstable();
+        atoms.dedup();
+        let has = |a: &u32| atoms.binary_search(a).is_ok();
+        // The cells of a level whose atoms are all the parent's, in index
+        // order.
         let inside = |level: Level| -> Vec<usize> {
-            by_level_period
-                .get(&(level, parent.period.as_str()))
-                .map(|v| {
-                    v.iter()
-                        .copied()
-                        .filter(|&c| c != p && cells[c].atoms.iter().all(|a| atoms.contains(a)))
-                        .collect()
-                })
-                .unwrap_or_default()
+            let Some((h, empty)) = holders.get(&(level, parent.period.as_str())) else {
+                return Vec::new();
+            };
+            let mut v: Vec<usize> = atoms
+                .iter()
+                .filter_map(|a| h.get(a))
+                .flatten()
+                .chain(empty)
+                .copied()
+                .filter(|&c| c != p)
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v.retain(|&c| cells[c].atoms.iter().all(has));
+            v
         };
         // Parts at a coarser level first, the rest filled with departments:
         // "the region minus its RSOs" leaves the departments outside any RSO.
@@ -91,7 +109,7 @@ fn block_relations(cells: &[Cell], idx: &[usize]) -> Vec<Relation> {
         };
         for &middle in middles {
             let mut children = inside(middle);
-            let mut covered: HashSet<u32> = children
+            let mut covered: BTreeSet<u32> = children
                 .iter()
                 .flat_map(|&c| cells[c].atoms.iter().copied())
                 .collect();
@@ -103,7 +121,7 @@ fn block_relations(cells: &[Cell], idx: &[usize]) -> Vec<Relation> {
                     }
                 }
             }
-            if !children.is_empty() && covered == atoms {
+            if !children.is_empty() && covered.iter().eq(atoms.iter()) {
                 children.sort_unstable();
                 out.push(Relation {
                     parent: p,
@@ -125,11 +143,11 @@ fn block_relations(cells: &[Cell], idx: &[usize]) -> Vec<Relation> {
                         .copied()
                 })
                 .collect();
-            let covered: HashSet<u32> = children
+            let covered: BTreeSet<u32> = children
                 .iter()
                 .flat_map(|&c| cells[c].atoms.iter().copied())
                 .collect();
-            if !children.is_empty() && covered == atoms {
+            if !children.is_empty() && covered.iter().eq(atoms.iter()) {
                 out.push(Relation {
                     parent: p,
                     children,
@@ -304,56 +322,62 @@ pub fn protect(table: &mut Table) {
     // RSO's cell of the item's own subscale is published and at least a
     // floor of respondents answered the item (not-applicable aside): a
     // one-item subscale's distribution is its mean.
-    let published: std::collections::HashMap<(String, String, String, String, String), u32> = table
+    let published: HashMap<[&str; 5], u32> = table
         .cells
         .iter()
         .filter(|c| c.level == Level::Rso && !c.suppressed)
         .map(|c| {
             (
-                (
-                    c.unit_id.clone(),
-                    c.instrument.clone(),
-                    c.instrument_version.clone(),
-                    c.scale_id.clone(),
-                    c.period.clone(),
-                ),
+                [
+                    c.unit_id.as_str(),
+                    &c.instrument,
+                    &c.instrument_version,
+                    &c.scale_id,
+                    &c.period,
+                ],
                 c.floor,
             )
         })
         .collect();
-    let mut answered: std::collections::HashMap<(String, String, String, String, String), u64> =
-        std::collections::HashMap::new();
+    let mut answered: HashMap<[&str; 5], u64> = HashMap::new();
     for k in table.item_counts.iter().filter(|k| k.value.is_some()) {
         *answered
-            .entry((
-                k.rso_id.clone(),
-                k.instrument.clone(),
-                k.instrument_version.clone(),
-                k.item_id.clone(),
-                k.period.clone(),
-            ))
+            .entry([
+                k.rso_id.as_str(),
+                &k.instrument,
+                &k.instrument_version,
+                &k.item_id,
+                &k.period,
+            ])
             .or_default() += k.n;
     }
-    table.item_counts.retain(|k| {
-        let key = (
-            k.rso_id.clone(),
-            k.instrument.clone(),
-            k.instrument_version.clone(),
-            k.scale_id.clone(),
-            k.period.clone(),
-        );
-        let n = answered
-            .get(&(
-                k.rso_id.clone(),
-                k.instrument.clone(),
-                k.instrument_version.clone(),
-                k.item_id.clone(),
-                k.period.clone(),
-            ))
-            .copied()
-            .unwrap_or(0);
-        published.get(&key).is_some_and(|floor| n >= *floor as u64)
-    });
+    let keep: Vec<bool> = table
+        .item_counts
+        .iter()
+        .map(|k| {
+            let key = [
+                k.rso_id.as_str(),
+                &k.instrument,
+                &k.instrument_version,
+                &k.scale_id,
+                &k.period,
+            ];
+            let n = answered
+                .get(&[
+                    k.rso_id.as_str(),
+                    &k.instrument,
+                    &k.instrument_version,
+                    &k.item_id,
+                    &k.period,
+                ])
+                .copied()
+                .unwrap_or(0);
+            published.get(&key).is_some_and(|floor| n >= *floor as u64)
+        })
+        .collect();
+    drop((published, answered));
+    let mut keep = keep.into_iter();
+    table.item_counts.retain(|_| keep.next().unwrap_or(false));
     table.protected = true;
 }
 
@@ -415,22 +439,24 @@ fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
             .members()
             .filter(|&m| !cells[m].suppressed)
             .collect();
-        let pick = candidates
+        let left: Vec<(usize, usize)> = candidates
             .iter()
-            .copied()
-            .min_by_key(|&m| {
+            .map(|&m| {
                 cells[m].suppressed = true;
                 let left = recover(cells, rels).len();
                 cells[m].suppressed = false;
-                let c = &cells[m];
-                (
-                    left,
-                    c.n_respondents,
-                    c.level,
-                    c.unit_id.clone(),
-                    c.period.clone(),
-                )
+                (left, m)
             })
+            .collect();
+        // The first of the smallest keys.
+        let key = |&(left, m): &(usize, usize)| {
+            let c = &cells[m];
+            (left, c.n_respondents, c.level, &c.unit_id, &c.period)
+        };
+        let pick = left
+            .iter()
+            .min_by(|a, b| key(a).cmp(&key(b)))
+            .map(|&(_, m)| m)
             .expect("a relation with one unknown has published members");
         cells[pick].suppress(SECONDARY);
     }

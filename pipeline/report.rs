@@ -1879,55 +1879,89 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         crate::dataset::write_file_atomic(&m, md.as_bytes())?;
         Ok(vec![h, m])
     };
-    let mut files: Vec<PathBuf> = Vec::new();
-    for (region, jobs) in by_region {
-        let scope = Scope::Region {
-            region: region.to_string(),
-            rsos: reg
-                .rsos
-                .iter()
-                .filter(|(_, x)| x.region == region)
-                .map(|(id, _)| id.clone())
-                .collect(),
-        };
-        let scoped = aggregate::read_published_scoped(ds, &config.catalogue, &scope)?;
-        let found = found_for(&selected);
-        let ctx = Ctx {
-            published: &scoped,
-            found: &found,
-            ..ctx
-        };
-        let ctx = &ctx;
-        let part: Vec<Vec<PathBuf>> = jobs
-            .par_iter()
-            .map(|job| -> Result<Vec<PathBuf>> {
-                match job {
-                    Job::Rso(cycle, id) => match rso_report(ctx, id, cycle) {
-                        Some(r) => page("rso", cycle, id, page_value(&r, &style)),
-                        None => Ok(Vec::new()),
-                    },
-                    Job::Region(cycle, id) => page(
-                        "region",
-                        cycle,
-                        id,
-                        page_value(&region_report(ctx, id, cycle), &style),
-                    ),
-                    Job::Institution(cycle, id) => match institution_report(ctx, id, cycle) {
-                        Some(r) if !r.instruments.is_empty() => {
-                            page("institution", cycle, id, page_value(&r, &style))
-                        }
-                        _ => Ok(Vec::new()),
-                    },
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
-        files.extend(part.into_iter().flatten());
-        tracing::debug!(
-            seconds = started.elapsed().as_secs_f64(),
-            region,
-            "region rendered"
-        );
-    }
+    // The regions' pages (each region's in parallel) and the cycles'
+    // workbooks (one writer each, one after the other) side by side: a
+    // workbook is one long job for one core.
+    let pages = || -> Result<Vec<PathBuf>> {
+        let mut files: Vec<PathBuf> = Vec::new();
+        for (region, jobs) in &by_region {
+            let scope = Scope::Region {
+                region: region.to_string(),
+                rsos: reg
+                    .rsos
+                    .iter()
+                    .filter(|(_, x)| &x.region == region)
+                    .map(|(id, _)| id.clone())
+                    .collect(),
+            };
+            let scoped = aggregate::read_published_scoped(ds, &config.catalogue, &scope)?;
+            let found = found_for(&selected);
+            let ctx = Ctx {
+                published: &scoped,
+                found: &found,
+                ..ctx
+            };
+            let ctx = &ctx;
+            let part: Vec<Vec<PathBuf>> = jobs
+                .par_iter()
+                .map(|job| -> Result<Vec<PathBuf>> {
+                    match job {
+                        Job::Rso(cycle, id) => match rso_report(ctx, id, cycle) {
+                            Some(r) => page("rso", cycle, id, page_value(&r, &style)),
+                            None => Ok(Vec::new()),
+                        },
+                        Job::Region(cycle, id) => page(
+                            "region",
+                            cycle,
+                            id,
+                            page_value(&region_report(ctx, id, cycle), &style),
+                        ),
+                        Job::Institution(cycle, id) => match institution_report(ctx, id, cycle) {
+                            Some(r) if !r.instruments.is_empty() => {
+                                page("institution", cycle, id, page_value(&r, &style))
+                            }
+                            _ => Ok(Vec::new()),
+                        },
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            files.extend(part.into_iter().flatten());
+            tracing::debug!(
+                seconds = started.elapsed().as_secs_f64(),
+                region,
+                "region rendered"
+            );
+        }
+        Ok(files)
+    };
+    let workbooks = || -> Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        for cycle in &selected {
+            let x = out_root.join(cycle).join(format!("tables{suffix}.xlsx"));
+            let of_cycle = aggregate::read_published_scoped(
+                ds,
+                &config.catalogue,
+                &Scope::Cycle(cycle.clone()),
+            )?;
+            let found = found_for(std::slice::from_ref(cycle));
+            let ctx = Ctx {
+                published: &of_cycle,
+                found: &found,
+                ..ctx
+            };
+            crate::dataset::write_file_atomic(&x, &tables_xlsx(&ctx, cycle)?)?;
+            files.push(x);
+            tracing::debug!(
+                seconds = started.elapsed().as_secs_f64(),
+                cycle,
+                "workbook written"
+            );
+        }
+        Ok(files)
+    };
+    let (pages, books) = rayon::join(pages, workbooks);
+    let mut files = pages?;
+    let books = books?;
     for cycle in &selected {
         let dir = out_root.join(cycle);
         let mut links: Vec<(String, String, String)> = files
@@ -1961,18 +1995,8 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         let p = dir.join(format!("index{suffix}.html"));
         crate::dataset::write_file_atomic(&p, index.as_bytes())?;
         files.push(p);
-        let x = dir.join(format!("tables{suffix}.xlsx"));
-        let of_cycle =
-            aggregate::read_published_scoped(ds, &config.catalogue, &Scope::Cycle(cycle.clone()))?;
-        let found = found_for(std::slice::from_ref(cycle));
-        let ctx = Ctx {
-            published: &of_cycle,
-            found: &found,
-            ..ctx
-        };
-        crate::dataset::write_file_atomic(&x, &tables_xlsx(&ctx, cycle)?)?;
-        files.push(x);
     }
+    files.extend(books);
     files.sort();
     Ok(files)
 }

@@ -10,8 +10,6 @@
 //! `min_answered` of them are answered; the total pools the answers of the
 //! subscales that count towards it; alpha uses complete responses only.
 
-use std::collections::BTreeSet;
-
 // Polars' hash maps (foldhash): several times faster than the standard
 // library's on these short keys, and already part of the build.
 use polars::prelude::{PlHashMap as HashMap, PlHashSet as HashSet};
@@ -390,12 +388,17 @@ impl Pass {
         a.answered == n_items
     }
 
-    /// The atoms: (version, scale, unit) of every score.
-    pub fn atoms(&self) -> BTreeSet<(u32, u32, Unit)> {
-        self.scores
+    /// The atoms: (version, scale, unit) of every score, sorted (the few
+    /// distinct ones are found first, then sorted).
+    pub fn atoms(&self) -> Vec<(u32, u32, Unit)> {
+        let distinct: HashSet<(u32, u32, Unit)> = self
+            .scores
             .iter()
             .map(|s| (s.version, s.scale, s.unit))
-            .collect()
+            .collect();
+        let mut atoms: Vec<(u32, u32, Unit)> = distinct.into_iter().collect();
+        atoms.sort_unstable();
+        atoms
     }
 }
 
