@@ -227,6 +227,20 @@ pub struct Options {
     pub force: bool,
 }
 
+/// Gives the memory a step freed back to the allocator's clean state
+/// before the next step. glibc keeps what a step freed in fragmented free
+/// lists; at national scale the aggregation after an ingest in the same
+/// process took 95 s instead of 55 s, searching them. `malloc_trim`
+/// consolidates the free chunks and returns the free pages to the system.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only reorganises the allocator's free memory; no
+    // allocation in use is touched.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Runs everything that is due. Returns the summary with exit code 0 (all
 /// good) or 1 (some files or rows quarantined); errors (configuration,
 /// storage, lock) are the caller's to map.
@@ -286,6 +300,7 @@ pub fn run(
         }
     }
 
+    release_free_memory();
     let manifest = Dataset::open_read_only(&config.paths.dataset).manifest()?;
     let stamp = stamp_of(&manifest, config);
     let previous =
@@ -300,6 +315,7 @@ pub fn run(
         summary.groups_computed = a.groups_computed;
         summary.groups_kept = a.groups_kept;
         summary.changed = true;
+        release_free_memory();
     }
     // Reports of the cycles whose reports would show something else (or
     // that have none yet).
