@@ -862,26 +862,19 @@ fn read_batch(batch: &DataFrame, pass: &mut Pass) -> PolarsResult<()> {
 /// RSO, region) holds the pass's numbers, as do respondents and subjects:
 /// `Labels` turns them back into texts per cell.
 fn scores_frame(pass: &Pass, dense: &Dense) -> PolarsResult<DataFrame> {
-    let names = &pass.names;
-    // (version, scale) ranked by their names, as Polars sorts texts.
-    let mut blocks: Vec<(u32, u32)> = pass.scores.iter().map(|s| (s.version, s.scale)).collect();
-    blocks.sort_unstable();
-    blocks.dedup();
-    blocks.sort_by(|a, b| {
-        (names.name(a.0), names.name(a.1)).cmp(&(names.name(b.0), names.name(b.1)))
-    });
-    let rank: PlHashMap<(u32, u32), u32> = blocks
-        .into_iter()
-        .enumerate()
-        .map(|(i, b)| (b, i as u32))
-        .collect();
     // Sort keys made once per score (a lookup per comparison took seconds
     // per group): the block's rank, then the score in `f64::total_cmp`
     // order as an integer.
     let mut keyed: Vec<(u32, u64, &pass::Score)> = pass
         .scores
         .iter()
-        .map(|s| (rank[&(s.version, s.scale)], total_order_key(s.score), s))
+        .map(|s| {
+            (
+                dense.block[&(s.version, s.scale)],
+                total_order_key(s.score),
+                s,
+            )
+        })
         .collect();
     keyed.sort_unstable_by_key(|&(r, k, _)| (r, k));
     let order: Vec<&pass::Score> = keyed.into_iter().map(|(_, _, s)| s).collect();
@@ -909,9 +902,10 @@ fn scores_frame(pass: &Pass, dense: &Dense) -> PolarsResult<DataFrame> {
 }
 
 /// Small numbers for the parts of a cell's key: each (version, subscale)
-/// block and each department (institution and specialty) of a group, so
-/// that a level's key fits one 64-bit integer (`group_key`): Polars groups
-/// on one integer much faster than on six columns.
+/// block, ranked by their names (as Polars sorts texts: the scores are
+/// sorted by it), and each department (institution and specialty) of a
+/// group, so that a level's key fits one 64-bit integer (`group_key`):
+/// Polars groups on one integer much faster than on six columns.
 struct Dense {
     block: PlHashMap<(u32, u32), u32>,
     dept: PlHashMap<(Option<u32>, Option<u32>), u32>,
@@ -919,7 +913,8 @@ struct Dense {
 
 impl Dense {
     fn new(pass: &Pass) -> PolarsResult<Dense> {
-        let mut block = PlHashMap::new();
+        let names = &pass.names;
+        let mut blocks: PlHashSet<(u32, u32)> = PlHashSet::new();
         let mut dept = PlHashMap::new();
         let units = pass
             .scores
@@ -927,14 +922,22 @@ impl Dense {
             .map(|s| (s.version, s.scale, &s.unit))
             .chain(pass.item_sums.keys().map(|k| (k.0, k.2, &k.1)));
         for (version, scale, unit) in units {
-            let n = block.len() as u32;
-            block.entry((version, scale)).or_insert(n);
+            blocks.insert((version, scale));
             let n = dept.len() as u32;
             dept.entry((unit.institution, unit.specialty)).or_insert(n);
         }
-        if block.len() > usize::from(u16::MAX) {
-            polars_bail!(ComputeError: "{} subscale blocks in one group: more than a 64-bit group key holds", block.len());
+        if blocks.len() > usize::from(u16::MAX) {
+            polars_bail!(ComputeError: "{} subscale blocks in one group: more than a 64-bit group key holds", blocks.len());
         }
+        let mut blocks: Vec<(u32, u32)> = blocks.into_iter().collect();
+        blocks.sort_by(|a, b| {
+            (names.name(a.0), names.name(a.1)).cmp(&(names.name(b.0), names.name(b.1)))
+        });
+        let block = blocks
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| (b, i as u32))
+            .collect();
         Ok(Dense { block, dept })
     }
 }
@@ -2577,9 +2580,15 @@ impl Previous {
     /// Whether a group's fingerprint is the one written last time (its
     /// rows can be kept: `kept`).
     pub fn is_kept(&self, group: &Group) -> bool {
+        self.same_stamp(group).is_some()
+    }
+
+    /// The group's stamp as written last time, if its fingerprint is the
+    /// same now.
+    fn same_stamp(&self, group: &Group) -> Option<&GroupStamp> {
         self.stamps
             .get(&(group.instrument.clone(), group.cycle.clone()))
-            .is_some_and(|s| s.fingerprint == group.fingerprint)
+            .filter(|s| s.fingerprint == group.fingerprint)
     }
 
     /// A group's rows as written before, changes included, when its
@@ -2587,11 +2596,7 @@ impl Previous {
     /// same rows). Its changes are right as long as no earlier group of
     /// its instrument was computed again.
     pub fn kept(&self, group: &Group) -> Result<Option<Kept>> {
-        let Some(stamp) = self
-            .stamps
-            .get(&(group.instrument.clone(), group.cycle.clone()))
-            .filter(|s| s.fingerprint == group.fingerprint)
-        else {
+        let Some(stamp) = self.same_stamp(group) else {
             return Ok(None);
         };
         let periods = group_periods(std::slice::from_ref(group));

@@ -425,7 +425,6 @@ pub fn protect(table: &mut Table) {
             published.get(&key).is_some_and(|floor| n >= *floor as u64)
         })
         .collect();
-    drop((published, answered));
     let mut keep = keep.into_iter();
     table.item_counts.retain(|_| keep.next().unwrap_or(false));
     table.protected = true;
@@ -489,8 +488,8 @@ fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
             .filter(|&m| !cells[m].suppressed)
             .collect();
         let left: Vec<(usize, usize)> = candidates
-            .iter()
-            .map(|&m| {
+            .into_iter()
+            .map(|m| {
                 cells[m].suppressed = true;
                 let left = recovered_count(cells, rels, &member_of);
                 cells[m].suppressed = false;
