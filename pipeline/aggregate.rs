@@ -1881,8 +1881,8 @@ fn bools(df: &DataFrame, n: &str, path: &Path) -> Result<Vec<bool>> {
 
 /// Item counts from a frame with the distributions' columns.
 fn item_counts_of(df: &DataFrame, path: &Path) -> Result<Vec<ItemCount>> {
-    let t = |n: &str| texts(df, n, path);
-    let (rso, inst, ver, sc, item, per) = (
+    let t = |n: &str| Texts::of(df, n, path);
+    let (mut rso, mut inst, mut ver, mut sc, mut item, mut per) = (
         t("rso_id")?,
         t("instrument")?,
         t("instrument_version")?,
@@ -1891,27 +1891,54 @@ fn item_counts_of(df: &DataFrame, path: &Path) -> Result<Vec<ItemCount>> {
         t("period")?,
     );
     let (val, n) = (floats(df, "value", path)?, floats(df, "n", path)?);
-    let s = |v: &[Option<String>], i: usize| v[i].clone().unwrap_or_default();
     Ok((0..df.height())
         .map(|i| ItemCount {
-            rso_id: s(&rso, i),
-            instrument: s(&inst, i),
-            instrument_version: s(&ver, i),
-            scale_id: s(&sc, i),
-            item_id: s(&item, i),
-            period: s(&per, i),
+            rso_id: rso.text(),
+            instrument: inst.text(),
+            instrument_version: ver.text(),
+            scale_id: sc.text(),
+            item_id: item.text(),
+            period: per.text(),
             value: val[i],
             n: n[i].unwrap_or(0.0) as u64,
         })
         .collect())
 }
 
+/// A text column taken value by value, row after row: each value is
+/// moved out, not copied.
+struct Texts(std::vec::IntoIter<Option<String>>);
+
+impl Texts {
+    fn of(df: &DataFrame, n: &str, path: &Path) -> Result<Texts> {
+        Ok(Texts(texts(df, n, path)?.into_iter()))
+    }
+
+    /// The next row's value (None: null).
+    fn value(&mut self) -> Option<String> {
+        self.0.next().flatten()
+    }
+
+    /// The next row's value, a null as empty text.
+    fn text(&mut self) -> String {
+        self.value().unwrap_or_default()
+    }
+
+    /// The next row's level (a department if unknown).
+    fn level(&mut self) -> Level {
+        self.value()
+            .as_deref()
+            .and_then(Level::parse)
+            .unwrap_or(Level::Department)
+    }
+}
+
 /// Cells from a frame with the aggregates' columns; scale ends come from
 /// the catalogue (floors and atoms are not stored).
 fn cells_of_frame(df: &DataFrame, path: &Path, catalogue: &Catalogue) -> Result<Vec<Cell>> {
-    let t = |n: &str| texts(df, n, path);
+    let t = |n: &str| Texts::of(df, n, path);
     let f = |n: &str| floats(df, n, path);
-    let (level, unit, inst, spec, rso, region) = (
+    let (mut level, mut unit, mut inst, mut spec, mut rso, mut region) = (
         t("level")?,
         t("unit_id")?,
         t("institution_id")?,
@@ -1919,7 +1946,7 @@ fn cells_of_frame(df: &DataFrame, path: &Path, catalogue: &Catalogue) -> Result<
         t("rso_id")?,
         t("region_id")?,
     );
-    let (instrument, version, scale, period, reason) = (
+    let (mut instrument, mut version, mut scale, mut period, mut reason) = (
         t("instrument")?,
         t("instrument_version")?,
         t("scale_id")?,
@@ -1938,28 +1965,39 @@ fn cells_of_frame(df: &DataFrame, path: &Path, catalogue: &Catalogue) -> Result<
         f("response_rate")?,
     );
     let (reliable, suppressed) = (bools(df, "reliable", path)?, bools(df, "suppressed", path)?);
+    // Scale ends per (instrument, version, scale): a unit's periods follow
+    // each other, so most rows ask what the row before asked.
+    let mut ends: HashMap<(String, String, String), (f64, f64)> = HashMap::new();
     let mut cells = Vec::with_capacity(df.height());
     for i in 0..df.height() {
-        let (ins, ver, sc) = (
-            instrument[i].clone().unwrap_or_default(),
-            version[i].clone().unwrap_or_default(),
-            scale[i].clone().unwrap_or_default(),
+        let (level, unit_id, institution_id, specialty, rso_id, region_id) = (
+            level.level(),
+            unit.text(),
+            inst.value(),
+            spec.value(),
+            rso.value(),
+            region.value(),
         );
-        let (smin, smax) = score::scale_range(catalogue, &ins, &ver, &sc);
+        let (ins, ver, sc) = (instrument.text(), version.text(), scale.text());
+        let (smin, smax) = match ends.get(&(ins.clone(), ver.clone(), sc.clone())) {
+            Some(&e) => e,
+            None => {
+                let e = score::scale_range(catalogue, &ins, &ver, &sc);
+                ends.insert((ins.clone(), ver.clone(), sc.clone()), e);
+                e
+            }
+        };
         cells.push(Cell {
-            level: level[i]
-                .as_deref()
-                .and_then(Level::parse)
-                .unwrap_or(Level::Department),
-            unit_id: unit[i].clone().unwrap_or_default(),
-            institution_id: inst[i].clone(),
-            specialty: spec[i].clone(),
-            rso_id: rso[i].clone(),
-            region_id: region[i].clone(),
+            level,
+            unit_id,
+            institution_id,
+            specialty,
+            rso_id,
+            region_id,
             instrument: ins,
             instrument_version: ver,
             scale_id: sc,
-            period: period[i].clone().unwrap_or_default(),
+            period: period.text(),
             n_respondents: nr[i].unwrap_or(0.0) as u64,
             n_responses: nn[i].unwrap_or(0.0) as u64,
             mean: mean[i],
@@ -1971,7 +2009,7 @@ fn cells_of_frame(df: &DataFrame, path: &Path, catalogue: &Catalogue) -> Result<
             response_rate: rate[i],
             reliable: reliable[i],
             suppressed: suppressed[i],
-            suppression_reason: reason[i].clone(),
+            suppression_reason: reason.value(),
             scale_min: smin,
             scale_max: smax,
             floor: 0,
@@ -1979,6 +2017,59 @@ fn cells_of_frame(df: &DataFrame, path: &Path, catalogue: &Catalogue) -> Result<
         });
     }
     Ok(cells)
+}
+
+/// Changes from a frame with the changes' columns.
+fn changes_of_frame(df: &DataFrame, path: &Path) -> Result<Vec<Change>> {
+    let t = |n: &str| Texts::of(df, n, path);
+    let f = |n: &str| floats(df, n, path);
+    let (mut level, mut unit, mut inst, mut spec, mut rso, mut region) = (
+        t("level")?,
+        t("unit_id")?,
+        t("institution_id")?,
+        t("specialty")?,
+        t("rso_id")?,
+        t("region_id")?,
+    );
+    let (mut instrument, mut scale, mut cons, mut period, mut prev, mut ver, mut pver) = (
+        t("instrument")?,
+        t("scale_id")?,
+        t("construct")?,
+        t("period")?,
+        t("previous_period")?,
+        t("instrument_version")?,
+        t("previous_version")?,
+    );
+    let (diff, dp, p, g) = (f("diff")?, f("diff_pomp")?, f("p_value")?, f("hedges_g")?);
+    let (vc, sup, rel) = (
+        bools(df, "version_changed", path)?,
+        bools(df, "suppressed", path)?,
+        bools(df, "reliable", path)?,
+    );
+    Ok((0..df.height())
+        .map(|i| Change {
+            level: level.level(),
+            unit_id: unit.text(),
+            institution_id: inst.value(),
+            specialty: spec.value(),
+            rso_id: rso.value(),
+            region_id: region.value(),
+            instrument: instrument.text(),
+            scale_id: scale.text(),
+            construct: cons.text(),
+            period: period.text(),
+            previous_period: prev.text(),
+            instrument_version: ver.text(),
+            previous_version: pver.text(),
+            version_changed: vc[i],
+            diff: diff[i],
+            diff_pomp: dp[i],
+            p_value: p[i],
+            hedges_g: g[i],
+            suppressed: sup[i],
+            reliable: rel[i],
+        })
+        .collect())
 }
 
 /// Reads what `write` wrote. Scale ends come from the catalogue.
@@ -1992,38 +2083,74 @@ pub fn read_published(dataset: &Path, catalogue: &Catalogue) -> Result<Published
 pub enum Scope {
     /// Everything.
     All,
-    /// The cells and changes of a region, the item counts and sources of
-    /// its RSOs.
+    /// What the reports of some cycles in a region show: the region's
+    /// cells (department cells only of `department_periods`; every period
+    /// of the other levels, for the trends), its changes of `cycles`, and
+    /// the item counts and sources of its RSOs in `cycles`.
     Region {
         /// The region.
         region: String,
         /// Its RSOs.
         rsos: Vec<String>,
+        /// The cycles whose reports are made.
+        cycles: Vec<String>,
+        /// The periods whose department cells the reports use.
+        department_periods: Vec<String>,
     },
     /// The cells and changes of a cycle and its years.
     Cycle(String),
 }
 
+/// The filters of a scope, one per table (None: not read).
+struct Filters {
+    cells: Expr,
+    changes: Expr,
+    item_counts: Option<Expr>,
+    sources: Option<Expr>,
+}
+
 impl Scope {
-    /// The filter on cells and changes; on item counts and sources (None:
-    /// not read, as a cycle's tables show neither).
-    fn filters(&self) -> (Expr, Option<Expr>) {
+    fn filters(&self) -> Filters {
+        let periods = |ps: &[String]| any_eq("period", ps.iter().map(|p| lit(p.as_str())));
         match self {
-            Scope::All => (lit(true), Some(lit(true))),
-            Scope::Region { region, rsos } => (
-                col("region_id").eq(lit(region.as_str())),
-                Some(any_eq("rso_id", rsos.iter().map(|r| lit(r.as_str())))),
-            ),
+            Scope::All => Filters {
+                cells: lit(true),
+                changes: lit(true),
+                item_counts: Some(lit(true)),
+                sources: Some(lit(true)),
+            },
+            Scope::Region {
+                region,
+                rsos,
+                cycles,
+                department_periods,
+            } => {
+                let in_region = col("region_id").eq(lit(region.as_str()));
+                let of_rsos = any_eq("rso_id", rsos.iter().map(|r| lit(r.as_str())));
+                Filters {
+                    cells: in_region.clone().and(
+                        col("level")
+                            .neq(lit(Level::Department.as_str()))
+                            .or(periods(department_periods)),
+                    ),
+                    changes: in_region.and(periods(cycles)),
+                    item_counts: Some(of_rsos.clone().and(periods(cycles))),
+                    sources: Some(of_rsos.and(periods(cycles))),
+                }
+            }
+            // A cycle's tables show neither item counts nor sources.
             Scope::Cycle(cycle) => {
-                let mut periods: Vec<String> = score::years_of(cycle)
+                let mut ps: Vec<String> = score::years_of(cycle)
                     .into_iter()
                     .map(|y| y.to_string())
                     .collect();
-                periods.push(cycle.clone());
-                (
-                    any_eq("period", periods.iter().map(|p| lit(p.as_str()))),
-                    None,
-                )
+                ps.push(cycle.clone());
+                Filters {
+                    cells: periods(&ps),
+                    changes: periods(&ps),
+                    item_counts: None,
+                    sources: None,
+                }
             }
         }
     }
@@ -2073,78 +2200,35 @@ pub fn read_published_scoped(
     if !agg.exists() {
         return Ok(Published::default());
     }
-    let (rows, rso_rows) = scope.filters();
-    let mut cells = cells_of_frame(&read_where(&agg, rows.clone())?, &agg, catalogue)?;
-    let mut changes = Vec::new();
-    if chg.exists() {
-        let df = read_where(&chg, rows)?;
-        let t = |n: &str| texts(&df, n, &chg);
-        let f = |n: &str| floats(&df, n, &chg);
-        let (level, unit, inst, spec, rso, region) = (
-            t("level")?,
-            t("unit_id")?,
-            t("institution_id")?,
-            t("specialty")?,
-            t("rso_id")?,
-            t("region_id")?,
-        );
-        let (instrument, scale, cons, period, prev, ver, pver) = (
-            t("instrument")?,
-            t("scale_id")?,
-            t("construct")?,
-            t("period")?,
-            t("previous_period")?,
-            t("instrument_version")?,
-            t("previous_version")?,
-        );
-        let (diff, dp, p, g) = (f("diff")?, f("diff_pomp")?, f("p_value")?, f("hedges_g")?);
-        let (vc, sup, rel) = (
-            bools(&df, "version_changed", &chg)?,
-            bools(&df, "suppressed", &chg)?,
-            bools(&df, "reliable", &chg)?,
-        );
-        for i in 0..df.height() {
-            let s = |v: &[Option<String>]| v[i].clone().unwrap_or_default();
-            changes.push(Change {
-                level: level[i]
-                    .as_deref()
-                    .and_then(Level::parse)
-                    .unwrap_or(Level::Department),
-                unit_id: s(&unit),
-                institution_id: inst[i].clone(),
-                specialty: spec[i].clone(),
-                rso_id: rso[i].clone(),
-                region_id: region[i].clone(),
-                instrument: s(&instrument),
-                scale_id: s(&scale),
-                construct: s(&cons),
-                period: s(&period),
-                previous_period: s(&prev),
-                instrument_version: s(&ver),
-                previous_version: s(&pver),
-                version_changed: vc[i],
-                diff: diff[i],
-                diff_pomp: dp[i],
-                p_value: p[i],
-                hedges_g: g[i],
-                suppressed: sup[i],
-                reliable: rel[i],
-            });
-        }
-    }
+    let filters = scope.filters();
     let cpath = distributions_path(dataset);
-    let item_counts = match &rso_rows {
-        Some(f) if cpath.exists() => item_counts_of(&read_where(&cpath, f.clone())?, &cpath)?,
-        _ => Vec::new(),
+    let spath = sources_path(dataset);
+    // The four tables are read and made into rows side by side: making
+    // the rows (every text its own string) is most of the work.
+    let cells = || cells_of_frame(&read_where(&agg, filters.cells.clone())?, &agg, catalogue);
+    let changes = || -> Result<Vec<Change>> {
+        match chg.exists() {
+            true => changes_of_frame(&read_where(&chg, filters.changes.clone())?, &chg),
+            false => Ok(Vec::new()),
+        }
     };
+    let item_counts = || match &filters.item_counts {
+        Some(f) if cpath.exists() => item_counts_of(&read_where(&cpath, f.clone())?, &cpath),
+        _ => Ok(Vec::new()),
+    };
+    let sources = || match &filters.sources {
+        Some(f) if spath.exists() => sources_of(&read_where(&spath, f.clone())?, &spath),
+        _ => Ok(Vec::new()),
+    };
+    let ((cells, changes), (item_counts, sources)) = rayon::join(
+        || rayon::join(cells, changes),
+        || rayon::join(item_counts, sources),
+    );
+    let (mut cells, mut changes, mut item_counts, sources) =
+        (cells?, changes?, item_counts?, sources?);
     let data_until = std::fs::read_to_string(dataset.join("aggregates/DATA_UNTIL"))
         .ok()
         .map(|s| s.trim().to_string());
-    let spath = sources_path(dataset);
-    let sources = match rso_rows {
-        Some(f) if spath.exists() => sources_of(&read_where(&spath, f)?, &spath)?,
-        _ => Vec::new(),
-    };
     let mut data_until_by_cycle: BTreeMap<String, String> = BTreeMap::new();
     for g in read_group_stamps(dataset) {
         if let Some(d) = g.data_until {
@@ -2158,7 +2242,6 @@ pub fn read_published_scoped(
     // for `unit_cells` and `unit_changes`.
     cells.sort_by(|a, b| (a.level, &a.unit_id).cmp(&(b.level, &b.unit_id)));
     changes.sort_by(|a, b| (a.level, &a.unit_id).cmp(&(b.level, &b.unit_id)));
-    let mut item_counts = item_counts;
     item_counts.sort_by(|a, b| a.rso_id.cmp(&b.rso_id));
     Ok(Published {
         cells,
@@ -2227,22 +2310,21 @@ fn sources_frame(rows: &[Source]) -> PolarsResult<DataFrame> {
 }
 
 fn sources_of(df: &DataFrame, path: &Path) -> Result<Vec<Source>> {
-    let t = |n: &str| texts(df, n, path);
-    let (rso, inst, per, file, sha) = (
+    let t = |n: &str| Texts::of(df, n, path);
+    let (mut rso, mut inst, mut per, mut file, mut sha) = (
         t("rso_id")?,
         t("instrument")?,
         t("period")?,
         t("source_file")?,
         t("source_sha256")?,
     );
-    let s = |v: &[Option<String>], i: usize| v[i].clone().unwrap_or_default();
     Ok((0..df.height())
-        .map(|i| Source {
-            rso_id: s(&rso, i),
-            instrument: s(&inst, i),
-            period: s(&per, i),
-            source_file: s(&file, i),
-            source_sha256: s(&sha, i),
+        .map(|_| Source {
+            rso_id: rso.text(),
+            instrument: inst.text(),
+            period: per.text(),
+            source_file: file.text(),
+            source_sha256: sha.text(),
         })
         .collect())
 }

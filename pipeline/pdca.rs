@@ -125,7 +125,8 @@ fn usable(c: &Cell) -> bool {
     !c.suppressed && c.reliable && c.mean_pomp.is_some()
 }
 
-fn previous_cycle(cycle: &str) -> Option<String> {
+/// The cycle before a cycle (`2023-2024` → `2021-2022`).
+pub fn previous_cycle(cycle: &str) -> Option<String> {
     let ys = score::years_of(cycle);
     let (a, b) = (ys.first()?, ys.last()?);
     Some(format!("{}-{}", a - 2, b - 2))

@@ -767,51 +767,82 @@ fn method_texts(ctx: &Ctx) -> Vec<String> {
     ]
 }
 
+/// The years of an instrument's trend charts in a region, and where its
+/// version changes: the same for every scale of the instrument.
+struct TrendAxis {
+    periods: Vec<String>,
+    breaks: Vec<(usize, String)>,
+}
+
+impl TrendAxis {
+    /// Every year with data for this instrument in the region, any
+    /// version, up to the end of the report's cycle (`until`): a cycle's
+    /// report stays what it was when later years arrive.
+    fn new(ctx: &Ctx, names: &Names, region: &str, instrument: &str, until: i32) -> TrendAxis {
+        // Each year's version: that of the region's first cell of the year.
+        let mut version_of: BTreeMap<&str, &str> = BTreeMap::new();
+        for c in ctx.published.unit_cells(Level::Region, region) {
+            if c.instrument == instrument
+                && !c.is_cycle()
+                && c.period.parse::<i32>().is_ok_and(|y| y <= until)
+            {
+                version_of
+                    .entry(c.period.as_str())
+                    .or_insert(c.instrument_version.as_str());
+            }
+        }
+        // Where the version changes, a marker.
+        let mut breaks = Vec::new();
+        let mut last: Option<&str> = None;
+        for (i, version) in version_of.values().enumerate() {
+            if last.is_some_and(|l| l != *version) {
+                breaks.push((i, format!("{} {}", names.instrument(instrument), version)));
+            }
+            last = Some(version);
+        }
+        TrendAxis {
+            periods: version_of.keys().map(|p| p.to_string()).collect(),
+            breaks,
+        }
+    }
+}
+
 fn trend_svg(
     ctx: &Ctx,
     names: &Names,
     unit: &crate::org::Rso,
+    axis: &TrendAxis,
     instrument: &str,
     scale_construct: &str,
     label: &str,
-    until: i32,
 ) -> String {
     let (rso, region) = (unit.id.as_str(), unit.region.as_str());
-    // Every year with data for this instrument in the region, any version,
-    // up to the end of the report's cycle: a cycle's report stays what it
-    // was when later years arrive.
-    let years: BTreeSet<String> = ctx
-        .published
-        .unit_cells(Level::Region, region)
-        .iter()
-        .filter(|c| {
-            c.instrument == instrument
-                && !c.is_cycle()
-                && c.period.parse::<i32>().is_ok_and(|y| y <= until)
-        })
-        .map(|c| c.period.clone())
-        .collect();
-    let periods: Vec<String> = years.into_iter().collect();
-    let construct_of = |c: &Cell| -> String {
-        if c.scale_id == TOTAL {
-            return TOTAL.into();
-        }
-        ctx.config
-            .catalogue
-            .get(&c.instrument, &c.instrument_version)
-            .and_then(|i| i.subscale(&c.scale_id))
-            .map(|s| s.construct.clone())
-            .unwrap_or_default()
+    // The construct a cell measures (the total is its own).
+    let measures = |c: &Cell| -> bool {
+        let construct = if c.scale_id == TOTAL {
+            TOTAL
+        } else {
+            ctx.config
+                .catalogue
+                .get(&c.instrument, &c.instrument_version)
+                .and_then(|i| i.subscale(&c.scale_id))
+                .map_or("", |s| s.construct.as_str())
+        };
+        construct == scale_construct
     };
     let series_for = |level: Level, unit: &str| -> Vec<TrendPoint> {
-        periods
+        // The unit's cells of this construct, in their order: a period's
+        // point is the first of them in that period.
+        let cells: Vec<&Cell> = ctx
+            .published
+            .unit_cells(level, unit)
+            .iter()
+            .filter(|c| c.instrument == instrument && measures(c))
+            .collect();
+        axis.periods
             .iter()
             .map(|p| {
-                let c = ctx.published.unit_cells(level, unit).iter().find(|c| {
-                    c.instrument == instrument
-                        && c.period == *p
-                        && construct_of(c) == scale_construct
-                });
+                let c = cells.iter().find(|c| c.period == *p).copied();
                 let pomp =
                     |v: Option<f64>, c: &Cell| v.map(|x| score::pomp(x, c.scale_min, c.scale_max));
                 TrendPoint {
@@ -823,29 +854,10 @@ fn trend_svg(
             })
             .collect()
     };
-    // Where the version changes, a marker.
-    let mut breaks = Vec::new();
-    let mut last: Option<String> = None;
-    for (i, p) in periods.iter().enumerate() {
-        let v = ctx
-            .published
-            .unit_cells(Level::Region, region)
-            .iter()
-            .find(|c| c.instrument == instrument && c.period == *p)
-            .map(|c| c.instrument_version.clone());
-        if let (Some(prev), Some(cur)) = (&last, &v) {
-            if prev != cur {
-                breaks.push((i, format!("{} {}", names.instrument(instrument), cur)));
-            }
-        }
-        if v.is_some() {
-            last = v;
-        }
-    }
     let chart = TrendChart {
         title: label.to_string(),
         y_label: "0-100".into(),
-        periods: periods.clone(),
+        periods: axis.periods.clone(),
         series: vec![
             TrendSeries {
                 label: names.rso(rso),
@@ -860,7 +872,7 @@ fn trend_svg(
                 points: series_for(Level::Region, region),
             },
         ],
-        version_breaks: breaks,
+        version_breaks: axis.breaks.clone(),
     };
     chart::trend_svg(&chart, 560, 240)
 }
@@ -1200,6 +1212,7 @@ fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
                 })
                 .collect(),
         });
+        let axis = TrendAxis::new(ctx, &names, &rso.region, &instrument, last);
         let trends = scales
             .iter()
             .map(|s| {
@@ -1214,10 +1227,10 @@ fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
                     ctx,
                     &names,
                     rso,
+                    &axis,
                     &instrument,
                     &construct,
                     &names.scale(&instrument, &version, s),
-                    last,
                 )
             })
             .collect();
@@ -1882,50 +1895,80 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
     // The regions' pages (each region's in parallel) and the cycles'
     // workbooks (one writer each, one after the other) side by side: a
     // workbook is one long job for one core.
+    // The department cells the reports use: of a cycle, its years, and
+    // the cycle before (improvement points two cycles running).
+    let department_periods: Vec<String> = selected
+        .iter()
+        .flat_map(|c| {
+            let years = score::years_of(c).into_iter().map(|y| y.to_string());
+            std::iter::once(c.clone())
+                .chain(pdca::previous_cycle(c))
+                .chain(years)
+        })
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    let read_region = |region: &str| -> Result<Published> {
+        let scope = Scope::Region {
+            region: region.to_string(),
+            rsos: reg
+                .rsos
+                .iter()
+                .filter(|(_, x)| x.region == region)
+                .map(|(id, _)| id.clone())
+                .collect(),
+            cycles: selected.clone(),
+            department_periods: department_periods.clone(),
+        };
+        aggregate::read_published_scoped(ds, &config.catalogue, &scope)
+    };
+    let render_region = |scoped: &Published, jobs: &[Job]| -> Result<Vec<PathBuf>> {
+        let found = found_for(&selected);
+        let ctx = Ctx {
+            published: scoped,
+            found: &found,
+            ..ctx
+        };
+        let ctx = &ctx;
+        let part: Vec<Vec<PathBuf>> = jobs
+            .par_iter()
+            .map(|job| -> Result<Vec<PathBuf>> {
+                match job {
+                    Job::Rso(cycle, id) => match rso_report(ctx, id, cycle) {
+                        Some(r) => page("rso", cycle, id, page_value(&r, &style)),
+                        None => Ok(Vec::new()),
+                    },
+                    Job::Region(cycle, id) => page(
+                        "region",
+                        cycle,
+                        id,
+                        page_value(&region_report(ctx, id, cycle), &style),
+                    ),
+                    Job::Institution(cycle, id) => match institution_report(ctx, id, cycle) {
+                        Some(r) if !r.instruments.is_empty() => {
+                            page("institution", cycle, id, page_value(&r, &style))
+                        }
+                        _ => Ok(Vec::new()),
+                    },
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(part.into_iter().flatten().collect())
+    };
+    // One region after the other, the next region's rows read while this
+    // region's reports are made: at most two regions' rows in memory.
     let pages = || -> Result<Vec<PathBuf>> {
+        let regions: Vec<(&str, &Vec<Job>)> = by_region.iter().map(|(r, j)| (*r, j)).collect();
         let mut files: Vec<PathBuf> = Vec::new();
-        for (region, jobs) in &by_region {
-            let scope = Scope::Region {
-                region: region.to_string(),
-                rsos: reg
-                    .rsos
-                    .iter()
-                    .filter(|(_, x)| &x.region == region)
-                    .map(|(id, _)| id.clone())
-                    .collect(),
-            };
-            let scoped = aggregate::read_published_scoped(ds, &config.catalogue, &scope)?;
-            let found = found_for(&selected);
-            let ctx = Ctx {
-                published: &scoped,
-                found: &found,
-                ..ctx
-            };
-            let ctx = &ctx;
-            let part: Vec<Vec<PathBuf>> = jobs
-                .par_iter()
-                .map(|job| -> Result<Vec<PathBuf>> {
-                    match job {
-                        Job::Rso(cycle, id) => match rso_report(ctx, id, cycle) {
-                            Some(r) => page("rso", cycle, id, page_value(&r, &style)),
-                            None => Ok(Vec::new()),
-                        },
-                        Job::Region(cycle, id) => page(
-                            "region",
-                            cycle,
-                            id,
-                            page_value(&region_report(ctx, id, cycle), &style),
-                        ),
-                        Job::Institution(cycle, id) => match institution_report(ctx, id, cycle) {
-                            Some(r) if !r.instruments.is_empty() => {
-                                page("institution", cycle, id, page_value(&r, &style))
-                            }
-                            _ => Ok(Vec::new()),
-                        },
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?;
-            files.extend(part.into_iter().flatten());
+        let mut next = regions.first().map(|(r, _)| read_region(r));
+        for (k, (region, jobs)) in regions.iter().enumerate() {
+            let scoped = next.take().expect("read ahead for every region")?;
+            let (made, following) = rayon::join(
+                || render_region(&scoped, jobs),
+                || regions.get(k + 1).map(|(r, _)| read_region(r)),
+            );
+            files.extend(made?);
+            next = following;
             tracing::debug!(
                 seconds = started.elapsed().as_secs_f64(),
                 region,

@@ -444,3 +444,56 @@ fn templates_labels_and_style_are_replaced_without_recompiling() {
     assert_eq!(r.code(), 2, "{}", r.both());
     assert!(r.stderr().contains("rso.html.j2"), "{}", r.both());
 }
+
+/// The text of every page of a cycle's reports, by path.
+fn pages_of(d: &Dir, cycle: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![d.join(&format!("output/reports/{cycle}"))];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "html" || x == "md") {
+                out.insert(
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn one_cycles_reports_read_only_their_rows_and_say_the_same() {
+    // The full run made every cycle's reports from every row of each
+    // region; a cycle on its own reads less (its changes, item counts,
+    // sources, and the department cells of the cycle, its years and the
+    // cycle before). What it shows must not change.
+    let d = region();
+    for cycle in ["2019-2020", "2021-2022", "2023-2024"] {
+        let all = pages_of(&d, cycle);
+        assert!(all.len() > 10, "{cycle}: {} pages", all.len());
+        for p in all.keys() {
+            std::fs::remove_file(p).unwrap();
+        }
+        let r = d.run_env(
+            &["report", "-c", "opleidingsmonitor.toml", "--cycle", cycle],
+            &[("OPLEIDINGSMONITOR_TODAY", TODAY)],
+        );
+        assert_eq!(r.code(), 0, "{}", r.both());
+        let alone = pages_of(&d, cycle);
+        assert_eq!(
+            alone.keys().collect::<Vec<_>>(),
+            all.keys().collect::<Vec<_>>(),
+            "{cycle}: the same pages"
+        );
+        for (p, text) in &all {
+            assert!(
+                alone[p] == *text,
+                "{p} differs when its cycle is made alone"
+            );
+        }
+    }
+}
