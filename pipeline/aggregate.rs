@@ -376,6 +376,8 @@ pub struct Group {
     /// and comments; they are only ever added, never rewritten): the same
     /// fingerprint, the same published rows.
     pub fingerprint: String,
+    /// The bytes of those files (how much work the group is).
+    pub bytes: u64,
 }
 
 /// The groups of a dataset and what computing one needs.
@@ -422,16 +424,19 @@ pub fn plan(config: &Config) -> Result<Plan<'_>> {
         files.sort();
         let mut h = Sha256::new();
         h.update(format!("{}\n{settings}\n", env!("CARGO_PKG_VERSION")).as_bytes());
+        let mut bytes = 0;
         for f in &files {
             let size = std::fs::metadata(f).map_err(|e| Error::io(f, e))?.len();
             let rel = f.strip_prefix(ds).unwrap_or(f);
             h.update(format!("{} {size}\n", rel.display()).as_bytes());
+            bytes += size;
         }
         groups.push(Group {
             instrument,
             cycle,
             years,
             fingerprint: hex::encode(h.finalize()),
+            bytes,
         });
     }
     let specs = score::scale_specs(
@@ -447,24 +452,17 @@ pub fn plan(config: &Config) -> Result<Plan<'_>> {
     let shared = if files.is_empty() {
         None
     } else {
-        let e = pl(&responses_dir);
-        let hive = Schema::from_iter(vec![
-            Field::new("instrument".into(), DataType::String),
-            Field::new("year".into(), DataType::Int32),
-        ]);
-        let args = ScanArgsParquet {
-            hive_options: HiveOptions {
-                enabled: Some(true),
-                hive_start_idx: 0,
-                schema: Some(Arc::new(hive)),
-                try_parse_dates: false,
-            },
-            ..Default::default()
-        };
-        let dir = format!("{}/", responses_dir.display());
-        let scan = LazyFrame::scan_parquet(PlRefPath::new(dir.as_str()), args).map_err(&e)?;
+        // Each year of an instrument is read from its own partition's
+        // files: chosen here, not found again by every query.
+        let mut partitions: HashMap<(String, i32), Vec<PathBuf>> = HashMap::new();
+        for f in &files {
+            partitions
+                .entry(partition_of(f))
+                .or_default()
+                .push(f.clone());
+        }
         Some(Shared {
-            scan,
+            partitions,
             path: responses_dir.clone(),
             file_names: crate::dataset::Dataset::open_read_only(ds)
                 .manifest()?
@@ -628,7 +626,8 @@ pub fn compute(config: &Config) -> Result<Table> {
 
 /// What every cycle's computation shares.
 struct Shared {
-    scan: LazyFrame,
+    /// The response files of each (instrument, year) partition.
+    partitions: HashMap<(String, i32), Vec<PathBuf>>,
     path: PathBuf,
     /// The manifest's file name of every export (by SHA-256).
     file_names: HashMap<String, String>,
@@ -680,14 +679,26 @@ fn compute_cycle(
     let instrument = instrument.as_str();
     let pass = Arc::new(Mutex::new(pass));
     for &year in years {
+        // A group's years are those with files.
+        let Some(files) = sh.partitions.get(&(instrument.to_string(), year)) else {
+            continue;
+        };
         lock(&pass).begin_year(year);
         let mut columns = on(&PASS_COLUMNS);
         columns.push(col("submitted_on").cast(DataType::Int32));
         let reader = Arc::clone(&pass);
-        sh.scan
-            .clone()
-            .filter(col("instrument").eq(lit(instrument)))
-            .filter(col("year").eq(lit(year)))
+        // The partition's own files (the partition's instrument and year
+        // are in their path, not in the files).
+        let args = ScanArgsParquet {
+            hive_options: HiveOptions::new_disabled(),
+            ..Default::default()
+        };
+        let paths = files
+            .iter()
+            .map(|f| PlRefPath::new(f.display().to_string().as_str()))
+            .collect();
+        LazyFrame::scan_parquet_files(paths, args)
+            .map_err(&e)?
             .filter(col("respondent_role").neq(lit("supervisor_self")))
             .select(columns)
             .sink_batches(
@@ -2224,7 +2235,7 @@ pub fn read_published_scoped(
         || rayon::join(cells, changes),
         || rayon::join(item_counts, sources),
     );
-    let (mut cells, mut changes, mut item_counts, sources) =
+    let (mut cells, mut changes, mut item_counts, mut sources) =
         (cells?, changes?, item_counts?, sources?);
     let data_until = std::fs::read_to_string(dataset.join("aggregates/DATA_UNTIL"))
         .ok()
@@ -2238,11 +2249,68 @@ pub fn read_published_scoped(
             }
         }
     }
-    // Sorted by level and unit (as written; stable, so nothing else moves)
-    // for `unit_cells` and `unit_changes`.
-    cells.sort_by(|a, b| (a.level, &a.unit_id).cmp(&(b.level, &b.unit_id)));
-    changes.sort_by(|a, b| (a.level, &a.unit_id).cmp(&(b.level, &b.unit_id)));
-    item_counts.sort_by(|a, b| a.rso_id.cmp(&b.rso_id));
+    // Sorted by level and unit (for `unit_cells` and `unit_changes`), then
+    // as within a group in the files (`group_order`), across groups.
+    cells.sort_by(|a, b| {
+        (
+            a.level,
+            &a.unit_id,
+            &a.instrument,
+            &a.instrument_version,
+            &a.scale_id,
+            &a.period,
+        )
+            .cmp(&(
+                b.level,
+                &b.unit_id,
+                &b.instrument,
+                &b.instrument_version,
+                &b.scale_id,
+                &b.period,
+            ))
+    });
+    changes.sort_by(|a, b| {
+        (
+            a.level,
+            &a.unit_id,
+            &a.instrument,
+            &a.construct,
+            a.period.contains('-'),
+            &a.period,
+            &a.instrument_version,
+        )
+            .cmp(&(
+                b.level,
+                &b.unit_id,
+                &b.instrument,
+                &b.construct,
+                b.period.contains('-'),
+                &b.period,
+                &b.instrument_version,
+            ))
+    });
+    item_counts.sort_by(|a, b| {
+        (
+            &a.rso_id,
+            &a.instrument,
+            &a.instrument_version,
+            &a.item_id,
+            &a.period,
+        )
+            .cmp(&(
+                &b.rso_id,
+                &b.instrument,
+                &b.instrument_version,
+                &b.item_id,
+                &b.period,
+            ))
+            .then(
+                a.value
+                    .map(total_order_key)
+                    .cmp(&b.value.map(total_order_key)),
+            )
+    });
+    sources.sort();
     Ok(Published {
         cells,
         changes,
@@ -2356,20 +2424,95 @@ fn level_rank() -> Expr {
         .otherwise(lit(3u32))
 }
 
+/// A group's rows of a table in their order in the file: the tables hold
+/// the groups one after the other (by instrument, then cycle), and within
+/// a group the rows are sorted by level (`Level`'s order) and unit, then
+/// by what tells the unit's rows apart.
+fn group_order(table: usize, mut df: DataFrame) -> Result<DataFrame> {
+    let path = Path::new(match table {
+        AGGREGATES => "aggregates",
+        CHANGES => "changes",
+        COUNTS => "distributions",
+        _ => "sources",
+    });
+    let by = match table {
+        AGGREGATES => vec![
+            level_rank(),
+            col("unit_id"),
+            col("instrument"),
+            col("instrument_version"),
+            col("scale_id"),
+            col("period"),
+        ],
+        CHANGES => {
+            with_cycle_key(&mut df, path)?;
+            vec![
+                level_rank(),
+                col("unit_id"),
+                col("instrument"),
+                col("construct"),
+                col(CYCLE_KEY),
+                col("period"),
+                col("instrument_version"),
+            ]
+        }
+        COUNTS => on(&[
+            "rso_id",
+            "instrument",
+            "instrument_version",
+            "item_id",
+            "period",
+            "value",
+        ]),
+        _ => on(&[
+            "rso_id",
+            "instrument",
+            "period",
+            "source_file",
+            "source_sha256",
+        ]),
+    };
+    let mut df = df
+        .lazy()
+        .sort_by_exprs(by, SortMultipleOptions::default().with_maintain_order(true))
+        .collect()
+        .map_err(pl(path))?;
+    if table == CHANGES {
+        df = df.drop(CYCLE_KEY).map_err(pl(path))?;
+    }
+    Ok(df)
+}
+
 /// The four tables of the output, in the order of a group's parts.
 const AGGREGATES: usize = 0;
 const CHANGES: usize = 1;
 const COUNTS: usize = 2;
 const SOURCES: usize = 3;
 
-/// The aggregation's output, built group by group: each group's rows are
-/// set aside as Parquet parts in a scratch folder (memory holds one group at
-/// a time), and `write` puts them together in order at the end.
+/// The aggregation's output, built group by group: each computed group's
+/// rows are set aside as Parquet parts in a scratch folder (memory holds one
+/// group at a time), kept groups' rows stay in the previous output, and
+/// `write` puts them together in order at the end.
 pub struct Output {
     dir: PathBuf,
     /// Per group its four parts (aggregates, changes, counts, sources).
-    parts: Vec<[PathBuf; 4]>,
+    parts: Vec<Part>,
     groups: Vec<GroupStamp>,
+}
+
+/// A group's four parts.
+enum Part {
+    /// Computed: set aside in the scratch folder.
+    Set([PathBuf; 4]),
+    /// Kept: rows of the previous output (in memory).
+    Kept(Box<Kept>),
+}
+
+/// A group's rows for the output, made on any thread (`Output::computed`,
+/// `Output::kept`) and added in the groups' order (`Output::add`).
+pub struct Added {
+    part: Part,
+    stamp: GroupStamp,
 }
 
 impl Output {
@@ -2388,9 +2531,29 @@ impl Output {
         })
     }
 
-    /// Sets a group's frames aside, with its stamp.
-    fn set_aside(&mut self, frames: [DataFrame; 4], stamp: GroupStamp) -> Result<()> {
-        let n = self.parts.len();
+    /// A computed group's protected table and the changes into its periods,
+    /// set aside as the parts of group number `n` (its place in the plan).
+    /// Refuses an unprotected table.
+    pub fn computed(
+        &self,
+        n: usize,
+        group: &Group,
+        table: &Table,
+        changes: &[Change],
+    ) -> Result<Added> {
+        if !table.protected {
+            return Err(Error::dataset(
+                Path::new(&group.instrument),
+                "refusing to write aggregates that have not been through privacy::protect",
+            ));
+        }
+        let e = pl(Path::new("aggregates"));
+        let frames = [
+            group_order(AGGREGATES, aggregates_frame(&table.cells).map_err(&e)?)?,
+            group_order(CHANGES, changes_frame(changes).map_err(&e)?)?,
+            group_order(COUNTS, counts_frame(&table.item_counts).map_err(&e)?)?,
+            group_order(SOURCES, sources_frame(&table.sources).map_err(&e)?)?,
+        ];
         let mut i = 0;
         let paths = frames.map(|mut df| {
             let path = self.dir.join(format!("{n:05}-{i}.parquet"));
@@ -2401,41 +2564,29 @@ impl Output {
                 .map(|_| path)
         });
         let [a, c, k, s] = paths;
-        self.parts.push([a?, c?, k?, s?]);
-        self.groups.push(stamp);
-        Ok(())
-    }
-
-    /// Adds a group's protected table and the changes into its periods.
-    /// Refuses an unprotected table.
-    pub fn add(&mut self, group: &Group, table: &Table, changes: &[Change]) -> Result<()> {
-        if !table.protected {
-            return Err(Error::dataset(
-                Path::new(&group.instrument),
-                "refusing to write aggregates that have not been through privacy::protect",
-            ));
-        }
-        let e = pl(Path::new("aggregates"));
-        self.set_aside(
-            [
-                aggregates_frame(&table.cells).map_err(&e)?,
-                changes_frame(changes).map_err(&e)?,
-                counts_frame(&table.item_counts).map_err(&e)?,
-                sources_frame(&table.sources).map_err(&e)?,
-            ],
-            GroupStamp {
+        Ok(Added {
+            part: Part::Set([a?, c?, k?, s?]),
+            stamp: GroupStamp {
                 instrument: group.instrument.clone(),
                 cycle: group.cycle.clone(),
                 fingerprint: group.fingerprint.clone(),
                 data_until: table.data_until.clone(),
             },
-        )
+        })
     }
 
-    /// Adds an unchanged group's rows as they were.
-    pub fn add_kept(&mut self, kept: Kept) -> Result<()> {
-        let Kept { stamp, frames, .. } = kept;
-        self.set_aside(frames, stamp)
+    /// An unchanged group's rows as they were.
+    pub fn kept(kept: Kept) -> Added {
+        Added {
+            stamp: kept.stamp.clone(),
+            part: Part::Kept(Box::new(kept)),
+        }
+    }
+
+    /// Adds a group's rows; groups are added in the plan's order.
+    pub fn add(&mut self, added: Added) {
+        self.parts.push(added.part);
+        self.groups.push(added.stamp);
     }
 
     /// Writes the aggregates, changes, distributions and sources, each file
@@ -2449,75 +2600,30 @@ impl Output {
             std::fs::remove_file(&stamps).map_err(|e| Error::io(&stamps, e))?;
         }
         let (agg, chg) = output_paths(dataset);
-        let tables: [(PathBuf, PolarsResult<DataFrame>, Vec<Expr>); 4] = [
-            (
-                agg,
-                aggregates_frame(&[]),
-                vec![
-                    level_rank(),
-                    col("unit_id"),
-                    col("instrument"),
-                    col("instrument_version"),
-                    col("scale_id"),
-                    col("period"),
-                ],
-            ),
-            (
-                chg,
-                changes_frame(&[]),
-                vec![
-                    level_rank(),
-                    col("unit_id"),
-                    col("instrument"),
-                    col("construct"),
-                    col(CYCLE_KEY),
-                    col("period"),
-                    col("instrument_version"),
-                ],
-            ),
-            (
-                distributions_path(dataset),
-                counts_frame(&[]),
-                on(&[
-                    "rso_id",
-                    "instrument",
-                    "instrument_version",
-                    "item_id",
-                    "period",
-                    "value",
-                ]),
-            ),
-            (
-                sources_path(dataset),
-                sources_frame(&[]),
-                on(&[
-                    "rso_id",
-                    "instrument",
-                    "period",
-                    "source_file",
-                    "source_sha256",
-                ]),
-            ),
+        let tables: [(PathBuf, PolarsResult<DataFrame>); 4] = [
+            (agg, aggregates_frame(&[])),
+            (chg, changes_frame(&[])),
+            (distributions_path(dataset), counts_frame(&[])),
+            (sources_path(dataset), sources_frame(&[])),
         ];
-        for (table, (path, empty, by)) in tables.into_iter().enumerate() {
+        // Group after group, in the plan's order, each group's rows in
+        // `group_order`: a kept group's rows are copied as they were, and
+        // nothing is sorted again.
+        for (table, (path, empty)) in tables.into_iter().enumerate() {
             let e = pl(&path);
             let mut all = empty.map_err(&e)?;
-            for parts in &self.parts {
-                all.vstack_mut(&crate::dataset::read_parquet(&parts[table])?)
-                    .map_err(&e)?;
+            for part in &self.parts {
+                match part {
+                    Part::Set(paths) => all
+                        .vstack_mut(&crate::dataset::read_parquet(&paths[table])?)
+                        .map_err(&e)?,
+                    Part::Kept(kept) => all.vstack_mut(&kept.frame(table)?).map_err(&e)?,
+                };
             }
-            if table == CHANGES {
-                with_cycle_key(&mut all, &path)?;
-            }
-            let mut df = all
-                .lazy()
-                .sort_by_exprs(by, SortMultipleOptions::default().with_maintain_order(true))
-                .collect()
-                .map_err(&e)?;
-            if table == CHANGES {
-                df = df.drop(CYCLE_KEY).map_err(&e)?;
-            }
-            write_parquet(&path, &mut df)?;
+            // One chunk: the file's row groups do not depend on how the
+            // rows came together.
+            all.rechunk_mut_par();
+            write_parquet(&path, &mut all)?;
         }
         let until = self
             .groups
@@ -2572,31 +2678,48 @@ fn constructs_frame(catalogue: &Catalogue) -> PolarsResult<DataFrame> {
     ])
 }
 
-/// An unchanged group's output as written before: its four tables' rows.
+/// An unchanged group's output as written before: its rows of the previous
+/// output's four tables. The rows are taken out when they are needed
+/// (`Output::write`), not copied when the group is kept.
 pub struct Kept {
     stamp: GroupStamp,
-    frames: [DataFrame; 4],
+    /// The previous output's tables (shared, not copied).
+    tables: [DataFrame; 4],
+    /// The group's rows in each, in table order.
+    rows: [Vec<IdxSize>; 4],
     dataset: PathBuf,
 }
 
 impl Kept {
     /// Cells.
     pub fn cells(&self) -> usize {
-        self.frames[AGGREGATES].height()
+        self.rows[AGGREGATES].len()
     }
 
     /// Changes.
     pub fn changes(&self) -> usize {
-        self.frames[CHANGES].height()
+        self.rows[CHANGES].len()
+    }
+
+    /// The group's rows of a table.
+    fn frame(&self, table: usize) -> Result<DataFrame> {
+        take_rows(&self.tables[table], &self.rows[table], &self.dataset)
     }
 
     /// Cells suppressed for a reason (`privacy::MIN_N`, `SECONDARY`).
     pub fn suppressed(&self, reason: &str) -> Result<usize> {
         let (agg, _) = output_paths(&self.dataset);
-        Ok(texts(&self.frames[AGGREGATES], "suppression_reason", &agg)?
-            .iter()
-            .filter(|v| v.as_deref() == Some(reason))
-            .count())
+        let reasons = self.tables[AGGREGATES]
+            .select(["suppression_reason"])
+            .map_err(pl(&agg))?;
+        Ok(texts(
+            &take_rows(&reasons, &self.rows[AGGREGATES], &agg)?,
+            "suppression_reason",
+            &agg,
+        )?
+        .iter()
+        .filter(|v| v.as_deref() == Some(reason))
+        .count())
     }
 
     /// The group's published table, for a group whose changes must be made
@@ -2605,14 +2728,20 @@ impl Kept {
         let ds = &self.dataset;
         let (agg, _) = output_paths(ds);
         Ok(Table {
-            data_until: self.stamp.data_until,
-            item_counts: item_counts_of(&self.frames[COUNTS], &distributions_path(ds))?,
-            cells: cells_of_frame(&self.frames[AGGREGATES], &agg, catalogue)?,
+            data_until: self.stamp.data_until.clone(),
+            item_counts: item_counts_of(&self.frame(COUNTS)?, &distributions_path(ds))?,
+            cells: cells_of_frame(&self.frame(AGGREGATES)?, &agg, catalogue)?,
             atoms: Vec::new(),
-            sources: sources_of(&self.frames[SOURCES], &sources_path(ds))?,
+            sources: sources_of(&self.frame(SOURCES)?, &sources_path(ds))?,
             protected: true,
         })
     }
+}
+
+/// Rows of a frame, by number.
+fn take_rows(df: &DataFrame, rows: &[IdxSize], path: &Path) -> Result<DataFrame> {
+    df.take(&IdxCa::from_vec("rows".into(), rows.to_vec()))
+        .map_err(pl(path))
 }
 
 /// The output of the previous aggregation, to keep the groups that did not
@@ -2621,6 +2750,8 @@ pub struct Previous {
     stamps: HashMap<(String, String), GroupStamp>,
     /// Aggregates, changes, counts, sources (as `Output` orders them).
     frames: [DataFrame; 4],
+    /// Per table, the rows of each (instrument, period), in table order.
+    rows: [HashMap<(String, String), Vec<IdxSize>>; 4],
     dataset: PathBuf,
 }
 
@@ -2635,28 +2766,50 @@ impl Previous {
             return Ok(None);
         }
         let [a, c, k, s] = paths.map(|p| crate::dataset::read_parquet(&p));
+        let frames = [a?, c?, k?, s?];
+        // Each table is gone through once here, not once per kept group.
+        let index = |df: &DataFrame| -> Result<HashMap<(String, String), Vec<IdxSize>>> {
+            let e = pl(dataset);
+            let (instrument, period) = (
+                df.column("instrument").and_then(|c| c.str()).map_err(&e)?,
+                df.column("period").and_then(|c| c.str()).map_err(&e)?,
+            );
+            let mut rows: HashMap<(&str, &str), Vec<IdxSize>> = HashMap::new();
+            for (i, key) in instrument.iter().zip(period.iter()).enumerate() {
+                if let (Some(instrument), Some(period)) = key {
+                    rows.entry((instrument, period))
+                        .or_default()
+                        .push(i as IdxSize);
+                }
+            }
+            Ok(rows
+                .into_iter()
+                .map(|((i, p), v)| ((i.to_string(), p.to_string()), v))
+                .collect())
+        };
+        let [ia, ic, ik, is] = [0, 1, 2, 3].map(|t| index(&frames[t]));
         Ok(Some(Previous {
             stamps: stamps
                 .into_iter()
                 .map(|s| ((s.instrument.clone(), s.cycle.clone()), s))
                 .collect(),
-            frames: [a?, c?, k?, s?],
+            rows: [ia?, ic?, ik?, is?],
+            frames,
             dataset: dataset.to_path_buf(),
         }))
     }
 
-    /// The rows of a table of the instrument and periods.
-    fn rows(&self, table: usize, instrument: &str, periods: &[String]) -> Result<DataFrame> {
-        self.frames[table]
-            .clone()
-            .lazy()
-            .filter(
-                col("instrument")
-                    .eq(lit(instrument))
-                    .and(any_eq("period", periods.iter().map(|p| lit(p.as_str())))),
-            )
-            .collect()
-            .map_err(pl(&self.dataset))
+    /// The row numbers in a table of the instrument and periods, in table
+    /// order.
+    fn rows(&self, table: usize, instrument: &str, periods: &[String]) -> Vec<IdxSize> {
+        let mut at: Vec<IdxSize> = periods
+            .iter()
+            .filter_map(|p| self.rows[table].get(&(instrument.to_string(), p.clone())))
+            .flatten()
+            .copied()
+            .collect();
+        at.sort_unstable();
+        at
     }
 
     /// Whether a group's fingerprint is the one written last time (its
@@ -2686,11 +2839,12 @@ impl Previous {
         let i = group.instrument.as_str();
         Ok(Some(Kept {
             stamp: stamp.clone(),
-            frames: [
-                self.rows(AGGREGATES, i, &periods)?,
-                self.rows(CHANGES, i, &periods)?,
-                self.rows(COUNTS, i, cycle)?,
-                self.rows(SOURCES, i, cycle)?,
+            tables: self.frames.clone(),
+            rows: [
+                self.rows(AGGREGATES, i, &periods),
+                self.rows(CHANGES, i, &periods),
+                self.rows(COUNTS, i, cycle),
+                self.rows(SOURCES, i, cycle),
             ],
             dataset: self.dataset.clone(),
         }))
@@ -2704,7 +2858,11 @@ impl Previous {
             return Ok(Vec::new());
         };
         let e = pl(&self.dataset);
-        let mut rows = self.rows(AGGREGATES, &first.instrument, &group_periods(groups))?;
+        let mut rows = take_rows(
+            &self.frames[AGGREGATES],
+            &self.rows(AGGREGATES, &first.instrument, &group_periods(groups)),
+            &self.dataset,
+        )?;
         with_cycle_key(&mut rows, &self.dataset)?;
         let keys = ["level", "unit_id", "instrument", "construct", CYCLE_KEY];
         let last: Vec<Expr> = AGGREGATE_COLUMNS

@@ -7,6 +7,7 @@
 //! SHA-256; a file that failed is tried again next time; a bad file never
 //! stops the others. It prints nothing: callers render the `BatchReport`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -157,6 +158,12 @@ pub fn run(
         Mode::Validate => Dataset::open_read_only(&config.paths.dataset),
     };
     let manifest = dataset.manifest()?;
+    // The manifest's entries of each file, in manifest order.
+    let mut known: HashMap<&str, Vec<&ManifestEntry>> = HashMap::new();
+    for m in &manifest {
+        known.entry(m.source_sha256.as_str()).or_default().push(m);
+    }
+    let entries_of = |sha: &str| known.get(sha).map_or(&[][..], |v| v.as_slice());
     let now = chrono::Utc::now();
     let ingested_at = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let batch_id = now.format("%Y%m%dT%H%M%S%6f").to_string();
@@ -222,9 +229,8 @@ pub fn run(
             // Known files are skipped, unless rows were quarantined and
             // the registry, profile or definition changed since: then the
             // fix the message asked for is applied by reading it again.
-            if let Some(m) = manifest.iter().find(|m| {
-                m.source_sha256 == sha
-                    && m.status == "ingested"
+            if let Some(m) = entries_of(&sha).iter().find(|m| {
+                m.status == "ingested"
                     && (m.rows_quarantined == 0 || m.settings == settings_of(&m.profile))
             }) {
                 report.status = FileStatus::Skipped;
@@ -361,9 +367,8 @@ pub fn run(
     // with responses were staged).
     let unchanged = staging.is_none()
         && batches.iter().all(|b| {
-            manifest.iter().any(|m| {
-                m.source_sha256 == b.entry.source_sha256
-                    && m.status == b.entry.status
+            entries_of(&b.entry.source_sha256).iter().any(|m| {
+                m.status == b.entry.status
                     && m.message == b.entry.message
                     && m.profile == b.entry.profile
                     && m.rows_read == b.entry.rows_read
@@ -383,13 +388,17 @@ pub fn run(
     } else {
         batches.into_iter().map(|b| b.entry).collect()
     };
+    let mut written: HashMap<&str, &ManifestEntry> = HashMap::new();
+    for e in &entries {
+        written.entry(e.source_sha256.as_str()).or_insert(e);
+    }
     for r in reports.iter_mut() {
-        if let Some(e) = entries.iter().find(|e| e.source_sha256 == r.sha256) {
+        if let Some(e) = written.get(r.sha256.as_str()) {
             r.rows_read = e.rows_read;
             r.rows_written = e.rows_written;
             r.rows_quarantined = e.rows_quarantined;
             r.rows_duplicate = e.rows_duplicate;
-        } else if let Some(m) = manifest.iter().find(|m| m.source_sha256 == r.sha256) {
+        } else if let Some(m) = entries_of(&r.sha256).first() {
             r.rows_read = m.rows_read;
             r.rows_written = m.rows_written;
             r.rows_quarantined = m.rows_quarantined;

@@ -210,17 +210,58 @@ impl Dataset {
     /// Every stored response id, per instrument.
     pub fn known_responses(&self) -> Result<ResponseIds> {
         let dir = self.root.join("response_index");
-        let mut out = ResponseIds::default();
-        for path in parquet_files(&dir)? {
-            let df = read_parquet(&path)?;
-            let e = pl_err(&path);
-            let inst = df.column("instrument").map_err(&e)?.str().map_err(&e)?;
-            let id = df.column("response_id").map_err(&e)?.str().map_err(&e)?;
-            for (a, b) in inst.iter().zip(id.iter()) {
-                if let (Some(a), Some(b)) = (a, b) {
-                    out.insert(a, b);
-                }
+        let frames = parquet_files(&dir)?
+            .into_par_iter()
+            .map(|path| read_parquet(&path).map(|df| (path, df)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut columns = Vec::with_capacity(frames.len());
+        for (path, df) in &frames {
+            let e = pl_err(path);
+            columns.push((
+                df.column("instrument").map_err(&e)?.str().map_err(&e)?,
+                df.column("response_id").map_err(&e)?.str().map_err(&e)?,
+            ));
+        }
+        // Each instrument's ids in a set of its own, made with room for all
+        // of them (not grown and rehashed step by step), instruments side
+        // by side.
+        let mut rows: HashMap<&str, usize> = HashMap::new();
+        for (inst, _) in &columns {
+            for a in inst.iter().flatten() {
+                *rows.entry(a).or_default() += 1;
             }
+        }
+        let sets: Vec<ResponseIds> = rows
+            .into_par_iter()
+            .map(|(instrument, n)| {
+                let mut out = ResponseIds::default();
+                let mut set = PlHashSet::with_capacity(n);
+                for (inst, id) in &columns {
+                    for (a, b) in inst.iter().zip(id.iter()) {
+                        let (Some(a), Some(b)) = (a, b) else {
+                            continue;
+                        };
+                        if a != instrument {
+                            continue;
+                        }
+                        match ResponseIds::number(b) {
+                            Some(n) => {
+                                set.insert(n);
+                            }
+                            None => {
+                                out.other.insert((a.to_string(), b.to_string()));
+                            }
+                        }
+                    }
+                }
+                out.ids.insert(instrument.to_string(), set);
+                out
+            })
+            .collect();
+        let mut out = ResponseIds::default();
+        for s in sets {
+            out.ids.extend(s.ids);
+            out.other.extend(s.other);
         }
         Ok(out)
     }
@@ -272,15 +313,15 @@ impl Dataset {
 /// id as text.
 #[derive(Debug, Default)]
 pub struct ResponseIds {
-    ids: HashMap<String, HashSet<u128>>,
+    ids: HashMap<String, PlHashSet<u128>>,
     other: HashSet<(String, String)>,
 }
 
 impl ResponseIds {
     /// Adds an id; false when it was already there.
     pub fn insert(&mut self, instrument: &str, id: &str) -> bool {
-        match u128::from_str_radix(id, 16) {
-            Ok(n) if id.len() == 32 => {
+        match ResponseIds::number(id) {
+            Some(n) => {
                 if let Some(set) = self.ids.get_mut(instrument) {
                     set.insert(n)
                 } else {
@@ -290,7 +331,15 @@ impl ResponseIds {
                         .insert(n)
                 }
             }
-            _ => self.other.insert((instrument.to_string(), id.to_string())),
+            None => self.other.insert((instrument.to_string(), id.to_string())),
+        }
+    }
+
+    /// A 128-bit pseudonym (32 hexadecimal digits) as a number.
+    fn number(id: &str) -> Option<u128> {
+        match u128::from_str_radix(id, 16) {
+            Ok(n) if id.len() == 32 => Some(n),
+            _ => None,
         }
     }
 }

@@ -52,6 +52,17 @@ impl AggregateSummary {
         self.suppressed_min_n += min_n;
         self.suppressed_secondary += secondary;
     }
+
+    fn merge(&mut self, other: &AggregateSummary) {
+        self.add(
+            other.cells,
+            other.changes,
+            other.suppressed_min_n,
+            other.suppressed_secondary,
+        );
+        self.groups_computed += other.groups_computed;
+        self.groups_kept += other.groups_kept;
+    }
 }
 
 /// A group's cells, computed and protected.
@@ -59,6 +70,92 @@ fn protected(plan: &aggregate::Plan, group: &aggregate::Group) -> Result<aggrega
     let mut t = plan.compute(group)?;
     privacy::protect(&mut t);
     Ok(t)
+}
+
+/// One instrument's groups (`first` is the number of the first in the
+/// plan), in time order: kept or computed, then their changes.
+fn instrument_output(
+    config: &config::Config,
+    plan: &aggregate::Plan,
+    previous: Option<&aggregate::Previous>,
+    out: &aggregate::Output,
+    first: usize,
+    groups: &[aggregate::Group],
+) -> Result<(AggregateSummary, Vec<aggregate::Added>)> {
+    let cat = &config.catalogue;
+    let mut chain = aggregate::ChangeChain::default();
+    let mut summary = AggregateSummary::default();
+    let mut added = Vec::with_capacity(groups.len());
+    // Whether a group was computed, and the kept groups not yet through the
+    // chain.
+    let mut dirty = false;
+    let mut pending: Vec<aggregate::Group> = Vec::new();
+    for (k, group) in groups.iter().enumerate() {
+        let t0 = std::time::Instant::now();
+        let kept = match previous {
+            Some(p) => p.kept(group)?,
+            None => None,
+        };
+        let table = match kept {
+            // Unchanged after unchanged groups only: its rows, changes
+            // included, are what they were.
+            Some(kept) if !dirty => {
+                summary.groups_kept += 1;
+                summary.add(
+                    kept.cells(),
+                    kept.changes(),
+                    kept.suppressed(privacy::MIN_N)?,
+                    kept.suppressed(privacy::SECONDARY)?,
+                );
+                added.push(aggregate::Output::kept(kept));
+                pending.push(group.clone());
+                tracing::debug!(
+                    group.instrument,
+                    group.cycle,
+                    seconds = t0.elapsed().as_secs_f64(),
+                    "group kept"
+                );
+                continue;
+            }
+            // Unchanged after a changed group: its changes are made again.
+            Some(kept) => {
+                summary.groups_kept += 1;
+                kept.into_table(cat)?
+            }
+            None => {
+                summary.groups_computed += 1;
+                dirty = true;
+                protected(plan, group)?
+            }
+        };
+        // The changes from here on need the series' ends so far.
+        if let Some(p) = previous {
+            chain.seed(p.series_ends(&pending, cat)?, cat);
+            pending.clear();
+        }
+        let changes = chain.next(&table.cells, cat);
+        let count = |r: &str| {
+            table
+                .cells
+                .iter()
+                .filter(|c| c.suppression_reason.as_deref() == Some(r))
+                .count()
+        };
+        summary.add(
+            table.cells.len(),
+            changes.len(),
+            count(privacy::MIN_N),
+            count(privacy::SECONDARY),
+        );
+        added.push(out.computed(first + k, group, &table, &changes)?);
+        tracing::debug!(
+            group.instrument,
+            group.cycle,
+            seconds = t0.elapsed().as_secs_f64(),
+            "group made"
+        );
+    }
+    Ok((summary, added))
 }
 
 /// Scores and aggregates the dataset group by group (an instrument in a
@@ -74,116 +171,69 @@ pub fn aggregate_dataset(
     stamp: &str,
 ) -> Result<AggregateSummary> {
     let t = std::time::Instant::now();
-    let plan = aggregate::plan(config)?;
-    let previous = if reuse {
-        aggregate::Previous::open(&config.paths.dataset)?
-    } else {
-        None
-    };
-    let cat = &config.catalogue;
+    // The plan and the previous output side by side.
+    let (plan, previous) = std::thread::scope(|s| {
+        let previous = s.spawn(|| match reuse {
+            true => aggregate::Previous::open(&config.paths.dataset),
+            false => Ok(None),
+        });
+        (
+            aggregate::plan(config),
+            previous
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        )
+    });
+    let (plan, previous) = (plan?, previous?);
     let mut out = aggregate::Output::new(&config.paths.dataset)?;
-    let mut chain = aggregate::ChangeChain::default();
-    let mut summary = AggregateSummary::default();
-    // The groups to compute, and those computed ahead of their turn.
-    let needed: Vec<bool> = plan
-        .groups
-        .iter()
-        .map(|g| previous.as_ref().is_none_or(|p| !p.is_kept(g)))
-        .collect();
-    let mut ahead: std::collections::HashMap<usize, aggregate::Table> = Default::default();
-    let mut index = 0;
-    // Groups come by instrument, then cycle (in time order).
+    // Groups come by instrument, then cycle (in time order). An
+    // instrument's changes run along its cycles, so its groups are made
+    // one after the other; instruments are independent and are made side
+    // by side, two at a time (memory holds two groups), the largest first
+    // so that neither worker is left with a large one at the end.
+    let mut instruments: Vec<(usize, &[aggregate::Group])> = Vec::new();
+    let mut first = 0;
     for groups in plan.groups.chunk_by(|a, b| a.instrument == b.instrument) {
-        // Whether a group of this instrument was computed, and its kept
-        // groups not yet through the chain.
-        let mut dirty = false;
-        let mut pending: Vec<aggregate::Group> = Vec::new();
-        for group in groups {
-            let i = index;
-            index += 1;
-            let t0 = std::time::Instant::now();
-            let kept = match &previous {
-                Some(p) => p.kept(group)?,
-                None => None,
-            };
-            let table = match kept {
-                // Unchanged after unchanged groups only: its rows, changes
-                // included, are what they were.
-                Some(kept) if !dirty => {
-                    summary.groups_kept += 1;
-                    summary.add(
-                        kept.cells(),
-                        kept.changes(),
-                        kept.suppressed(privacy::MIN_N)?,
-                        kept.suppressed(privacy::SECONDARY)?,
-                    );
-                    out.add_kept(kept)?;
-                    pending.push(group.clone());
-                    tracing::debug!(
-                        group.instrument,
-                        group.cycle,
-                        seconds = t0.elapsed().as_secs_f64(),
-                        "group kept"
-                    );
-                    continue;
+        instruments.push((first, groups));
+        first += groups.len();
+    }
+    let work = |groups: &[aggregate::Group]| -> u64 {
+        groups
+            .iter()
+            .filter(|g| previous.as_ref().is_none_or(|p| !p.is_kept(g)))
+            .map(|g| g.bytes)
+            .sum()
+    };
+    let mut order: Vec<usize> = (0..instruments.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(work(instruments[i].1)));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<_>>>> =
+        instruments.iter().map(|_| Default::default()).collect();
+    // Plain threads, not rayon tasks: a rayon worker that waits for Polars
+    // takes on other rayon work meanwhile, and a worker can then wait on
+    // the other one's group.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                while let Some(&i) =
+                    order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                {
+                    let (first, groups) = instruments[i];
+                    let r =
+                        instrument_output(config, &plan, previous.as_ref(), &out, first, groups);
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
                 }
-                // Unchanged after a changed group: its changes are made again.
-                Some(kept) => {
-                    summary.groups_kept += 1;
-                    kept.into_table(cat)?
-                }
-                None => {
-                    let t = match ahead.remove(&i) {
-                        Some(t) => t,
-                        None => {
-                            // Two groups at a time, one per core: the next
-                            // group to compute is made alongside this one.
-                            let next = (i + 1..needed.len())
-                                .find(|j| needed[*j] && !ahead.contains_key(j));
-                            match next {
-                                Some(j) => {
-                                    let (t, u) = rayon::join(
-                                        || protected(&plan, &plan.groups[i]),
-                                        || protected(&plan, &plan.groups[j]),
-                                    );
-                                    ahead.insert(j, u?);
-                                    t?
-                                }
-                                None => protected(&plan, group)?,
-                            }
-                        }
-                    };
-                    summary.groups_computed += 1;
-                    dirty = true;
-                    t
-                }
-            };
-            // The changes from here on need the series' ends so far.
-            if let Some(p) = &previous {
-                chain.seed(p.series_ends(&pending, cat)?, cat);
-                pending.clear();
-            }
-            let changes = chain.next(&table.cells, cat);
-            let count = |r: &str| {
-                table
-                    .cells
-                    .iter()
-                    .filter(|c| c.suppression_reason.as_deref() == Some(r))
-                    .count()
-            };
-            summary.add(
-                table.cells.len(),
-                changes.len(),
-                count(privacy::MIN_N),
-                count(privacy::SECONDARY),
-            );
-            out.add(group, &table, &changes)?;
-            tracing::debug!(
-                group.instrument,
-                group.cycle,
-                seconds = t0.elapsed().as_secs_f64(),
-                "group made"
-            );
+            });
+        }
+    });
+    let mut summary = AggregateSummary::default();
+    for r in results {
+        let made = r.into_inner().unwrap_or_else(|p| p.into_inner());
+        let (s, added) = made.expect("every instrument was made")?;
+        summary.merge(&s);
+        for a in added {
+            out.add(a);
         }
     }
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "computed");
