@@ -2801,7 +2801,7 @@ impl Previous {
 
     /// The row numbers in a table of the instrument and periods, in table
     /// order.
-    fn rows(&self, table: usize, instrument: &str, periods: &[String]) -> Vec<IdxSize> {
+    fn row_numbers(&self, table: usize, instrument: &str, periods: &[String]) -> Vec<IdxSize> {
         let mut at: Vec<IdxSize> = periods
             .iter()
             .filter_map(|p| self.rows[table].get(&(instrument.to_string(), p.clone())))
@@ -2841,10 +2841,10 @@ impl Previous {
             stamp: stamp.clone(),
             tables: self.frames.clone(),
             rows: [
-                self.rows(AGGREGATES, i, &periods),
-                self.rows(CHANGES, i, &periods),
-                self.rows(COUNTS, i, cycle),
-                self.rows(SOURCES, i, cycle),
+                self.row_numbers(AGGREGATES, i, &periods),
+                self.row_numbers(CHANGES, i, &periods),
+                self.row_numbers(COUNTS, i, cycle),
+                self.row_numbers(SOURCES, i, cycle),
             ],
             dataset: self.dataset.clone(),
         }))
@@ -2860,7 +2860,7 @@ impl Previous {
         let e = pl(&self.dataset);
         let mut rows = take_rows(
             &self.frames[AGGREGATES],
-            &self.rows(AGGREGATES, &first.instrument, &group_periods(groups)),
+            &self.row_numbers(AGGREGATES, &first.instrument, &group_periods(groups)),
             &self.dataset,
         )?;
         with_cycle_key(&mut rows, &self.dataset)?;
