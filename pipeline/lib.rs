@@ -207,6 +207,8 @@ pub fn aggregate_dataset(
     let mut order: Vec<usize> = (0..instruments.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(work(instruments[i].1)));
     let next = std::sync::atomic::AtomicUsize::new(0);
+    // After an error no further instrument is started.
+    let failed = std::sync::atomic::AtomicBool::new(false);
     let results: Vec<std::sync::Mutex<Option<Result<_>>>> =
         instruments.iter().map(|_| Default::default()).collect();
     // Plain threads, not rayon tasks: a rayon worker that waits for Polars
@@ -216,21 +218,43 @@ pub fn aggregate_dataset(
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
-                while let Some(&i) =
-                    order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-                {
+                use std::sync::atomic::Ordering::Relaxed;
+                while let Some(&i) = order.get(next.fetch_add(1, Relaxed)) {
+                    if failed.load(Relaxed) {
+                        break;
+                    }
                     let (first, groups) = instruments[i];
                     let r =
                         instrument_output(config, &plan, previous.as_ref(), &out, first, groups);
+                    if r.is_err() {
+                        failed.store(true, Relaxed);
+                    }
                     *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
                 }
             });
         }
     });
-    let mut summary = AggregateSummary::default();
+    // The first error in plan order (after an error, instruments not yet
+    // started were not made); without one, every instrument was made.
+    let mut made = Vec::with_capacity(results.len());
+    let mut error = None;
     for r in results {
-        let made = r.into_inner().unwrap_or_else(|p| p.into_inner());
-        let (s, added) = made.expect("every instrument was made")?;
+        match r.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(Ok(m)) => made.push(m),
+            Some(Err(e)) => {
+                error.get_or_insert(e);
+            }
+            None => assert!(
+                failed.load(std::sync::atomic::Ordering::Relaxed),
+                "every instrument is made unless one failed"
+            ),
+        }
+    }
+    if let Some(e) = error {
+        return Err(e);
+    }
+    let mut summary = AggregateSummary::default();
+    for (s, added) in made {
         summary.merge(&s);
         for a in added {
             out.add(a);
