@@ -577,6 +577,31 @@ fn sort_cells(cells: &mut [Cell]) {
     });
 }
 
+/// Changes in the order of `group_order` (years before cycles), by level
+/// and unit first.
+fn sort_changes(changes: &mut [Change]) {
+    changes.sort_by(|a, b| {
+        (
+            a.level,
+            &a.unit_id,
+            &a.instrument,
+            &a.construct,
+            a.period.contains('-'),
+            &a.period,
+            &a.instrument_version,
+        )
+            .cmp(&(
+                b.level,
+                &b.unit_id,
+                &b.instrument,
+                &b.construct,
+                b.period.contains('-'),
+                &b.period,
+                &b.instrument_version,
+            ))
+    });
+}
+
 fn sort_item_counts(item_counts: &mut [ItemCount]) {
     item_counts.sort_by(|a, b| {
         (
@@ -1978,7 +2003,7 @@ fn cells_of_frame(df: &DataFrame, path: &Path, catalogue: &Catalogue) -> Result<
     let (reliable, suppressed) = (bools(df, "reliable", path)?, bools(df, "suppressed", path)?);
     // Scale ends per (instrument, version, scale): a unit's periods follow
     // each other, so most rows ask what the row before asked.
-    let mut ends: HashMap<(String, String, String), (f64, f64)> = HashMap::new();
+    let mut last: Option<(String, String, String, (f64, f64))> = None;
     let mut cells = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let (level, unit_id, institution_id, specialty, rso_id, region_id) = (
@@ -1990,11 +2015,11 @@ fn cells_of_frame(df: &DataFrame, path: &Path, catalogue: &Catalogue) -> Result<
             region.value(),
         );
         let (ins, ver, sc) = (instrument.text(), version.text(), scale.text());
-        let (smin, smax) = match ends.get(&(ins.clone(), ver.clone(), sc.clone())) {
-            Some(&e) => e,
-            None => {
+        let (smin, smax) = match &last {
+            Some((i, v, s, e)) if (i, v, s) == (&ins, &ver, &sc) => *e,
+            _ => {
                 let e = score::scale_range(catalogue, &ins, &ver, &sc);
-                ends.insert((ins.clone(), ver.clone(), sc.clone()), e);
+                last = Some((ins.clone(), ver.clone(), sc.clone(), e));
                 e
             }
         };
@@ -2251,65 +2276,9 @@ pub fn read_published_scoped(
     }
     // Sorted by level and unit (for `unit_cells` and `unit_changes`), then
     // as within a group in the files (`group_order`), across groups.
-    cells.sort_by(|a, b| {
-        (
-            a.level,
-            &a.unit_id,
-            &a.instrument,
-            &a.instrument_version,
-            &a.scale_id,
-            &a.period,
-        )
-            .cmp(&(
-                b.level,
-                &b.unit_id,
-                &b.instrument,
-                &b.instrument_version,
-                &b.scale_id,
-                &b.period,
-            ))
-    });
-    changes.sort_by(|a, b| {
-        (
-            a.level,
-            &a.unit_id,
-            &a.instrument,
-            &a.construct,
-            a.period.contains('-'),
-            &a.period,
-            &a.instrument_version,
-        )
-            .cmp(&(
-                b.level,
-                &b.unit_id,
-                &b.instrument,
-                &b.construct,
-                b.period.contains('-'),
-                &b.period,
-                &b.instrument_version,
-            ))
-    });
-    item_counts.sort_by(|a, b| {
-        (
-            &a.rso_id,
-            &a.instrument,
-            &a.instrument_version,
-            &a.item_id,
-            &a.period,
-        )
-            .cmp(&(
-                &b.rso_id,
-                &b.instrument,
-                &b.instrument_version,
-                &b.item_id,
-                &b.period,
-            ))
-            .then(
-                a.value
-                    .map(total_order_key)
-                    .cmp(&b.value.map(total_order_key)),
-            )
-    });
+    sort_cells(&mut cells);
+    sort_changes(&mut changes);
+    sort_item_counts(&mut item_counts);
     sources.sort();
     Ok(Published {
         cells,

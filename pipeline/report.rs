@@ -1892,9 +1892,6 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         crate::dataset::write_file_atomic(&m, md.as_bytes())?;
         Ok(vec![h, m])
     };
-    // The regions' pages (each region's in parallel) and the cycles'
-    // workbooks (one writer each, one after the other) side by side: a
-    // workbook is one long job for one core.
     // The department cells the reports use: of a cycle, its years, and
     // the cycle before (improvement points two cycles running).
     let department_periods: Vec<String> = selected
@@ -2002,6 +1999,9 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         }
         Ok(files)
     };
+    // The regions' pages (each region's in parallel) and the cycles'
+    // workbooks (one writer each, one after the other) side by side: a
+    // workbook is one long job for one core.
     let (pages, books) = rayon::join(pages, workbooks);
     let mut files = pages?;
     let books = books?;
