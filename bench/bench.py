@@ -205,6 +205,7 @@ def main():
 COUNT = """
 import duckdb, json, sys
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")  # stdout is JSON
 n, r = con.execute(
     "SELECT count(*), count(DISTINCT instrument || response_id) FROM read_parquet(?, hive_partitioning = true)",
     [sys.argv[1] + '/responses/*/*/*.parquet'],

@@ -11,6 +11,7 @@ import sys
 import duckdb
 
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")  # stdout is JSON
 agg = (sys.argv[1] + "/aggregates/aggregates.parquet").replace("'", "''")
 peer = sys.argv[2].replace("'", "''")
 row = con.execute(
