@@ -12,7 +12,7 @@ import duckdb
 
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")  # stdout is JSON
-agg = (sys.argv[1] + "/aggregates/aggregates.parquet").replace("'", "''")
+agg = (sys.argv[1] + "/aggregates/*.parquet").replace("'", "''")
 peer = sys.argv[2].replace("'", "''")
 row = con.execute(
     f"""

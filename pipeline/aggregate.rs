@@ -1754,12 +1754,47 @@ fn changes_frame(ch: &[Change]) -> PolarsResult<DataFrame> {
     )
 }
 
-/// Where the aggregates and changes are written.
-pub fn output_paths(dataset: &Path) -> (PathBuf, PathBuf) {
-    (
-        dataset.join("aggregates/aggregates.parquet"),
-        dataset.join("changes/changes.parquet"),
-    )
+/// The folders of the four output tables, in `Output`'s table order:
+/// `aggregates/`, `changes/`, `distributions/` and `sources/`, each with one
+/// file per group, `<cycle>_<instrument>.parquet`.
+pub fn table_dir(dataset: &Path, table: usize) -> PathBuf {
+    dataset.join(TABLES[table])
+}
+
+/// The layout of the output tables: 2 since they hold a file per group
+/// (before, one file per table). Part of the run's stamp (`job`), so that
+/// the first run of a version with another layout aggregates again.
+pub const OUTPUT_LAYOUT: u32 = 2;
+
+/// The folder names of the four tables.
+const TABLES: [&str; 4] = ["aggregates", "changes", "distributions", "sources"];
+
+/// A group's file of a table.
+fn group_file_name(instrument: &str, cycle: &str) -> String {
+    format!("{cycle}_{instrument}.parquet")
+}
+
+/// The files of a table (every group's), sorted; none when there are none.
+pub fn table_files(dataset: &Path, table: usize) -> Result<Vec<PathBuf>> {
+    let dir = table_dir(dataset, table);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(&dir, e))?.path();
+        if path.extension().is_some_and(|x| x == "parquet") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The cycle in a group file's name (`<cycle>_<instrument>.parquet`).
+fn file_cycle(path: &Path) -> Option<&str> {
+    let stem = path.file_stem()?.to_str()?;
+    stem.split_once('_').map(|(cycle, _)| cycle)
 }
 
 fn counts_frame(c: &[ItemCount]) -> PolarsResult<DataFrame> {
@@ -2192,32 +2227,60 @@ impl Scope {
     }
 }
 
-/// Reads the rows of a Parquet file that pass a filter.
-fn read_where(path: &Path, filter: Expr) -> Result<DataFrame> {
-    LazyFrame::scan_parquet(
-        PlRefPath::new(path.display().to_string().as_str()),
-        ScanArgsParquet::default(),
-    )
-    .and_then(|lf| lf.filter(filter).collect())
-    .map_err(pl(path))
+impl Scope {
+    /// The cycles whose group files hold a table's rows in this scope
+    /// (None: every file). A period's rows are in the files of its cycle.
+    fn cycles(&self, table: usize) -> Option<Vec<String>> {
+        match self {
+            Scope::All => None,
+            // The other levels' cells of every period (the trends).
+            Scope::Region { .. } if table == AGGREGATES => None,
+            Scope::Region { cycles, .. } => Some(cycles.clone()),
+            Scope::Cycle(cycle) => Some(vec![cycle.clone()]),
+        }
+    }
+}
+
+/// The rows of a table's files (of some cycles) that pass a filter; None
+/// when the table has no such files.
+fn read_where(
+    dataset: &Path,
+    table: usize,
+    cycles: Option<&[String]>,
+    filter: Expr,
+) -> Result<Option<DataFrame>> {
+    let dir = table_dir(dataset, table);
+    let files: Vec<PathBuf> = table_files(dataset, table)?
+        .into_iter()
+        .filter(|f| cycles.is_none_or(|cs| file_cycle(f).is_none_or(|c| cs.iter().any(|x| x == c))))
+        .collect();
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let paths = files
+        .iter()
+        .map(|f| PlRefPath::new(f.display().to_string().as_str()))
+        .collect();
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions::new_disabled(),
+        ..Default::default()
+    };
+    LazyFrame::scan_parquet_files(paths, args)
+        .and_then(|lf| lf.filter(filter).collect())
+        .map(Some)
+        .map_err(pl(&dir))
 }
 
 /// The cycles with published cells.
 pub fn published_cycles(dataset: &Path) -> Result<Vec<String>> {
-    let (agg, _) = output_paths(dataset);
-    if !agg.exists() {
+    let agg = table_dir(dataset, AGGREGATES);
+    let Some(df) = read_where(dataset, AGGREGATES, None, lit(true)).and_then(|df| match df {
+        Some(df) => df.select(["period"]).map(Some).map_err(pl(&agg)),
+        None => Ok(None),
+    })?
+    else {
         return Ok(Vec::new());
-    }
-    let df = LazyFrame::scan_parquet(
-        PlRefPath::new(agg.display().to_string().as_str()),
-        ScanArgsParquet::default(),
-    )
-    .and_then(|lf| {
-        lf.select([col("period")])
-            .unique(None, UniqueKeepStrategy::Any)
-            .collect()
-    })
-    .map_err(pl(&agg))?;
+    };
     let set: std::collections::BTreeSet<String> = texts(&df, "period", &agg)?
         .into_iter()
         .flatten()
@@ -2232,29 +2295,42 @@ pub fn read_published_scoped(
     catalogue: &Catalogue,
     scope: &Scope,
 ) -> Result<Published> {
-    let (agg, chg) = output_paths(dataset);
-    if !agg.exists() {
+    if table_files(dataset, AGGREGATES)?.is_empty() {
         return Ok(Published::default());
     }
     let filters = scope.filters();
-    let cpath = distributions_path(dataset);
-    let spath = sources_path(dataset);
+    let read = |table: usize, filter: &Expr| {
+        read_where(
+            dataset,
+            table,
+            scope.cycles(table).as_deref(),
+            filter.clone(),
+        )
+    };
+    let dir = |table: usize| table_dir(dataset, table);
     // The four tables are read and made into rows side by side: making
     // the rows (every text its own string) is most of the work.
-    let cells = || cells_of_frame(&read_where(&agg, filters.cells.clone())?, &agg, catalogue);
-    let changes = || -> Result<Vec<Change>> {
-        match chg.exists() {
-            true => changes_of_frame(&read_where(&chg, filters.changes.clone())?, &chg),
-            false => Ok(Vec::new()),
-        }
+    let cells = || match read(AGGREGATES, &filters.cells)? {
+        Some(df) => cells_of_frame(&df, &dir(AGGREGATES), catalogue),
+        None => Ok(Vec::new()),
+    };
+    let changes = || match read(CHANGES, &filters.changes)? {
+        Some(df) => changes_of_frame(&df, &dir(CHANGES)),
+        None => Ok(Vec::new()),
     };
     let item_counts = || match &filters.item_counts {
-        Some(f) if cpath.exists() => item_counts_of(&read_where(&cpath, f.clone())?, &cpath),
-        _ => Ok(Vec::new()),
+        Some(f) => match read(COUNTS, f)? {
+            Some(df) => item_counts_of(&df, &dir(COUNTS)),
+            None => Ok(Vec::new()),
+        },
+        None => Ok(Vec::new()),
     };
     let sources = || match &filters.sources {
-        Some(f) if spath.exists() => sources_of(&read_where(&spath, f.clone())?, &spath),
-        _ => Ok(Vec::new()),
+        Some(f) => match read(SOURCES, f)? {
+            Some(df) => sources_of(&df, &dir(SOURCES)),
+            None => Ok(Vec::new()),
+        },
+        None => Ok(Vec::new()),
     };
     let ((cells, changes), (item_counts, sources)) = rayon::join(
         || rayon::join(cells, changes),
@@ -2317,14 +2393,6 @@ pub fn read_group_stamps(dataset: &Path) -> Vec<GroupStamp> {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()
-}
-
-fn sources_path(dataset: &Path) -> PathBuf {
-    dataset.join("sources/sources.parquet")
-}
-
-fn distributions_path(dataset: &Path) -> PathBuf {
-    dataset.join("distributions/distributions.parquet")
 }
 
 fn sources_frame(rows: &[Source]) -> PolarsResult<DataFrame> {
@@ -2459,28 +2527,21 @@ const COUNTS: usize = 2;
 const SOURCES: usize = 3;
 
 /// The aggregation's output, built group by group: each computed group's
-/// rows are set aside as Parquet parts in a scratch folder (memory holds one
-/// group at a time), kept groups' rows stay in the previous output, and
-/// `write` puts them together in order at the end.
+/// four files are written to a scratch folder as the group is made (memory
+/// holds one group at a time), kept groups' files stay where they are, and
+/// `write` moves the new files into place.
 pub struct Output {
     dir: PathBuf,
-    /// Per group its four parts (aggregates, changes, counts, sources).
-    parts: Vec<Part>,
+    /// The new files: (scratch file, table, file name).
+    files: Vec<(PathBuf, usize, String)>,
     groups: Vec<GroupStamp>,
-}
-
-/// A group's four parts.
-enum Part {
-    /// Computed: set aside in the scratch folder.
-    Set([PathBuf; 4]),
-    /// Kept: rows of the previous output (in memory).
-    Kept(Box<Kept>),
 }
 
 /// A group's rows for the output, made on any thread (`Output::computed`,
 /// `Output::kept`) and added in the groups' order (`Output::add`).
 pub struct Added {
-    part: Part,
+    /// A computed group's files in the scratch folder (none when kept).
+    files: Vec<(PathBuf, usize, String)>,
     stamp: GroupStamp,
 }
 
@@ -2495,21 +2556,15 @@ impl Output {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(Output {
             dir,
-            parts: Vec::new(),
+            files: Vec::new(),
             groups: Vec::new(),
         })
     }
 
     /// A computed group's protected table and the changes into its periods,
-    /// set aside as the parts of group number `n` (its place in the plan).
-    /// Refuses an unprotected table.
-    pub fn computed(
-        &self,
-        n: usize,
-        group: &Group,
-        table: &Table,
-        changes: &[Change],
-    ) -> Result<Added> {
+    /// written to the scratch folder as the group's four files. Refuses an
+    /// unprotected table.
+    pub fn computed(&self, group: &Group, table: &Table, changes: &[Change]) -> Result<Added> {
         if !table.protected {
             return Err(Error::dataset(
                 Path::new(&group.instrument),
@@ -2523,18 +2578,18 @@ impl Output {
             group_order(COUNTS, counts_frame(&table.item_counts).map_err(&e)?)?,
             group_order(SOURCES, sources_frame(&table.sources).map_err(&e)?)?,
         ];
-        let mut i = 0;
-        let paths = frames.map(|mut df| {
-            let path = self.dir.join(format!("{n:05}-{i}.parquet"));
-            i += 1;
-            std::fs::File::create(&path)
-                .map_err(|e| Error::io(&path, e))
-                .and_then(|f| ParquetWriter::new(f).finish(&mut df).map_err(pl(&path)))
-                .map(|_| path)
-        });
-        let [a, c, k, s] = paths;
+        let name = group_file_name(&group.instrument, &group.cycle);
+        let mut files = Vec::with_capacity(4);
+        for (t, mut df) in frames.into_iter().enumerate() {
+            let path = self.dir.join(TABLES[t]).join(&name);
+            // One chunk: the file's row groups do not depend on how the
+            // rows came together.
+            df.rechunk_mut_par();
+            write_parquet(&path, &mut df)?;
+            files.push((path, t, name.clone()));
+        }
         Ok(Added {
-            part: Part::Set([a?, c?, k?, s?]),
+            files,
             stamp: GroupStamp {
                 instrument: group.instrument.clone(),
                 cycle: group.cycle.clone(),
@@ -2544,55 +2599,53 @@ impl Output {
         })
     }
 
-    /// An unchanged group's rows as they were.
+    /// An unchanged group: its files stay as they are.
     pub fn kept(kept: Kept) -> Added {
         Added {
-            stamp: kept.stamp.clone(),
-            part: Part::Kept(Box::new(kept)),
+            files: Vec::new(),
+            stamp: kept.stamp,
         }
     }
 
-    /// Adds a group's rows; groups are added in the plan's order.
+    /// Adds a group; groups are added in the plan's order.
     pub fn add(&mut self, added: Added) {
-        self.parts.push(added.part);
+        self.files.extend(added.files);
         self.groups.push(added.stamp);
     }
 
-    /// Writes the aggregates, changes, distributions and sources, each file
-    /// atomically (a temporary file, then a rename), in a fixed order of
-    /// rows: the same data give the same bytes, however many groups were
-    /// kept. The group stamps go first (removed) and last (written), so
-    /// after a crash in between nothing is kept from a mixed output.
+    /// Moves the computed groups' files into place (each a rename, after
+    /// it was written and synced), removes the files of groups that are no
+    /// longer there, and writes the group stamps. The stamps go first
+    /// (removed) and last (written), so after a crash in between nothing is
+    /// kept from a mixed output.
     pub fn write(self, dataset: &Path) -> Result<()> {
         let stamps = groups_path(dataset);
         if stamps.exists() {
             std::fs::remove_file(&stamps).map_err(|e| Error::io(&stamps, e))?;
         }
-        let (agg, chg) = output_paths(dataset);
-        let tables: [(PathBuf, PolarsResult<DataFrame>); 4] = [
-            (agg, aggregates_frame(&[])),
-            (chg, changes_frame(&[])),
-            (distributions_path(dataset), counts_frame(&[])),
-            (sources_path(dataset), sources_frame(&[])),
-        ];
-        // Group after group, in the plan's order, each group's rows in
-        // `group_order`: a kept group's rows are copied as they were, and
-        // nothing is sorted again.
-        for (table, (path, empty)) in tables.into_iter().enumerate() {
-            let e = pl(&path);
-            let mut all = empty.map_err(&e)?;
-            for part in &self.parts {
-                match part {
-                    Part::Set(paths) => all
-                        .vstack_mut(&crate::dataset::read_parquet(&paths[table])?)
-                        .map_err(&e)?,
-                    Part::Kept(kept) => all.vstack_mut(&kept.frame(table)?).map_err(&e)?,
-                };
+        for t in 0..TABLES.len() {
+            let dir = table_dir(dataset, t);
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+        for (from, t, name) in &self.files {
+            let to = table_dir(dataset, *t).join(name);
+            std::fs::rename(from, &to).map_err(|e| Error::io(&to, e))?;
+        }
+        // Files of groups no longer in the plan (and the single files of
+        // earlier versions) go.
+        let names: HashSet<String> = self
+            .groups
+            .iter()
+            .map(|g| group_file_name(&g.instrument, &g.cycle))
+            .collect();
+        for t in 0..TABLES.len() {
+            for f in table_files(dataset, t)? {
+                let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                if !names.contains(name) {
+                    std::fs::remove_file(&f).map_err(|e| Error::io(&f, e))?;
+                }
             }
-            // One chunk: the file's row groups do not depend on how the
-            // rows came together.
-            all.rechunk_mut_par();
-            write_parquet(&path, &mut all)?;
+            crate::dataset::sync_dir(&table_dir(dataset, t));
         }
         let until = self
             .groups
@@ -2610,16 +2663,6 @@ impl Output {
         crate::dataset::write_file_atomic(&stamps, &json)?;
         std::fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))
     }
-}
-
-/// The periods of groups: their years and cycles.
-fn group_periods(groups: &[Group]) -> Vec<String> {
-    let mut periods = Vec::new();
-    for g in groups {
-        periods.extend(g.years.iter().map(|y| y.to_string()));
-        periods.push(g.cycle.clone());
-    }
-    periods
 }
 
 /// Which construct each subscale of each instrument version measures (the
@@ -2647,138 +2690,79 @@ fn constructs_frame(catalogue: &Catalogue) -> PolarsResult<DataFrame> {
     ])
 }
 
-/// An unchanged group's output as written before: its rows of the previous
-/// output's four tables. The rows are taken out when they are needed
-/// (`Output::write`), not copied when the group is kept.
+/// An unchanged group's output as written before: its four files, left
+/// where they are.
 pub struct Kept {
     stamp: GroupStamp,
-    /// The previous output's tables (shared, not copied).
-    tables: [DataFrame; 4],
-    /// The group's rows in each, in table order.
-    rows: [Vec<IdxSize>; 4],
-    dataset: PathBuf,
+    /// The group's file of each table.
+    files: [PathBuf; 4],
+    /// Its cells, changes and cells suppressed per reason.
+    cells: usize,
+    changes: usize,
+    suppressed: HashMap<String, usize>,
 }
 
 impl Kept {
     /// Cells.
     pub fn cells(&self) -> usize {
-        self.rows[AGGREGATES].len()
+        self.cells
     }
 
     /// Changes.
     pub fn changes(&self) -> usize {
-        self.rows[CHANGES].len()
-    }
-
-    /// The group's rows of a table.
-    fn frame(&self, table: usize) -> Result<DataFrame> {
-        take_rows(&self.tables[table], &self.rows[table], &self.dataset)
+        self.changes
     }
 
     /// Cells suppressed for a reason (`privacy::MIN_N`, `SECONDARY`).
-    pub fn suppressed(&self, reason: &str) -> Result<usize> {
-        let (agg, _) = output_paths(&self.dataset);
-        let reasons = self.tables[AGGREGATES]
-            .select(["suppression_reason"])
-            .map_err(pl(&agg))?;
-        Ok(texts(
-            &take_rows(&reasons, &self.rows[AGGREGATES], &agg)?,
-            "suppression_reason",
-            &agg,
-        )?
-        .iter()
-        .filter(|v| v.as_deref() == Some(reason))
-        .count())
+    pub fn suppressed(&self, reason: &str) -> usize {
+        self.suppressed.get(reason).copied().unwrap_or(0)
     }
 
     /// The group's published table, for a group whose changes must be made
     /// again (an earlier group of its instrument changed).
     pub fn into_table(self, catalogue: &Catalogue) -> Result<Table> {
-        let ds = &self.dataset;
-        let (agg, _) = output_paths(ds);
+        let read = |t: usize| crate::dataset::read_parquet(&self.files[t]);
         Ok(Table {
             data_until: self.stamp.data_until.clone(),
-            item_counts: item_counts_of(&self.frame(COUNTS)?, &distributions_path(ds))?,
-            cells: cells_of_frame(&self.frame(AGGREGATES)?, &agg, catalogue)?,
+            item_counts: item_counts_of(&read(COUNTS)?, &self.files[COUNTS])?,
+            cells: cells_of_frame(&read(AGGREGATES)?, &self.files[AGGREGATES], catalogue)?,
             atoms: Vec::new(),
-            sources: sources_of(&self.frame(SOURCES)?, &sources_path(ds))?,
+            sources: sources_of(&read(SOURCES)?, &self.files[SOURCES])?,
             protected: true,
         })
     }
 }
 
-/// Rows of a frame, by number.
-fn take_rows(df: &DataFrame, rows: &[IdxSize], path: &Path) -> Result<DataFrame> {
-    df.take(&IdxCa::from_vec("rows".into(), rows.to_vec()))
-        .map_err(pl(path))
-}
-
 /// The output of the previous aggregation, to keep the groups that did not
 /// change.
 pub struct Previous {
+    /// The stamps of the groups whose four files are there.
     stamps: HashMap<(String, String), GroupStamp>,
-    /// Aggregates, changes, counts, sources (as `Output` orders them).
-    frames: [DataFrame; 4],
-    /// Per table, the rows of each (instrument, period), in table order.
-    rows: [HashMap<(String, String), Vec<IdxSize>>; 4],
     dataset: PathBuf,
 }
 
 impl Previous {
-    /// Reads the previous output; None when there is none to keep from
-    /// (no group stamps, or a file missing).
+    /// The previous output's group stamps; None when there are none to
+    /// keep from. A group counts only when its four files are there.
     pub fn open(dataset: &Path) -> Result<Option<Previous>> {
-        let stamps = read_group_stamps(dataset);
-        let (agg, chg) = output_paths(dataset);
-        let paths = [agg, chg, distributions_path(dataset), sources_path(dataset)];
-        if stamps.is_empty() || paths.iter().any(|p| !p.exists()) {
+        let stamps: HashMap<(String, String), GroupStamp> = read_group_stamps(dataset)
+            .into_iter()
+            .filter(|s| Previous::files_of(dataset, s).iter().all(|f| f.is_file()))
+            .map(|s| ((s.instrument.clone(), s.cycle.clone()), s))
+            .collect();
+        if stamps.is_empty() {
             return Ok(None);
         }
-        let [a, c, k, s] = paths.map(|p| crate::dataset::read_parquet(&p));
-        let frames = [a?, c?, k?, s?];
-        // Each table is gone through once here, not once per kept group.
-        let index = |df: &DataFrame| -> Result<HashMap<(String, String), Vec<IdxSize>>> {
-            let e = pl(dataset);
-            let (instrument, period) = (
-                df.column("instrument").and_then(|c| c.str()).map_err(&e)?,
-                df.column("period").and_then(|c| c.str()).map_err(&e)?,
-            );
-            let mut rows: HashMap<(&str, &str), Vec<IdxSize>> = HashMap::new();
-            for (i, key) in instrument.iter().zip(period.iter()).enumerate() {
-                if let (Some(instrument), Some(period)) = key {
-                    rows.entry((instrument, period))
-                        .or_default()
-                        .push(i as IdxSize);
-                }
-            }
-            Ok(rows
-                .into_iter()
-                .map(|((i, p), v)| ((i.to_string(), p.to_string()), v))
-                .collect())
-        };
-        let [ia, ic, ik, is] = [0, 1, 2, 3].map(|t| index(&frames[t]));
         Ok(Some(Previous {
-            stamps: stamps
-                .into_iter()
-                .map(|s| ((s.instrument.clone(), s.cycle.clone()), s))
-                .collect(),
-            rows: [ia?, ic?, ik?, is?],
-            frames,
+            stamps,
             dataset: dataset.to_path_buf(),
         }))
     }
 
-    /// The row numbers in a table of the instrument and periods, in table
-    /// order.
-    fn row_numbers(&self, table: usize, instrument: &str, periods: &[String]) -> Vec<IdxSize> {
-        let mut at: Vec<IdxSize> = periods
-            .iter()
-            .filter_map(|p| self.rows[table].get(&(instrument.to_string(), p.clone())))
-            .flatten()
-            .copied()
-            .collect();
-        at.sort_unstable();
-        at
+    /// A group's file of each table.
+    fn files_of(dataset: &Path, stamp: &GroupStamp) -> [PathBuf; 4] {
+        let name = group_file_name(&stamp.instrument, &stamp.cycle);
+        [0, 1, 2, 3].map(|t| table_dir(dataset, t).join(&name))
     }
 
     /// Whether a group's fingerprint is the one written last time (its
@@ -2795,7 +2779,7 @@ impl Previous {
             .filter(|s| s.fingerprint == group.fingerprint)
     }
 
-    /// A group's rows as written before, changes included, when its
+    /// A group's files as written before, changes included, when its
     /// fingerprint is the same as then (computing it again would give the
     /// same rows). Its changes are right as long as no earlier group of
     /// its instrument was computed again.
@@ -2803,19 +2787,34 @@ impl Previous {
         let Some(stamp) = self.same_stamp(group) else {
             return Ok(None);
         };
-        let periods = group_periods(std::slice::from_ref(group));
-        let cycle = std::slice::from_ref(&group.cycle);
-        let i = group.instrument.as_str();
+        let files = Previous::files_of(&self.dataset, stamp);
+        let path = &files[AGGREGATES];
+        let reasons = LazyFrame::scan_parquet(
+            PlRefPath::new(path.display().to_string().as_str()),
+            ScanArgsParquet::default(),
+        )
+        .and_then(|lf| lf.select([col("suppression_reason")]).collect())
+        .map_err(pl(path))?;
+        let mut suppressed: HashMap<String, usize> = HashMap::new();
+        for r in texts(&reasons, "suppression_reason", path)?
+            .into_iter()
+            .flatten()
+        {
+            *suppressed.entry(r).or_default() += 1;
+        }
+        let changes = LazyFrame::scan_parquet(
+            PlRefPath::new(files[CHANGES].display().to_string().as_str()),
+            ScanArgsParquet::default(),
+        )
+        .and_then(|lf| lf.select([len()]).collect())
+        .and_then(|df| df.column("len")?.u32().map(|c| c.get(0).unwrap_or(0)))
+        .map_err(pl(&files[CHANGES]))?;
         Ok(Some(Kept {
             stamp: stamp.clone(),
-            tables: self.frames.clone(),
-            rows: [
-                self.row_numbers(AGGREGATES, i, &periods),
-                self.row_numbers(CHANGES, i, &periods),
-                self.row_numbers(COUNTS, i, cycle),
-                self.row_numbers(SOURCES, i, cycle),
-            ],
-            dataset: self.dataset.clone(),
+            cells: reasons.height(),
+            changes: changes as usize,
+            suppressed,
+            files,
         }))
     }
 
@@ -2823,15 +2822,17 @@ impl Previous {
     /// cycles) in the periods of these groups of one instrument, as written
     /// before: what a `ChangeChain` needs to go on after them.
     pub fn series_ends(&self, groups: &[Group], catalogue: &Catalogue) -> Result<Vec<Cell>> {
-        let Some(first) = groups.first() else {
+        if groups.is_empty() {
             return Ok(Vec::new());
-        };
+        }
         let e = pl(&self.dataset);
-        let mut rows = take_rows(
-            &self.frames[AGGREGATES],
-            &self.row_numbers(AGGREGATES, &first.instrument, &group_periods(groups)),
-            &self.dataset,
-        )?;
+        let mut rows = aggregates_frame(&[]).map_err(&e)?;
+        for g in groups {
+            let path =
+                table_dir(&self.dataset, AGGREGATES).join(group_file_name(&g.instrument, &g.cycle));
+            rows.vstack_mut(&crate::dataset::read_parquet(&path)?)
+                .map_err(&e)?;
+        }
         with_cycle_key(&mut rows, &self.dataset)?;
         let keys = ["level", "unit_id", "instrument", "construct", CYCLE_KEY];
         let last: Vec<Expr> = AGGREGATE_COLUMNS

@@ -59,9 +59,13 @@ pub fn current_stamp(config: &Config) -> Result<String> {
 }
 
 /// The stamp of this manifest with the current settings.
+/// The program and the output layout are in it: a new version aggregates
+/// again, also when no data came in.
 fn stamp_of(manifest: &[crate::dataset::ManifestEntry], config: &Config) -> String {
     format!(
-        "manifest {}\nsettings {}\n",
+        "program {} output layout {}\nmanifest {}\nsettings {}\n",
+        env!("CARGO_PKG_VERSION"),
+        crate::aggregate::OUTPUT_LAYOUT,
         manifest_fingerprint(manifest),
         settings_fingerprint(config)
     )

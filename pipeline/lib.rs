@@ -72,14 +72,13 @@ fn protected(plan: &aggregate::Plan, group: &aggregate::Group) -> Result<aggrega
     Ok(t)
 }
 
-/// One instrument's groups (`first` is the number of the first in the
-/// plan), in time order: kept or computed, then their changes.
+/// One instrument's groups, in time order: kept or computed, then their
+/// changes.
 fn instrument_output(
     config: &config::Config,
     plan: &aggregate::Plan,
     previous: Option<&aggregate::Previous>,
     out: &aggregate::Output,
-    first: usize,
     groups: &[aggregate::Group],
 ) -> Result<(AggregateSummary, Vec<aggregate::Added>)> {
     let cat = &config.catalogue;
@@ -90,7 +89,7 @@ fn instrument_output(
     // chain.
     let mut dirty = false;
     let mut pending: Vec<aggregate::Group> = Vec::new();
-    for (k, group) in groups.iter().enumerate() {
+    for group in groups {
         let t0 = std::time::Instant::now();
         let kept = match previous {
             Some(p) => p.kept(group)?,
@@ -104,8 +103,8 @@ fn instrument_output(
                 summary.add(
                     kept.cells(),
                     kept.changes(),
-                    kept.suppressed(privacy::MIN_N)?,
-                    kept.suppressed(privacy::SECONDARY)?,
+                    kept.suppressed(privacy::MIN_N),
+                    kept.suppressed(privacy::SECONDARY),
                 );
                 added.push(aggregate::Output::kept(kept));
                 pending.push(group.clone());
@@ -147,7 +146,7 @@ fn instrument_output(
             count(privacy::MIN_N),
             count(privacy::SECONDARY),
         );
-        added.push(out.computed(first + k, group, &table, &changes)?);
+        added.push(out.computed(group, &table, &changes)?);
         tracing::debug!(
             group.instrument,
             group.cycle,
@@ -191,12 +190,10 @@ pub fn aggregate_dataset(
     // one after the other; instruments are independent and are made side
     // by side, two at a time (memory holds two groups), the largest first
     // so that neither worker is left with a large one at the end.
-    let mut instruments: Vec<(usize, &[aggregate::Group])> = Vec::new();
-    let mut first = 0;
-    for groups in plan.groups.chunk_by(|a, b| a.instrument == b.instrument) {
-        instruments.push((first, groups));
-        first += groups.len();
-    }
+    let instruments: Vec<&[aggregate::Group]> = plan
+        .groups
+        .chunk_by(|a, b| a.instrument == b.instrument)
+        .collect();
     let work = |groups: &[aggregate::Group]| -> u64 {
         groups
             .iter()
@@ -205,7 +202,7 @@ pub fn aggregate_dataset(
             .sum()
     };
     let mut order: Vec<usize> = (0..instruments.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(work(instruments[i].1)));
+    order.sort_by_key(|&i| std::cmp::Reverse(work(instruments[i])));
     let next = std::sync::atomic::AtomicUsize::new(0);
     // After an error no further instrument is started.
     let failed = std::sync::atomic::AtomicBool::new(false);
@@ -223,9 +220,8 @@ pub fn aggregate_dataset(
                     if failed.load(Relaxed) {
                         break;
                     }
-                    let (first, groups) = instruments[i];
                     let r =
-                        instrument_output(config, &plan, previous.as_ref(), &out, first, groups);
+                        instrument_output(config, &plan, previous.as_ref(), &out, instruments[i]);
                     if r.is_err() {
                         failed.store(true, Relaxed);
                     }

@@ -38,9 +38,7 @@ fn a_second_run_with_nothing_new_writes_nothing() {
     let d = sample();
     let first = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
     assert_eq!(first.code(), 0, "{}", first.both());
-    assert!(d
-        .join("output/dataset/aggregates/aggregates.parquet")
-        .exists());
+    assert!(!common::table_bytes(&d.join("output/dataset/aggregates")).is_empty());
     let before = mtimes(&d.join("output"));
     let second = d.run(&[
         "run",
@@ -308,14 +306,11 @@ fn adding_a_year_equals_a_full_run(year: &str, cycle: &str) {
     }
     // ...and everything is what a run over all the data at once gives, to
     // the byte.
-    for rel in [
-        "aggregates/aggregates.parquet",
-        "changes/changes.parquet",
-        "distributions/distributions.parquet",
-        "sources/sources.parquet",
-    ] {
-        let a = std::fs::read(full.join("output/dataset").join(rel)).unwrap();
-        let b = std::fs::read(d.join("output/dataset").join(rel)).unwrap();
+    for rel in ["aggregates", "changes", "distributions", "sources"] {
+        let a = common::table_bytes(&full.join("output/dataset").join(rel));
+        let b = common::table_bytes(&d.join("output/dataset").join(rel));
+        assert!(!a.is_empty());
+        assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
         assert!(a == b, "{rel} differs from the full run's");
     }
     // (The groups' fingerprints name partition files, which differ.)
@@ -341,5 +336,35 @@ fn adding_a_year_equals_a_full_run(year: &str, cycle: &str) {
     assert!(a.len() > 20, "{} reports", a.len());
     for (k, v) in &a {
         assert!(&b[k] == v, "{k} differs from the full run's");
+    }
+}
+
+/// An output written by a version with one file per table: the first run
+/// of this version aggregates again (the run's stamp names the layout),
+/// removes the old files and writes what a fresh run writes.
+#[test]
+fn the_first_run_after_the_layout_changed_writes_a_file_per_group() {
+    let d = sample();
+    let first = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(first.code(), 0, "{}", first.both());
+    let ds = d.join("output/dataset");
+    let tables = ["aggregates", "changes", "distributions", "sources"];
+    let fresh: Vec<_> = tables
+        .iter()
+        .map(|t| common::table_bytes(&ds.join(t)))
+        .collect();
+    // What the earlier version left: a single file per table, and a stamp
+    // without the program and layout.
+    for t in tables {
+        let (_, bytes) = common::table_bytes(&ds.join(t)).pop_first().unwrap();
+        std::fs::write(ds.join(t).join(format!("{t}.parquet")), bytes).unwrap();
+    }
+    std::fs::write(ds.join("aggregates/SOURCE"), "manifest x\nsettings y\n").unwrap();
+    let second = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(second.code(), 0, "{}", second.both());
+    for (t, before) in tables.iter().zip(&fresh) {
+        let after = common::table_bytes(&ds.join(t));
+        assert!(!after.contains_key(&format!("{t}.parquet")), "{t}");
+        assert!(&after == before, "{t} differs from a fresh run's");
     }
 }

@@ -221,3 +221,16 @@ specialty = "anes"
 region = "r"
 members = [{ institution = "a", valid_from = 2015-01-01 }]
 "#;
+
+/// The Parquet files of an output table's folder (one per group), by file
+/// name, with their bytes.
+pub fn table_bytes(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    files_below(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .map(|p| {
+            let name = p.strip_prefix(dir).unwrap().display().to_string();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect()
+}
