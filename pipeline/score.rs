@@ -157,13 +157,34 @@ pub fn t_975(df: f64) -> Option<f64> {
         .map(|t| t.inverse_cdf(0.975))
 }
 
+/// `t_975` of a whole number of degrees of freedom, each computed once:
+/// the national aggregation needs it for hundreds of thousands of cells,
+/// which share a few thousand values of n.
+fn t_975_of(df: u64) -> Option<f64> {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    const CACHED: usize = 1 << 13;
+    // The value's bits; 0 for not yet computed (t is never +0.0).
+    static CACHE: [AtomicU64; CACHED] = [const { AtomicU64::new(0) }; CACHED];
+    let Some(slot) = usize::try_from(df).ok().and_then(|i| CACHE.get(i)) else {
+        return t_975(df as f64);
+    };
+    match slot.load(Relaxed) {
+        0 => {
+            let t = t_975(df as f64)?;
+            slot.store(t.to_bits(), Relaxed);
+            Some(t)
+        }
+        bits => Some(f64::from_bits(bits)),
+    }
+}
+
 /// The 95% confidence interval of a mean: mean ± t(0.975, n-1)·sd/√n.
 /// None for fewer than 2 values.
 pub fn mean_ci(mean: f64, sd: f64, n: u64) -> Option<(f64, f64)> {
     if n < 2 || !sd.is_finite() {
         return None;
     }
-    let half = t_975((n - 1) as f64)? * sd / (n as f64).sqrt();
+    let half = t_975_of(n - 1)? * sd / (n as f64).sqrt();
     Some((mean - half, mean + half))
 }
 
@@ -300,6 +321,24 @@ mod tests {
         assert!((lo - 3.3288913823629995).abs() < 1e-9, "{lo}");
         assert!((hi - 4.431108617637).abs() < 1e-9, "{hi}");
         assert_eq!(mean_ci(4.0, 0.0, 1), None);
+    }
+
+    #[test]
+    fn cached_t_quantiles_are_the_computed_ones() {
+        // Twice each (computed, then from the cache), inside and beyond the
+        // cache; bit for bit what statrs gives.
+        for df in [1u64, 4, 29, 500, 8191, 8192, 100_000] {
+            for _ in 0..2 {
+                assert_eq!(
+                    t_975_of(df).map(f64::to_bits),
+                    t_975(df as f64).map(f64::to_bits),
+                    "{df}"
+                );
+            }
+        }
+        assert_eq!(t_975_of(0), None);
+        // t(0.975, 29) = 2.045229642132703 (scipy.stats.t.ppf).
+        assert!((t_975_of(29).unwrap() - 2.045229642132703).abs() < 1e-9);
     }
 
     #[test]
