@@ -2241,15 +2241,13 @@ impl Scope {
     }
 }
 
-/// The rows of a table's files (of some cycles) that pass a filter; None
-/// when the table has no such files.
-fn read_where(
+/// A table's files (of some cycles) as one lazy frame; None when the
+/// table has no such files.
+fn scan_table(
     dataset: &Path,
     table: usize,
     cycles: Option<&[String]>,
-    filter: Expr,
-) -> Result<Option<DataFrame>> {
-    let dir = table_dir(dataset, table);
+) -> Result<Option<LazyFrame>> {
     let files: Vec<PathBuf> = table_files(dataset, table)?
         .into_iter()
         .filter(|f| cycles.is_none_or(|cs| file_cycle(f).is_none_or(|c| cs.iter().any(|x| x == c))))
@@ -2266,21 +2264,39 @@ fn read_where(
         ..Default::default()
     };
     LazyFrame::scan_parquet_files(paths, args)
-        .and_then(|lf| lf.filter(filter).collect())
         .map(Some)
-        .map_err(pl(&dir))
+        .map_err(pl(&table_dir(dataset, table)))
+}
+
+/// The rows of a table's files (of some cycles) that pass a filter; None
+/// when the table has no such files.
+fn read_where(
+    dataset: &Path,
+    table: usize,
+    cycles: Option<&[String]>,
+    filter: Expr,
+) -> Result<Option<DataFrame>> {
+    match scan_table(dataset, table, cycles)? {
+        Some(lf) => lf
+            .filter(filter)
+            .collect()
+            .map(Some)
+            .map_err(pl(&table_dir(dataset, table))),
+        None => Ok(None),
+    }
 }
 
 /// The cycles with published cells.
 pub fn published_cycles(dataset: &Path) -> Result<Vec<String>> {
     let agg = table_dir(dataset, AGGREGATES);
-    let Some(df) = read_where(dataset, AGGREGATES, None, lit(true)).and_then(|df| match df {
-        Some(df) => df.select(["period"]).map(Some).map_err(pl(&agg)),
-        None => Ok(None),
-    })?
-    else {
+    let Some(lf) = scan_table(dataset, AGGREGATES, None)? else {
         return Ok(Vec::new());
     };
+    let df = lf
+        .select([col("period")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect()
+        .map_err(pl(&agg))?;
     let set: std::collections::BTreeSet<String> = texts(&df, "period", &agg)?
         .into_iter()
         .flatten()
