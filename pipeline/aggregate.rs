@@ -1656,25 +1656,25 @@ pub const AGGREGATE_COLUMNS: [&str; 22] = [
 ];
 
 fn aggregates_frame(cells: &[Cell]) -> PolarsResult<DataFrame> {
-    let s =
-        |f: fn(&Cell) -> String| Column::new("".into(), cells.iter().map(f).collect::<Vec<_>>());
-    let o = |f: fn(&Cell) -> Option<String>| {
+    // Texts borrowed from the cells, not copied twice.
+    let s = |f: fn(&Cell) -> &str| Column::new("".into(), cells.iter().map(f).collect::<Vec<_>>());
+    let o = |f: fn(&Cell) -> Option<&str>| {
         Column::new("".into(), cells.iter().map(f).collect::<Vec<_>>())
     };
     let x = |f: fn(&Cell) -> Option<f64>| {
         Column::new("".into(), cells.iter().map(f).collect::<Vec<_>>())
     };
     let cols = vec![
-        s(|c| c.level.as_str().to_string()),
-        s(|c| c.unit_id.clone()),
-        o(|c| c.institution_id.clone()),
-        o(|c| c.specialty.clone()),
-        o(|c| c.rso_id.clone()),
-        o(|c| c.region_id.clone()),
-        s(|c| c.instrument.clone()),
-        s(|c| c.instrument_version.clone()),
-        s(|c| c.scale_id.clone()),
-        s(|c| c.period.clone()),
+        s(|c| c.level.as_str()),
+        s(|c| &c.unit_id),
+        o(|c| c.institution_id.as_deref()),
+        o(|c| c.specialty.as_deref()),
+        o(|c| c.rso_id.as_deref()),
+        o(|c| c.region_id.as_deref()),
+        s(|c| &c.instrument),
+        s(|c| &c.instrument_version),
+        s(|c| &c.scale_id),
+        s(|c| &c.period),
         Column::new(
             "".into(),
             cells.iter().map(|c| c.n_respondents).collect::<Vec<_>>(),
@@ -1698,7 +1698,7 @@ fn aggregates_frame(cells: &[Cell]) -> PolarsResult<DataFrame> {
             "".into(),
             cells.iter().map(|c| c.suppressed).collect::<Vec<_>>(),
         ),
-        o(|c| c.suppression_reason.clone()),
+        o(|c| c.suppression_reason.as_deref()),
     ];
     let cols = cols
         .into_iter()
@@ -1709,10 +1709,10 @@ fn aggregates_frame(cells: &[Cell]) -> PolarsResult<DataFrame> {
 }
 
 fn changes_frame(ch: &[Change]) -> PolarsResult<DataFrame> {
-    let s = |n: &str, f: fn(&Change) -> String| {
+    let s = |n: &str, f: fn(&Change) -> &str| {
         Column::new(n.into(), ch.iter().map(f).collect::<Vec<_>>())
     };
-    let o = |n: &str, f: fn(&Change) -> Option<String>| {
+    let o = |n: &str, f: fn(&Change) -> Option<&str>| {
         Column::new(n.into(), ch.iter().map(f).collect::<Vec<_>>())
     };
     let x = |n: &str, f: fn(&Change) -> Option<f64>| {
@@ -1721,19 +1721,19 @@ fn changes_frame(ch: &[Change]) -> PolarsResult<DataFrame> {
     DataFrame::new(
         ch.len(),
         vec![
-            s("level", |c| c.level.as_str().to_string()),
-            s("unit_id", |c| c.unit_id.clone()),
-            o("institution_id", |c| c.institution_id.clone()),
-            o("specialty", |c| c.specialty.clone()),
-            o("rso_id", |c| c.rso_id.clone()),
-            o("region_id", |c| c.region_id.clone()),
-            s("instrument", |c| c.instrument.clone()),
-            s("scale_id", |c| c.scale_id.clone()),
-            s("construct", |c| c.construct.clone()),
-            s("period", |c| c.period.clone()),
-            s("previous_period", |c| c.previous_period.clone()),
-            s("instrument_version", |c| c.instrument_version.clone()),
-            s("previous_version", |c| c.previous_version.clone()),
+            s("level", |c| c.level.as_str()),
+            s("unit_id", |c| &c.unit_id),
+            o("institution_id", |c| c.institution_id.as_deref()),
+            o("specialty", |c| c.specialty.as_deref()),
+            o("rso_id", |c| c.rso_id.as_deref()),
+            o("region_id", |c| c.region_id.as_deref()),
+            s("instrument", |c| &c.instrument),
+            s("scale_id", |c| &c.scale_id),
+            s("construct", |c| &c.construct),
+            s("period", |c| &c.period),
+            s("previous_period", |c| &c.previous_period),
+            s("instrument_version", |c| &c.instrument_version),
+            s("previous_version", |c| &c.previous_version),
             Column::new(
                 "version_changed".into(),
                 ch.iter().map(|c| c.version_changed).collect::<Vec<_>>(),
@@ -1803,29 +1803,29 @@ fn counts_frame(c: &[ItemCount]) -> PolarsResult<DataFrame> {
         vec![
             Column::new(
                 "rso_id".into(),
-                c.iter().map(|x| x.rso_id.clone()).collect::<Vec<_>>(),
+                c.iter().map(|x| x.rso_id.as_str()).collect::<Vec<_>>(),
             ),
             Column::new(
                 "instrument".into(),
-                c.iter().map(|x| x.instrument.clone()).collect::<Vec<_>>(),
+                c.iter().map(|x| x.instrument.as_str()).collect::<Vec<_>>(),
             ),
             Column::new(
                 "instrument_version".into(),
                 c.iter()
-                    .map(|x| x.instrument_version.clone())
+                    .map(|x| x.instrument_version.as_str())
                     .collect::<Vec<_>>(),
             ),
             Column::new(
                 "scale_id".into(),
-                c.iter().map(|x| x.scale_id.clone()).collect::<Vec<_>>(),
+                c.iter().map(|x| x.scale_id.as_str()).collect::<Vec<_>>(),
             ),
             Column::new(
                 "item_id".into(),
-                c.iter().map(|x| x.item_id.clone()).collect::<Vec<_>>(),
+                c.iter().map(|x| x.item_id.as_str()).collect::<Vec<_>>(),
             ),
             Column::new(
                 "period".into(),
-                c.iter().map(|x| x.period.clone()).collect::<Vec<_>>(),
+                c.iter().map(|x| x.period.as_str()).collect::<Vec<_>>(),
             ),
             Column::new(
                 "value".into(),
@@ -2415,7 +2415,7 @@ fn sources_frame(rows: &[Source]) -> PolarsResult<DataFrame> {
     let col_of = |n: &str, f: fn(&Source) -> &String| {
         Column::new(
             n.into(),
-            rows.iter().map(|r| f(r).clone()).collect::<Vec<_>>(),
+            rows.iter().map(|r| f(r).as_str()).collect::<Vec<_>>(),
         )
     };
     DataFrame::new(
