@@ -556,72 +556,54 @@ impl Plan<'_> {
     }
 }
 
+/// Cells by level and unit, then as within a group's file (`group_order`).
 fn sort_cells(cells: &mut [Cell]) {
-    cells.sort_by(|a, b| {
+    fn key(c: &Cell) -> (Level, &str, &str, &str, &str, &str) {
         (
-            a.level,
-            &a.unit_id,
-            &a.instrument,
-            &a.instrument_version,
-            &a.scale_id,
-            &a.period,
+            c.level,
+            &c.unit_id,
+            &c.instrument,
+            &c.instrument_version,
+            &c.scale_id,
+            &c.period,
         )
-            .cmp(&(
-                b.level,
-                &b.unit_id,
-                &b.instrument,
-                &b.instrument_version,
-                &b.scale_id,
-                &b.period,
-            ))
-    });
+    }
+    cells.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
 /// Changes in the order of `group_order` (years before cycles), by level
 /// and unit first.
 fn sort_changes(changes: &mut [Change]) {
-    changes.sort_by(|a, b| {
+    fn key(c: &Change) -> (Level, &str, &str, &str, bool, &str, &str) {
         (
-            a.level,
-            &a.unit_id,
-            &a.instrument,
-            &a.construct,
-            a.period.contains('-'),
-            &a.period,
-            &a.instrument_version,
+            c.level,
+            &c.unit_id,
+            &c.instrument,
+            &c.construct,
+            c.period.contains('-'),
+            &c.period,
+            &c.instrument_version,
         )
-            .cmp(&(
-                b.level,
-                &b.unit_id,
-                &b.instrument,
-                &b.construct,
-                b.period.contains('-'),
-                &b.period,
-                &b.instrument_version,
-            ))
-    });
+    }
+    changes.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
+/// Item counts by RSO, then as within a group's file (`group_order`).
 fn sort_item_counts(item_counts: &mut [ItemCount]) {
-    item_counts.sort_by(|a, b| {
+    fn key(c: &ItemCount) -> (&str, &str, &str, &str, &str) {
         (
-            &a.rso_id,
-            &a.instrument,
-            &a.instrument_version,
-            &a.item_id,
-            &a.period,
+            &c.rso_id,
+            &c.instrument,
+            &c.instrument_version,
+            &c.item_id,
+            &c.period,
         )
-            .cmp(&(
-                &b.rso_id,
-                &b.instrument,
-                &b.instrument_version,
-                &b.item_id,
-                &b.period,
-            ))
-            .then_with(|| match (a.value, b.value) {
-                (Some(x), Some(y)) => x.total_cmp(&y),
-                (x, y) => x.is_some().cmp(&y.is_some()),
-            })
+    }
+    item_counts.sort_by(|a, b| {
+        key(a).cmp(&key(b)).then_with(|| match (a.value, b.value) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (x, y) => x.is_some().cmp(&y.is_some()),
+        })
     });
 }
 
@@ -714,15 +696,7 @@ fn compute_cycle(
         let reader = Arc::clone(&pass);
         // The partition's own files (the partition's instrument and year
         // are in their path, not in the files).
-        let args = ScanArgsParquet {
-            hive_options: HiveOptions::new_disabled(),
-            ..Default::default()
-        };
-        let paths = files
-            .iter()
-            .map(|f| PlRefPath::new(f.display().to_string().as_str()))
-            .collect();
-        LazyFrame::scan_parquet_files(paths, args)
+        scan_files(files)
             .map_err(&e)?
             .filter(col("respondent_role").neq(lit("supervisor_self")))
             .select(columns)
@@ -1757,7 +1731,7 @@ fn changes_frame(ch: &[Change]) -> PolarsResult<DataFrame> {
 /// The folders of the four output tables, in `Output`'s table order:
 /// `aggregates/`, `changes/`, `distributions/` and `sources/`, each with one
 /// file per group, `<cycle>_<instrument>.parquet`.
-pub fn table_dir(dataset: &Path, table: usize) -> PathBuf {
+fn table_dir(dataset: &Path, table: usize) -> PathBuf {
     dataset.join(TABLES[table])
 }
 
@@ -1774,8 +1748,15 @@ fn group_file_name(instrument: &str, cycle: &str) -> String {
     format!("{cycle}_{instrument}.parquet")
 }
 
+/// A group's file of each table under a root: the dataset, or the scratch
+/// folder, which holds the new files in the same layout.
+fn group_files(root: &Path, instrument: &str, cycle: &str) -> [PathBuf; 4] {
+    let name = group_file_name(instrument, cycle);
+    TABLES.map(|t| root.join(t).join(&name))
+}
+
 /// The files of a table (every group's), sorted; none when there are none.
-pub fn table_files(dataset: &Path, table: usize) -> Result<Vec<PathBuf>> {
+fn table_files(dataset: &Path, table: usize) -> Result<Vec<PathBuf>> {
     let dir = table_dir(dataset, table);
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(Vec::new());
@@ -2225,9 +2206,7 @@ impl Scope {
             }
         }
     }
-}
 
-impl Scope {
     /// The cycles whose group files hold a table's rows in this scope
     /// (None: every file). A period's rows are in the files of its cycle.
     fn cycles(&self, table: usize) -> Option<Vec<String>> {
@@ -2239,6 +2218,20 @@ impl Scope {
             Scope::Cycle(cycle) => Some(vec![cycle.clone()]),
         }
     }
+}
+
+/// Parquet files as one lazy frame, without hive partitions (a path's
+/// `key=value` folders are not read as columns).
+fn scan_files(files: &[PathBuf]) -> PolarsResult<LazyFrame> {
+    let paths = files
+        .iter()
+        .map(|f| PlRefPath::new(f.display().to_string().as_str()))
+        .collect();
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions::new_disabled(),
+        ..Default::default()
+    };
+    LazyFrame::scan_parquet_files(paths, args)
 }
 
 /// A table's files (of some cycles) as one lazy frame; None when the
@@ -2255,15 +2248,7 @@ fn scan_table(
     if files.is_empty() {
         return Ok(None);
     }
-    let paths = files
-        .iter()
-        .map(|f| PlRefPath::new(f.display().to_string().as_str()))
-        .collect();
-    let args = ScanArgsParquet {
-        hive_options: HiveOptions::new_disabled(),
-        ..Default::default()
-    };
-    LazyFrame::scan_parquet_files(paths, args)
+    scan_files(&files)
         .map(Some)
         .map_err(pl(&table_dir(dataset, table)))
 }
@@ -2477,17 +2462,10 @@ fn level_rank() -> Expr {
         .otherwise(lit(3u32))
 }
 
-/// A group's rows of a table in their order in the file: the tables hold
-/// the groups one after the other (by instrument, then cycle), and within
-/// a group the rows are sorted by level (`Level`'s order) and unit, then
-/// by what tells the unit's rows apart.
+/// A group's rows of a table in their order in its file: by level
+/// (`Level`'s order) and unit, then by what tells the unit's rows apart.
 fn group_order(table: usize, mut df: DataFrame) -> Result<DataFrame> {
-    let path = Path::new(match table {
-        AGGREGATES => "aggregates",
-        CHANGES => "changes",
-        COUNTS => "distributions",
-        _ => "sources",
-    });
+    let path = Path::new(TABLES[table]);
     let by = match table {
         AGGREGATES => vec![
             level_rank(),
@@ -2536,7 +2514,7 @@ fn group_order(table: usize, mut df: DataFrame) -> Result<DataFrame> {
     Ok(df)
 }
 
-/// The four tables of the output, in the order of a group's parts.
+/// The four tables of the output, as numbered in `TABLES`.
 const AGGREGATES: usize = 0;
 const CHANGES: usize = 1;
 const COUNTS: usize = 2;
@@ -2548,17 +2526,17 @@ const SOURCES: usize = 3;
 /// `write` moves the new files into place.
 pub struct Output {
     dir: PathBuf,
-    /// The new files: (scratch file, table, file name).
-    files: Vec<(PathBuf, usize, String)>,
-    groups: Vec<GroupStamp>,
+    /// Every group's stamp, and whether it was computed (its files are in
+    /// the scratch folder).
+    groups: Vec<(GroupStamp, bool)>,
 }
 
 /// A group's rows for the output, made on any thread (`Output::computed`,
 /// `Output::kept`) and added in the groups' order (`Output::add`).
 pub struct Added {
-    /// A computed group's files in the scratch folder (none when kept).
-    files: Vec<(PathBuf, usize, String)>,
     stamp: GroupStamp,
+    /// Computed (its files are in the scratch folder), or kept.
+    computed: bool,
 }
 
 impl Output {
@@ -2572,7 +2550,6 @@ impl Output {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(Output {
             dir,
-            files: Vec::new(),
             groups: Vec::new(),
         })
     }
@@ -2594,18 +2571,15 @@ impl Output {
             group_order(COUNTS, counts_frame(&table.item_counts).map_err(&e)?)?,
             group_order(SOURCES, sources_frame(&table.sources).map_err(&e)?)?,
         ];
-        let name = group_file_name(&group.instrument, &group.cycle);
-        let mut files = Vec::with_capacity(4);
-        for (t, mut df) in frames.into_iter().enumerate() {
-            let path = self.dir.join(TABLES[t]).join(&name);
+        let paths = group_files(&self.dir, &group.instrument, &group.cycle);
+        for (path, mut df) in paths.iter().zip(frames) {
             // One chunk: the file's row groups do not depend on how the
             // rows came together.
             df.rechunk_mut_par();
-            write_parquet(&path, &mut df)?;
-            files.push((path, t, name.clone()));
+            write_parquet(path, &mut df)?;
         }
         Ok(Added {
-            files,
+            computed: true,
             stamp: GroupStamp {
                 instrument: group.instrument.clone(),
                 cycle: group.cycle.clone(),
@@ -2618,15 +2592,14 @@ impl Output {
     /// An unchanged group: its files stay as they are.
     pub fn kept(kept: Kept) -> Added {
         Added {
-            files: Vec::new(),
             stamp: kept.stamp,
+            computed: false,
         }
     }
 
     /// Adds a group; groups are added in the plan's order.
     pub fn add(&mut self, added: Added) {
-        self.files.extend(added.files);
-        self.groups.push(added.stamp);
+        self.groups.push((added.stamp, added.computed));
     }
 
     /// Moves the computed groups' files into place (each a rename, after
@@ -2643,16 +2616,19 @@ impl Output {
             let dir = table_dir(dataset, t);
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         }
-        for (from, t, name) in &self.files {
-            let to = table_dir(dataset, *t).join(name);
-            std::fs::rename(from, &to).map_err(|e| Error::io(&to, e))?;
+        for (g, _) in self.groups.iter().filter(|(_, computed)| *computed) {
+            let from = group_files(&self.dir, &g.instrument, &g.cycle);
+            let to = group_files(dataset, &g.instrument, &g.cycle);
+            for (from, to) in from.iter().zip(&to) {
+                std::fs::rename(from, to).map_err(|e| Error::io(to, e))?;
+            }
         }
         // Files of groups no longer in the plan (and the single files of
         // earlier versions) go.
         let names: HashSet<String> = self
             .groups
             .iter()
-            .map(|g| group_file_name(&g.instrument, &g.cycle))
+            .map(|(g, _)| group_file_name(&g.instrument, &g.cycle))
             .collect();
         for t in 0..TABLES.len() {
             for f in table_files(dataset, t)? {
@@ -2666,13 +2642,14 @@ impl Output {
         let until = self
             .groups
             .iter()
-            .filter_map(|g| g.data_until.clone())
+            .filter_map(|(g, _)| g.data_until.clone())
             .max();
         crate::dataset::write_file_atomic(
             &dataset.join("aggregates/DATA_UNTIL"),
             until.unwrap_or_default().as_bytes(),
         )?;
-        let json = serde_json::to_vec_pretty(&self.groups).map_err(|e| Error::Config {
+        let stamped: Vec<&GroupStamp> = self.groups.iter().map(|(g, _)| g).collect();
+        let json = serde_json::to_vec_pretty(&stamped).map_err(|e| Error::Config {
             file: stamps.display().to_string(),
             message: e.to_string(),
         })?;
@@ -2763,7 +2740,11 @@ impl Previous {
     pub fn open(dataset: &Path) -> Result<Option<Previous>> {
         let stamps: HashMap<(String, String), GroupStamp> = read_group_stamps(dataset)
             .into_iter()
-            .filter(|s| Previous::files_of(dataset, s).iter().all(|f| f.is_file()))
+            .filter(|s| {
+                group_files(dataset, &s.instrument, &s.cycle)
+                    .iter()
+                    .all(|f| f.is_file())
+            })
             .map(|s| ((s.instrument.clone(), s.cycle.clone()), s))
             .collect();
         if stamps.is_empty() {
@@ -2773,12 +2754,6 @@ impl Previous {
             stamps,
             dataset: dataset.to_path_buf(),
         }))
-    }
-
-    /// A group's file of each table.
-    fn files_of(dataset: &Path, stamp: &GroupStamp) -> [PathBuf; 4] {
-        let name = group_file_name(&stamp.instrument, &stamp.cycle);
-        [0, 1, 2, 3].map(|t| table_dir(dataset, t).join(&name))
     }
 
     /// Whether a group's fingerprint is the one written last time (its
@@ -2803,14 +2778,11 @@ impl Previous {
         let Some(stamp) = self.same_stamp(group) else {
             return Ok(None);
         };
-        let files = Previous::files_of(&self.dataset, stamp);
+        let files = group_files(&self.dataset, &stamp.instrument, &stamp.cycle);
         let path = &files[AGGREGATES];
-        let reasons = LazyFrame::scan_parquet(
-            PlRefPath::new(path.display().to_string().as_str()),
-            ScanArgsParquet::default(),
-        )
-        .and_then(|lf| lf.select([col("suppression_reason")]).collect())
-        .map_err(pl(path))?;
+        let reasons = scan_files(std::slice::from_ref(path))
+            .and_then(|lf| lf.select([col("suppression_reason")]).collect())
+            .map_err(pl(path))?;
         let mut suppressed: HashMap<String, usize> = HashMap::new();
         for r in texts(&reasons, "suppression_reason", path)?
             .into_iter()
@@ -2818,13 +2790,10 @@ impl Previous {
         {
             *suppressed.entry(r).or_default() += 1;
         }
-        let changes = LazyFrame::scan_parquet(
-            PlRefPath::new(files[CHANGES].display().to_string().as_str()),
-            ScanArgsParquet::default(),
-        )
-        .and_then(|lf| lf.select([len()]).collect())
-        .and_then(|df| df.column("len")?.u32().map(|c| c.get(0).unwrap_or(0)))
-        .map_err(pl(&files[CHANGES]))?;
+        let changes = scan_files(&files[CHANGES..=CHANGES])
+            .and_then(|lf| lf.select([len()]).collect())
+            .and_then(|df| df.column("len")?.u32().map(|c| c.get(0).unwrap_or(0)))
+            .map_err(pl(&files[CHANGES]))?;
         Ok(Some(Kept {
             stamp: stamp.clone(),
             cells: reasons.height(),
@@ -2844,8 +2813,7 @@ impl Previous {
         let e = pl(&self.dataset);
         let mut rows = aggregates_frame(&[]).map_err(&e)?;
         for g in groups {
-            let path =
-                table_dir(&self.dataset, AGGREGATES).join(group_file_name(&g.instrument, &g.cycle));
+            let [path, ..] = group_files(&self.dataset, &g.instrument, &g.cycle);
             rows.vstack_mut(&crate::dataset::read_parquet(&path)?)
                 .map_err(&e)?;
         }

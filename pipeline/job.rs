@@ -58,9 +58,9 @@ pub fn current_stamp(config: &Config) -> Result<String> {
     Ok(stamp_of(&ds.manifest()?, config))
 }
 
-/// The stamp of this manifest with the current settings.
-/// The program and the output layout are in it: a new version aggregates
-/// again, also when no data came in.
+/// The stamp of this manifest with the current settings, the program
+/// version and the output layout: a new version aggregates again, also
+/// when no data came in.
 fn stamp_of(manifest: &[crate::dataset::ManifestEntry], config: &Config) -> String {
     format!(
         "program {} output layout {}\nmanifest {}\nsettings {}\n",
