@@ -67,6 +67,37 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A row of a file the region keeps (the development plan, the
+    /// invitations) is wrong.
+    #[error("{file}{}{}{}: {message}", row.map(|r| format!(", row {r}")).unwrap_or_default(), column.as_ref().map(|c| format!(", column {c}")).unwrap_or_default(), value.as_ref().map(|v| format!(", value {v:?}")).unwrap_or_default())]
+    Input {
+        /// The file.
+        file: String,
+        /// 1-based row, where one applies (the header is row 1).
+        row: Option<usize>,
+        /// The column, where one applies.
+        column: Option<String>,
+        /// The offending value, where one applies.
+        value: Option<String>,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// A report template could not be rendered.
+    #[error("report template {template}: {message}")]
+    Render {
+        /// The template's name.
+        template: String,
+        /// What went wrong (minijinja names the line).
+        message: String,
+    },
+    /// An output file (a workbook, a report) could not be made.
+    #[error("writing {}: {message}", path.display())]
+    Output {
+        /// The file being made.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// Another run holds the dataset's lock.
     #[error("{0}")]
     Locked(String),
@@ -78,6 +109,23 @@ impl Error {
         Error::Io {
             path: path.to_path_buf(),
             source,
+        }
+    }
+
+    /// A row of an input file, with its column and value where known.
+    pub fn input(
+        file: &Path,
+        row: Option<usize>,
+        column: Option<&str>,
+        value: Option<&str>,
+        message: impl Into<String>,
+    ) -> Error {
+        Error::Input {
+            file: file.display().to_string(),
+            row,
+            column: column.map(str::to_string),
+            value: value.map(str::to_string),
+            message: message.into(),
         }
     }
 

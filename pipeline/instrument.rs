@@ -162,6 +162,23 @@ pub struct Item {
     pub en: Option<String>,
     /// Dutch text where the source publishes it.
     pub nl: Option<String>,
+    /// Open answers only: the part of a report they are shown in, `tops`
+    /// (what went well) or `tips` (what could be better); other open
+    /// answers are kept in the dataset but not shown.
+    pub report_as: Option<String>,
+}
+
+/// How reports name and order an instrument (the `[display]` table).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Display {
+    /// The name reports use (`D-RECT`); default: the id.
+    pub name: Option<String>,
+    /// The name in English reports, when it differs.
+    pub name_en: Option<String>,
+    /// Position among the instruments in a report (lowest first; default
+    /// 99, then by id).
+    pub order: Option<u32>,
 }
 
 /// One instrument version, as read from its definition file.
@@ -193,6 +210,9 @@ pub struct Instrument {
     pub subscales: Vec<Subscale>,
     /// Items in form order.
     pub items: Vec<Item>,
+    /// How reports name and order the instrument.
+    #[serde(default)]
+    pub display: Display,
     /// Where the definition was read from (a path, or `embedded:<file>`).
     #[serde(skip)]
     pub origin: String,
@@ -274,14 +294,38 @@ impl Instrument {
             }
         }
         if let Some(floor) = self.privacy_floor {
-            if floor < crate::privacy::ABSOLUTE_MIN_FLOOR {
-                return fail(format!(
-                    "privacy_floor {floor} is below the absolute minimum of {}",
-                    crate::privacy::ABSOLUTE_MIN_FLOOR
-                ));
+            if let Err(why) = crate::domain::check_floor(floor) {
+                return fail(format!("privacy_floor {why}"));
             }
         }
         Ok(())
+    }
+
+    /// The name reports use, in `lang` (`nl` or `en`).
+    pub fn display_name(&self, lang: &str) -> &str {
+        let en = self.display.name_en.as_deref().filter(|_| lang == "en");
+        en.or(self.display.name.as_deref()).unwrap_or(&self.id)
+    }
+
+    /// Where reports put the instrument among others (lower first).
+    pub fn display_order(&self) -> u32 {
+        self.display.order.unwrap_or(99)
+    }
+
+    /// The subscale of the instrument's grade item (an exit survey's 1-10
+    /// grade), if it has one.
+    pub fn grade_subscale(&self) -> Option<&str> {
+        self.items
+            .iter()
+            .find(|i| i.kind == ItemKind::Grade)
+            .map(|i| i.subscale.as_str())
+    }
+
+    /// The open-answer items a report shows as `part` (`tops`, `tips`).
+    pub fn open_items<'a>(&'a self, part: &'a str) -> impl Iterator<Item = &'a Item> {
+        self.items
+            .iter()
+            .filter(move |i| i.kind == ItemKind::Text && i.report_as.as_deref() == Some(part))
     }
 
     /// The item with this id.

@@ -1,264 +1,42 @@
 //! Opleidingsmonitor: a quality-survey analytics pipeline for Dutch regional
 //! medical specialist training.
 //!
-//! Data flows one way through the stages: `instrument` and `org` describe the
-//! questionnaires and the organisation; `ingest` turns exports into checked,
-//! pseudonymised responses; `dataset` stores them as hive-partitioned
-//! Parquet; `batch` ties the two together for a run; `score` defines the
-//! statistics, `aggregate` pools responses per unit and period, and `privacy`
-//! suppresses what must not be published. The binary in `main.rs` is a thin
+//! Data flows one way through the stages, in the order they are declared
+//! here; a module reads only the ones above it (`tests/architecture.rs`
+//! keeps it so; a comment between declarations keeps rustfmt from sorting
+//! them). See ARCHITECTURE.md for the map. The binary in `main.rs` is a thin
 //! command line over this library.
 
-pub mod aggregate;
-pub mod batch;
-pub mod chart;
-pub mod config;
-pub mod dataset;
+// Typed errors by cause.
 pub mod error;
-pub mod ingest;
-pub mod instrument;
-pub mod job;
-pub mod org;
-pub mod pdca;
-pub mod privacy;
-pub mod report;
-pub mod score;
-pub mod synth;
+// Text normalisation and safe echoing.
 pub mod text;
+// The domain's words as types: Period, DepartmentId, SuppressionReason.
+pub mod domain;
+// What a questionnaire is.
+pub mod instrument;
+// The organisation registry.
+pub mod org;
+// One export file to checked, pseudonymised rows.
+pub mod ingest;
+// The resolved settings every stage receives.
+pub mod config;
+// The statistics as formulas.
+pub mod score;
+// The result types every later stage shares.
+pub mod table;
+// Every path under `dataset/`: Parquet in and out.
+pub mod dataset;
+// Responses pooled per unit and period (Polars).
+pub mod aggregate;
+// Suppression and the checkers.
+pub mod privacy;
+// Findings by explicit rules.
+pub mod pdca;
+// What readers see.
+pub mod report;
+// The runner that ties the stages together.
+pub mod job;
 
 pub use error::{Error, Result};
-
-/// What `aggregate_dataset` wrote.
-#[derive(Debug, Clone, Default)]
-pub struct AggregateSummary {
-    /// Cells written.
-    pub cells: usize,
-    /// Of which suppressed below the floor.
-    pub suppressed_min_n: usize,
-    /// Of which suppressed to protect others.
-    pub suppressed_secondary: usize,
-    /// Change rows written.
-    pub changes: usize,
-    /// Groups (an instrument in a cycle) computed.
-    pub groups_computed: usize,
-    /// Groups kept from the previous aggregation, unchanged.
-    pub groups_kept: usize,
-}
-
-impl AggregateSummary {
-    fn add(&mut self, cells: usize, changes: usize, min_n: usize, secondary: usize) {
-        self.cells += cells;
-        self.changes += changes;
-        self.suppressed_min_n += min_n;
-        self.suppressed_secondary += secondary;
-    }
-
-    fn merge(&mut self, other: &AggregateSummary) {
-        self.add(
-            other.cells,
-            other.changes,
-            other.suppressed_min_n,
-            other.suppressed_secondary,
-        );
-        self.groups_computed += other.groups_computed;
-        self.groups_kept += other.groups_kept;
-    }
-}
-
-/// A group's cells, computed and protected.
-fn protected(plan: &aggregate::Plan, group: &aggregate::Group) -> Result<aggregate::Table> {
-    let mut t = plan.compute(group)?;
-    privacy::protect(&mut t);
-    Ok(t)
-}
-
-/// One instrument's groups, in time order: kept or computed, then their
-/// changes.
-fn instrument_output(
-    config: &config::Config,
-    plan: &aggregate::Plan,
-    previous: Option<&aggregate::Previous>,
-    out: &aggregate::Output,
-    groups: &[aggregate::Group],
-) -> Result<(AggregateSummary, Vec<aggregate::Added>)> {
-    let cat = &config.catalogue;
-    let mut chain = aggregate::ChangeChain::default();
-    let mut summary = AggregateSummary::default();
-    let mut added = Vec::with_capacity(groups.len());
-    // Whether a group was computed, and the kept groups not yet through the
-    // chain.
-    let mut dirty = false;
-    let mut pending: Vec<aggregate::Group> = Vec::new();
-    for group in groups {
-        let t0 = std::time::Instant::now();
-        let kept = match previous {
-            Some(p) => p.kept(group)?,
-            None => None,
-        };
-        let table = match kept {
-            // Unchanged after unchanged groups only: its rows, changes
-            // included, are what they were.
-            Some(kept) if !dirty => {
-                summary.groups_kept += 1;
-                summary.add(
-                    kept.cells(),
-                    kept.changes(),
-                    kept.suppressed(privacy::MIN_N),
-                    kept.suppressed(privacy::SECONDARY),
-                );
-                added.push(aggregate::Output::kept(kept));
-                pending.push(group.clone());
-                tracing::debug!(
-                    group.instrument,
-                    group.cycle,
-                    seconds = t0.elapsed().as_secs_f64(),
-                    "group kept"
-                );
-                continue;
-            }
-            // Unchanged after a changed group: its changes are made again.
-            Some(kept) => {
-                summary.groups_kept += 1;
-                kept.into_table(cat)?
-            }
-            None => {
-                summary.groups_computed += 1;
-                dirty = true;
-                protected(plan, group)?
-            }
-        };
-        // The changes from here on need the series' ends so far.
-        if let Some(p) = previous {
-            chain.seed(p.series_ends(&pending, cat)?, cat);
-            pending.clear();
-        }
-        let changes = chain.next(&table.cells, cat);
-        let count = |r: &str| {
-            table
-                .cells
-                .iter()
-                .filter(|c| c.suppression_reason.as_deref() == Some(r))
-                .count()
-        };
-        summary.add(
-            table.cells.len(),
-            changes.len(),
-            count(privacy::MIN_N),
-            count(privacy::SECONDARY),
-        );
-        added.push(out.computed(group, &table, &changes)?);
-        tracing::debug!(
-            group.instrument,
-            group.cycle,
-            seconds = t0.elapsed().as_secs_f64(),
-            "group made"
-        );
-    }
-    Ok((summary, added))
-}
-
-/// Scores and aggregates the dataset group by group (an instrument in a
-/// cycle), protects each group's cells, and writes `aggregates/`,
-/// `changes/`, `distributions/` and `sources/`, then `stamp` (what they
-/// were made from: `job::current_stamp`). With `reuse`, a group whose fingerprint is the
-/// one written last time keeps its rows instead of being computed again
-/// (`aggregate::Previous`); the output is the same bytes either way. The
-/// caller holds the dataset's `RunLock`.
-pub fn aggregate_dataset(
-    config: &config::Config,
-    reuse: bool,
-    stamp: &str,
-) -> Result<AggregateSummary> {
-    let t = std::time::Instant::now();
-    // The plan and the previous output side by side.
-    let (plan, previous) = std::thread::scope(|s| {
-        let previous = s.spawn(|| match reuse {
-            true => aggregate::Previous::open(&config.paths.dataset),
-            false => Ok(None),
-        });
-        (
-            aggregate::plan(config),
-            previous
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        )
-    });
-    let (plan, previous) = (plan?, previous?);
-    let mut out = aggregate::Output::new(&config.paths.dataset)?;
-    // Groups come by instrument, then cycle (in time order). An
-    // instrument's changes run along its cycles, so its groups are made
-    // one after the other; instruments are independent and are made side
-    // by side, two at a time (memory holds two groups), the largest first
-    // so that neither worker is left with a large one at the end.
-    let instruments: Vec<&[aggregate::Group]> = plan
-        .groups
-        .chunk_by(|a, b| a.instrument == b.instrument)
-        .collect();
-    let work = |groups: &[aggregate::Group]| -> u64 {
-        groups
-            .iter()
-            .filter(|g| previous.as_ref().is_none_or(|p| !p.is_kept(g)))
-            .map(|g| g.bytes)
-            .sum()
-    };
-    let mut order: Vec<usize> = (0..instruments.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(work(instruments[i])));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    // After an error no further instrument is started.
-    let failed = std::sync::atomic::AtomicBool::new(false);
-    let results: Vec<std::sync::Mutex<Option<Result<_>>>> =
-        instruments.iter().map(|_| Default::default()).collect();
-    // Plain threads, not rayon tasks: a rayon worker that waits for Polars
-    // takes on other rayon work meanwhile, and a worker can then wait on
-    // the other one's group.
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                use std::sync::atomic::Ordering::Relaxed;
-                while let Some(&i) = order.get(next.fetch_add(1, Relaxed)) {
-                    if failed.load(Relaxed) {
-                        break;
-                    }
-                    let r =
-                        instrument_output(config, &plan, previous.as_ref(), &out, instruments[i]);
-                    if r.is_err() {
-                        failed.store(true, Relaxed);
-                    }
-                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-                }
-            });
-        }
-    });
-    // The first error in plan order (after an error, instruments not yet
-    // started were not made); without one, every instrument was made.
-    let mut made = Vec::with_capacity(results.len());
-    let mut error = None;
-    for r in results {
-        match r.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            Some(Ok(m)) => made.push(m),
-            Some(Err(e)) => {
-                error.get_or_insert(e);
-            }
-            None => assert!(
-                failed.load(std::sync::atomic::Ordering::Relaxed),
-                "every instrument is made unless one failed"
-            ),
-        }
-    }
-    if let Some(e) = error {
-        return Err(e);
-    }
-    let mut summary = AggregateSummary::default();
-    for (s, added) in made {
-        summary.merge(&s);
-        for a in added {
-            out.add(a);
-        }
-    }
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "computed");
-    out.write(&config.paths.dataset)?;
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "written");
-    job::write_stamp(config, stamp)?;
-    Ok(summary)
-}
+pub use job::aggregate::{aggregate_dataset, AggregateSummary};

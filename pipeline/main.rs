@@ -3,6 +3,12 @@
 //! statistics, no Polars, no HTML here.
 
 mod cli;
+// The sample generator is not part of the library (production code never
+// needs it): it is compiled into this binary for `opleidingsmonitor sample`
+// and into the test binary, which uses more of it.
+#[allow(dead_code)]
+#[path = "../synth/mod.rs"]
+mod synth;
 
 use std::process::ExitCode;
 

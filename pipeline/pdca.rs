@@ -11,16 +11,15 @@
 //! suppressed cell never triggers a rule. It renders nothing.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::aggregate::{Cell, Change, Level, Published};
+pub use crate::config::Action;
 use crate::config::{CalendarEntry, Rules};
-use crate::error::{Error, Result};
 use crate::org::Registry;
 use crate::score::{self, Summary, TOTAL};
+use crate::table::{Cell, Change, Level, Published};
 
 /// What kind of finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -288,106 +287,6 @@ pub fn missing_measurements(
         }
     }
     out
-}
-
-/// One action of the development plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Action {
-    /// Id.
-    pub action_id: String,
-    /// RSO.
-    pub rso_id: String,
-    /// Institution, when the action is local.
-    pub institution_id: Option<String>,
-    /// Instrument of the indicator.
-    pub instrument: String,
-    /// Subscale of the indicator.
-    pub scale_id: String,
-    /// What is done.
-    pub description: String,
-    /// Who does it.
-    pub owner_role: String,
-    /// Start date.
-    pub start: Option<NaiveDate>,
-    /// Due date.
-    pub due: Option<NaiveDate>,
-    /// Status as the group writes it.
-    pub status: String,
-    /// The target.
-    pub target: String,
-}
-
-impl Action {
-    /// Whether the action is past its due date and not done.
-    pub fn overdue(&self, today: NaiveDate) -> bool {
-        let done = ["afgerond", "gereed", "klaar", "done", "completed", "closed"];
-        self.due.is_some_and(|d| d < today)
-            && !done.contains(&self.status.trim().to_lowercase().as_str())
-    }
-}
-
-/// Reads the development plan CSV
-/// (`action_id,rso_id,institution_id,instrument,scale_id,description,owner_role,start,due,status,target`).
-pub fn read_plan(path: &Path) -> Result<Vec<Action>> {
-    let fail = |row: usize, message: String| Error::Config {
-        file: path.display().to_string(),
-        message: format!("row {row}: {message}"),
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| fail(0, e.to_string()))?;
-    let headers = rdr.headers().map_err(|e| fail(1, e.to_string()))?.clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let required = [
-        "action_id",
-        "rso_id",
-        "instrument",
-        "scale_id",
-        "description",
-        "start",
-        "due",
-        "status",
-    ];
-    for r in required {
-        if col(r).is_none() {
-            return Err(fail(1, format!("column {r:?} is missing; the plan needs action_id,rso_id,institution_id,instrument,scale_id,description,owner_role,start,due,status,target")));
-        }
-    }
-    let date = |row: usize, name: &str, v: &str| -> Result<Option<NaiveDate>> {
-        if v.trim().is_empty() {
-            return Ok(None);
-        }
-        NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| fail(row, format!("{name} {v:?} is not a date like 2024-03-01")))
-    };
-    let mut out = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let row = i + 2;
-        let rec = rec.map_err(|e| fail(row, e.to_string()))?;
-        let get = |name: &str| {
-            col(name)
-                .and_then(|c| rec.get(c))
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        };
-        out.push(Action {
-            action_id: get("action_id"),
-            rso_id: get("rso_id"),
-            institution_id: Some(get("institution_id")).filter(|s| !s.is_empty()),
-            instrument: get("instrument"),
-            scale_id: get("scale_id"),
-            description: get("description"),
-            owner_role: get("owner_role"),
-            start: date(row, "start", &get("start"))?,
-            due: date(row, "due", &get("due"))?,
-            status: get("status"),
-            target: get("target"),
-        });
-    }
-    Ok(out)
 }
 
 /// The measured change of an action's indicator: from the last year before

@@ -10,21 +10,19 @@
 //! is handled exactly), the checker that applies them to a published table
 //! until nothing new is learnt, and the suppression that makes the checker
 //! find nothing. Pseudonymisation happens earlier, on ingest. It works on
-//! `aggregate`'s cells and writes nothing.
+//! `table`'s cells and writes nothing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::aggregate::{Cell, Level, Table};
+use crate::domain::SuppressionReason;
+use crate::table::{Cell, Level, Table};
 
-/// No configuration may publish results of fewer distinct respondents than
-/// this: with two, each respondent can subtract their own answers and read
-/// the other's (DESIGN.md, Privacy: "never below 3").
-pub const ABSOLUTE_MIN_FLOOR: u32 = 3;
-
-/// `suppression_reason` of a cell below the floor.
-pub const MIN_N: &str = "min_n";
-/// `suppression_reason` of a cell suppressed to protect another.
-pub const SECONDARY: &str = "secondary";
+/// The comment gate, the one rule for open answers: a group's comments
+/// are published only where the group's total cell of the instrument in
+/// the period has at least `floor` distinct respondents.
+pub fn comments_publishable(total: &Cell, floor: u32) -> bool {
+    total.n_respondents >= floor as u64
+}
 
 /// An additive relation between cells of one block: the sum of `parent`
 /// equals the sum of `children` (their atoms partition the parent's).
@@ -340,7 +338,7 @@ fn rref(rows: &mut [Vec<f64>], width: usize) -> Vec<(usize, usize)> {
 pub fn protect(table: &mut Table) {
     for c in table.cells.iter_mut() {
         if c.n_respondents < c.floor as u64 {
-            c.suppress(MIN_N);
+            c.suppress(SuppressionReason::MinN);
         }
     }
     // Relations only join cells of one block, and within a block only the
@@ -366,7 +364,7 @@ pub fn protect(table: &mut Table) {
             .collect()
     };
     for m in done.into_iter().flatten() {
-        table.cells[m].suppress(SECONDARY);
+        table.cells[m].suppress(SuppressionReason::Secondary);
     }
     // Item answer counts are published for RSOs only, and only where the
     // RSO's cell of the item's own subscale is published and at least a
@@ -506,7 +504,7 @@ fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
             .min_by(|a, b| key(a).cmp(&key(b)))
             .map(|&(_, m)| m)
             .expect("a relation with one unknown has published members");
-        cells[pick].suppress(SECONDARY);
+        cells[pick].suppress(SuppressionReason::Secondary);
     }
     // What no chain of single steps reveals, a combination of relations
     // may: suppress further until the linear checker recovers nothing. The
@@ -526,7 +524,7 @@ fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
                 .copied()
                 .find(|&m| sys.would_hide(m, k))
                 .unwrap_or(fallback);
-            cells[pick].suppress(SECONDARY);
+            cells[pick].suppress(SuppressionReason::Secondary);
             sys.add(pick);
             progressed = true;
         }
@@ -534,7 +532,7 @@ fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
             // The two checkers disagree (rounding): hide a neighbour of
             // what the full checker recovers, and check again.
             match candidates_for(cells, rels, first).first() {
-                Some(&m) => cells[m].suppress(SECONDARY),
+                Some(&m) => cells[m].suppress(SuppressionReason::Secondary),
                 None => return,
             }
         }
@@ -709,11 +707,17 @@ impl Elimination {
     }
 }
 
+/// The sample generator's random numbers, for the property tests below.
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../synth/rng.rs"]
+mod test_rng;
+
 #[cfg(test)]
 mod tests {
+    use super::test_rng::Rng;
     use super::*;
-    use crate::aggregate::Atom;
-    use crate::synth::Rng;
+    use crate::table::Atom;
 
     /// Builds the cells of one block from atoms with respondent counts, the
     /// way `aggregate` groups them: department, institution, RSO and region,
@@ -802,19 +806,19 @@ mod tests {
         // the RSO minus a:x and c:x.
         let mut naive = t.cells.clone();
         for c in naive.iter_mut().filter(|c| c.n_respondents < 4) {
-            c.suppress(MIN_N);
+            c.suppress(SuppressionReason::MinN);
         }
         assert!(!recover(&naive, &relations(&naive)).is_empty());
         protect(&mut t);
         let rels = relations(&t.cells);
         assert!(recover(&t.cells, &rels).is_empty());
         let b = find(&t.cells, Level::Department, "b:x", "2024");
-        assert_eq!(b.suppression_reason.as_deref(), Some(MIN_N));
+        assert_eq!(b.suppression_reason, Some(SuppressionReason::MinN));
         assert_eq!(b.mean, None);
         assert_eq!(b.n_respondents, 3, "counts stay visible");
         // The complement is the smallest other department, c:x (9 < 10).
         let c = find(&t.cells, Level::Department, "c:x", "2024");
-        assert_eq!(c.suppression_reason.as_deref(), Some(SECONDARY));
+        assert_eq!(c.suppression_reason, Some(SuppressionReason::Secondary));
         assert!(!find(&t.cells, Level::Department, "a:x", "2024").suppressed);
     }
 
@@ -851,7 +855,7 @@ mod tests {
             let mut c = cells_of(&[(atom(id, "x", Some("R"), 2024), 10)], 4).remove(0);
             c.unit_id = id.into();
             if suppressed {
-                c.suppress(MIN_N);
+                c.suppress(SuppressionReason::MinN);
             }
             c
         };
@@ -982,8 +986,8 @@ mod tests {
 
 #[cfg(test)]
 mod work_list_tests {
+    use super::test_rng::Rng;
     use super::*;
-    use crate::synth::Rng;
 
     /// The work-list checker against the sweeping one, on random tables
     /// with random suppressions: the same count, the same first giveaway.
@@ -1011,7 +1015,7 @@ mod work_list_tests {
             let mut cells = tests::cells_of(&atoms, 1);
             for c in cells.iter_mut() {
                 if rng.chance(0.3) {
-                    c.suppress(MIN_N);
+                    c.suppress(SuppressionReason::MinN);
                 }
             }
             let rels = relations(&cells);
@@ -1031,7 +1035,7 @@ mod work_list_tests {
 #[cfg(test)]
 mod item_count_tests {
     use super::*;
-    use crate::aggregate::ItemCount;
+    use crate::table::ItemCount;
 
     fn rso_cell(scale: &str, n: u64, suppressed: bool) -> Cell {
         Cell {
@@ -1056,7 +1060,7 @@ mod item_count_tests {
             response_rate: None,
             reliable: true,
             suppressed,
-            suppression_reason: suppressed.then(|| MIN_N.to_string()),
+            suppression_reason: suppressed.then_some(SuppressionReason::MinN),
             scale_min: 1.0,
             scale_max: 5.0,
             floor: 4,

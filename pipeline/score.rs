@@ -13,7 +13,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use crate::instrument::{Catalogue, ItemKind};
 
 /// The id of the score over all items of a response.
-pub const TOTAL: &str = "total";
+pub use crate::domain::TOTAL;
 
 /// Whether ratings by this role enter the aggregates. Supervisors'
 /// self-evaluations are a different perspective and are never pooled with
@@ -55,10 +55,7 @@ pub fn scale_specs(
     let mut out = Vec::new();
     for inst in catalogue.iter() {
         // An instrument's own floor can raise the region's, never lower it.
-        let floor = inst
-            .privacy_floor
-            .unwrap_or(default_floor)
-            .max(default_floor);
+        let floor = crate::domain::privacy_floor(default_floor, inst.privacy_floor);
         let scored = |sub: &str| {
             inst.items
                 .iter()

@@ -1,16 +1,16 @@
 //! End to end: aggregates and changes from the real binary, checked against
 //! hand-worked values and the privacy rules.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::Dir;
-use opleidingsmonitor::aggregate::{self, Level, AGGREGATE_COLUMNS};
+use crate::synth;
+use crate::util::Dir;
 use opleidingsmonitor::config::Config;
+use opleidingsmonitor::dataset::tables::AGGREGATE_COLUMNS;
 use opleidingsmonitor::dataset::{read_parquet, read_table_as_text};
 use opleidingsmonitor::instrument::Catalogue;
-use opleidingsmonitor::{privacy, synth};
+use opleidingsmonitor::privacy;
+use opleidingsmonitor::table::Level;
 
 type Row = HashMap<String, Option<String>>;
 
@@ -57,7 +57,7 @@ fn fixture() -> Dir {
         "opleidingsmonitor.toml",
         "[paths]\nregistry = \"registry.toml\"\nprofiles = \"profiles\"\ninvitations = \"invitations.csv\"\nkey_file = \"k.key\"\n",
     );
-    d.write("registry.toml", common::REGISTRY);
+    d.write("registry.toml", crate::util::REGISTRY);
     d.write("profiles/exit.toml", PROFILE);
     d.write("inbox/exit_2024.csv", EXPORT);
     d.write(
@@ -137,7 +137,7 @@ fn statistics_equal_hand_worked_values() {
 fn aggregates_have_exactly_the_contract_columns_and_are_stable() {
     let d = fixture();
     // One file per group (an instrument in a cycle), each with the columns.
-    let tables = common::table_bytes(&d.join("dataset/aggregates"));
+    let tables = crate::util::table_bytes(&d.join("dataset/aggregates"));
     assert!(!tables.is_empty());
     let name = tables.keys().next().unwrap();
     assert!(name.ends_with("_exit.parquet"), "{name}");
@@ -149,13 +149,13 @@ fn aggregates_have_exactly_the_contract_columns_and_are_stable() {
         .collect();
     assert_eq!(names, AGGREGATE_COLUMNS.map(String::from).to_vec());
     let before = rows(&d, "dataset/aggregates").len();
-    let first = common::table_bytes(&d.join("dataset/aggregates"));
+    let first = crate::util::table_bytes(&d.join("dataset/aggregates"));
     assert_eq!(
         d.run(&["aggregate", "-c", "opleidingsmonitor.toml"]).code(),
         0
     );
     assert_eq!(rows(&d, "dataset/aggregates").len(), before);
-    let second = common::table_bytes(&d.join("dataset/aggregates"));
+    let second = crate::util::table_bytes(&d.join("dataset/aggregates"));
     assert_eq!(
         first, second,
         "running aggregate twice gives the same table"
@@ -173,7 +173,7 @@ fn the_sample_region_is_protected_and_tells_its_stories() {
     let agg = rows(&d, "output/dataset/aggregates");
     assert!(agg.len() > 1000);
     // Running it again writes the same bytes (sums in a fixed order).
-    let bytes = |d: &Dir| common::table_bytes(&d.join("output/dataset/aggregates"));
+    let bytes = |d: &Dir| crate::util::table_bytes(&d.join("output/dataset/aggregates"));
     let first = bytes(&d);
     assert_eq!(
         d.run(&["aggregate", "-c", "opleidingsmonitor.toml"]).code(),
@@ -207,7 +207,7 @@ fn the_sample_region_is_protected_and_tells_its_stories() {
     // cells in process, protect them, check they equal the written table,
     // and run the checker.
     let config = Config::load(&d.join("opleidingsmonitor.toml")).unwrap();
-    let mut table = aggregate::compute(&config).unwrap();
+    let mut table = opleidingsmonitor::aggregate::compute(&config).unwrap();
     privacy::protect(&mut table);
     let written: HashMap<(String, String, String, String, String, String), bool> = agg
         .iter()
@@ -322,7 +322,7 @@ fn anonymous_forms_are_not_counted_as_more_people_than_certain() {
         "opleidingsmonitor.toml",
         "[paths]\nregistry = \"registry.toml\"\nprofiles = \"profiles\"\nkey_file = \"k.key\"\n",
     );
-    d.write("registry.toml", common::REGISTRY);
+    d.write("registry.toml", crate::util::REGISTRY);
     d.write(
         "profiles/exit.toml",
         PROFILE.replace("respondent = \"Email\"\n", ""),

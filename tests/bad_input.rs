@@ -1,9 +1,7 @@
 //! Every kind of bad input gets a message naming file, row, column and
 //! value, and the good files of the same batch are still ingested.
 
-mod common;
-
-use common::Dir;
+use crate::util::Dir;
 use opleidingsmonitor::dataset::Dataset;
 
 const PLAIN: &str = r#"
@@ -61,7 +59,7 @@ fn row(date: &str, inst: &str, email: &str, q3: &str) -> String {
 fn region() -> Dir {
     let d = Dir::new();
     d.write("opleidingsmonitor.toml", CONFIG);
-    d.write("registry.toml", common::REGISTRY);
+    d.write("registry.toml", crate::util::REGISTRY);
     d.write("profiles/plain.toml", PLAIN);
     d.write("profiles/xlsx.toml", XLSX);
     d
@@ -215,7 +213,7 @@ fn each_kind_of_bad_input_is_named_and_the_rest_of_the_batch_goes_on() {
 
     // Validate reports the same without writing: after a fix of the profile,
     // the failed file validates, and the dataset folder is untouched.
-    let before = common::files_below(&d.join("dataset"));
+    let before = crate::util::files_below(&d.join("dataset"));
     d.write(
         "profiles/plain.toml",
         PLAIN.replace("encoding = \"utf-8\"", "encoding = \"auto\""),
@@ -228,7 +226,7 @@ fn each_kind_of_bad_input_is_named_and_the_rest_of_the_batch_goes_on() {
     ]);
     assert_eq!(v.code(), 0, "{}", v.both());
     assert!(v.stdout().contains("nothing was written"));
-    assert_eq!(common::files_below(&d.join("dataset")), before);
+    assert_eq!(crate::util::files_below(&d.join("dataset")), before);
     // A failed file is tried again on the next ingest and now succeeds.
     let again = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
     assert_eq!(again.code(), 1, "the other bad files still fail");
@@ -266,7 +264,7 @@ fn a_configuration_error_names_the_file_and_line_and_exits_2() {
     let d = region();
     d.write(
         "registry.toml",
-        common::REGISTRY.replace("institution = \"a\"", "institution = \"b\""),
+        crate::util::REGISTRY.replace("institution = \"a\"", "institution = \"b\""),
     );
     let run = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
     assert_eq!(run.code(), 2, "{}", run.both());
@@ -344,7 +342,7 @@ fn quarantined_rows_are_read_again_after_the_fix_the_message_asked_for() {
     // The fix: the spelling becomes an alias. The file is read again.
     d.write(
         "registry.toml",
-        common::REGISTRY.replace(
+        crate::util::REGISTRY.replace(
             "aliases = [\"ZHA\"]",
             "aliases = [\"ZHA\", \"St. Elsewhere\"]",
         ),
@@ -372,5 +370,83 @@ fn quarantined_rows_are_read_again_after_the_fix_the_message_asked_for() {
     assert!(
         q.is_empty(),
         "the old quarantine record of the file is gone: {q:?}"
+    );
+}
+
+/// A development plan (or invitations file) with each kind of error: the
+/// run stops before anything is ingested or written, with a message naming
+/// the file, row, column and value.
+#[test]
+fn a_bad_plan_stops_the_run_before_anything_is_written() {
+    let plan_header = "action_id,rso_id,institution_id,instrument,scale_id,description,owner_role,start,due,status,target";
+    let good = "A1,anes-r,,d-rect,teamwork,Feedback,opleider,2024-01-01,2024-12-31,lopend,";
+    let cases = [
+        (
+            "A2,onbekend-rso,,d-rect,teamwork,x,opleider,2024-01-01,2024-12-31,lopend,",
+            "row 3, column rso_id, value \"onbekend-rso\"",
+        ),
+        (
+            "A2,anes-r,,d-rect,teamwork,x,opleider,1-3-2024,2024-12-31,lopend,",
+            "row 3, column start, value \"1-3-2024\"",
+        ),
+        (
+            "A1,anes-r,,d-rect,teamwork,x,opleider,2024-01-01,2024-12-31,lopend,",
+            "row 3, column action_id, value \"A1\"",
+        ),
+        (
+            "A2,anes-r,,d-rect,geen_subschaal,x,opleider,2024-01-01,2024-12-31,lopend,",
+            "row 3, column scale_id, value \"geen_subschaal\"",
+        ),
+        (
+            "A2,anes-r,,geen-instrument,teamwork,x,opleider,2024-01-01,2024-12-31,lopend,",
+            "row 3, column instrument, value \"geen-instrument\"",
+        ),
+        (
+            "A2,anes-r,zzz,d-rect,teamwork,x,opleider,2024-01-01,2024-12-31,lopend,",
+            "row 3, column institution_id, value \"zzz\"",
+        ),
+    ];
+    for (bad, expected) in cases {
+        let d = region();
+        d.write(
+            "opleidingsmonitor.toml",
+            format!("{CONFIG}development_plan = \"plan.csv\"\n"),
+        );
+        d.write("plan.csv", format!("{plan_header}\n{good}\n{bad}\n"));
+        d.write(
+            "inbox/drect_good.csv",
+            format!(
+                "{}\n{}\n",
+                header(),
+                row("2024-03-01", "ZHA", "p1@x.nl", "4")
+            ),
+        );
+        let r = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
+        assert_eq!(r.code(), 2, "{bad}: {}", r.both());
+        assert!(r.both().contains("plan.csv"), "{}", r.both());
+        assert!(r.both().contains(expected), "{expected}: {}", r.both());
+        assert!(
+            !d.join("dataset").exists(),
+            "{bad}: nothing may be written: {:?}",
+            crate::util::files_below(&d.join("dataset"))
+        );
+    }
+    // A bad invitations row likewise.
+    let d = region();
+    d.write(
+        "opleidingsmonitor.toml",
+        format!("{CONFIG}invitations = \"uitnodigingen.csv\"\n"),
+    );
+    d.write(
+        "uitnodigingen.csv",
+        "instrument,year,institution,specialty,invited\nd-rect,2024,ZHA,anes,veel\n",
+    );
+    let r = d.run(&["validate", "--config", "opleidingsmonitor.toml"]);
+    assert_eq!(r.code(), 2, "{}", r.both());
+    assert!(
+        r.both()
+            .contains("uitnodigingen.csv, row 2, column invited, value \"veel\""),
+        "{}",
+        r.both()
     );
 }

@@ -1,15 +1,13 @@
 //! End to end: the real binary ingests the sample region and bad inputs.
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use common::{files_below, Dir};
+use crate::synth;
+use crate::util::{files_below, Dir};
 use opleidingsmonitor::dataset::{read_table_as_text, Dataset};
 use opleidingsmonitor::ingest::pseudonym::PseudonymKey;
 use opleidingsmonitor::instrument::Catalogue;
-use opleidingsmonitor::synth;
 
 const SEED: u64 = 20191;
 
@@ -283,7 +281,7 @@ fn a_crash_at_any_commit_step_leaves_a_dataset_equal_to_an_uninterrupted_run() {
             dir.run(&["ingest", "-c", "opleidingsmonitor.toml"]).code(),
             0
         );
-        common::snapshot(dir.path())
+        crate::util::snapshot(dir.path())
     };
     for point in ["before_ready", "after_ready", "mid_move"] {
         let (dir, _) = sample();
@@ -299,7 +297,7 @@ fn a_crash_at_any_commit_step_leaves_a_dataset_equal_to_an_uninterrupted_run() {
         let rerun = dir.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
         assert_eq!(rerun.code(), 0, "{point}: {}", rerun.both());
         assert!(!dir.join("output/dataset/.staging").exists());
-        common::assert_same(&common::snapshot(dir.path()), &reference, point);
+        crate::util::assert_same(&crate::util::snapshot(dir.path()), &reference, point);
     }
 }
 

@@ -1,14 +1,14 @@
 //! End to end: the reports of the sample region, checked by content.
 
-mod common;
-
 use std::path::Path;
 
-use common::Dir;
-use opleidingsmonitor::aggregate::{read_published, Level};
+use crate::synth;
+use crate::util::Dir;
 use opleidingsmonitor::config::Config;
+use opleidingsmonitor::dataset::published::read_published;
 use opleidingsmonitor::instrument::Catalogue;
-use opleidingsmonitor::{pdca, synth};
+use opleidingsmonitor::pdca;
+use opleidingsmonitor::table::Level;
 
 const TODAY: &str = "2026-11-22";
 
@@ -289,11 +289,12 @@ fn every_unit_gets_its_report_with_the_aggregates_numbers_and_its_stories() {
         "d-rect",
         "coaching_assessment"
     ));
-    let a1 = pdca::read_plan(&d.join("ontwikkelplan.csv"))
-        .unwrap()
-        .into_iter()
+    let a1 = config
+        .plan
+        .iter()
         .find(|a| a.action_id == "A1")
-        .unwrap();
+        .unwrap()
+        .clone();
     let effect = pdca::effect(&a1, &published, &config.registry, 2024).expect("A1 measured");
     // The report of a cycle measures up to its own end: 2021-2022 has no
     // year after A1's start (2022).

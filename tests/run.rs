@@ -1,15 +1,13 @@
 //! End to end: `run`, the command a scheduler calls.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use common::{files_below, Dir};
+use crate::synth;
+use crate::util::{files_below, Dir};
 use opleidingsmonitor::dataset::RunLock;
 use opleidingsmonitor::instrument::Catalogue;
-use opleidingsmonitor::synth;
 
 fn sample() -> Dir {
     let dir = Dir::new();
@@ -38,7 +36,7 @@ fn a_second_run_with_nothing_new_writes_nothing() {
     let d = sample();
     let first = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
     assert_eq!(first.code(), 0, "{}", first.both());
-    assert!(!common::table_bytes(&d.join("output/dataset/aggregates")).is_empty());
+    assert!(!crate::util::table_bytes(&d.join("output/dataset/aggregates")).is_empty());
     let before = mtimes(&d.join("output"));
     let second = d.run(&[
         "run",
@@ -145,11 +143,14 @@ fn a_run_killed_at_any_moment_and_run_again_equals_an_uninterrupted_run() {
     let (reference, reports) = {
         let d = sample();
         assert_eq!(d.run(&["run", "-c", "opleidingsmonitor.toml"]).code(), 0);
-        (common::snapshot(d.path()), common::report_files(d.path()))
+        (
+            crate::util::snapshot(d.path()),
+            crate::util::report_files(d.path()),
+        )
     };
     assert!(reports.len() > 50);
     let same_reports = |d: &Dir, label: &str| {
-        let got = common::report_files(d.path());
+        let got = crate::util::report_files(d.path());
         let names = |v: &[(String, Vec<u8>)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
         assert_eq!(names(&got), names(&reports), "{label}: report files");
         for ((n, a), (_, b)) in got.iter().zip(reports.iter()) {
@@ -176,8 +177,8 @@ fn a_run_killed_at_any_moment_and_run_again_equals_an_uninterrupted_run() {
             "after a kill at {delay_ms} ms: {}",
             again.both()
         );
-        common::assert_same(
-            &common::snapshot(d.path()),
+        crate::util::assert_same(
+            &crate::util::snapshot(d.path()),
             &reference,
             &format!("killed at {delay_ms} ms"),
         );
@@ -191,7 +192,7 @@ fn a_run_killed_at_any_moment_and_run_again_equals_an_uninterrupted_run() {
         );
         assert_ne!(crashed.code(), 0);
         assert_eq!(d.run(&["run", "-c", "opleidingsmonitor.toml"]).code(), 0);
-        common::assert_same(&common::snapshot(d.path()), &reference, point);
+        crate::util::assert_same(&crate::util::snapshot(d.path()), &reference, point);
         same_reports(&d, point);
     }
 }
@@ -201,7 +202,7 @@ fn a_batch_written_in_many_chunks_equals_one_written_at_once() {
     let reference = {
         let d = sample();
         assert_eq!(d.run(&["run", "-c", "opleidingsmonitor.toml"]).code(), 0);
-        common::snapshot(d.path())
+        crate::util::snapshot(d.path())
     };
     // Some 5,000 item rows per chunk: the sample's batch is written in
     // about twenty parts, and the same responses are stored.
@@ -211,7 +212,7 @@ fn a_batch_written_in_many_chunks_equals_one_written_at_once() {
     assert_eq!(r.code(), 0, "{}", r.both());
     let parts = files_below(&d.join("output/dataset/responses")).len();
     assert!(parts > 20, "{parts} parquet files");
-    common::assert_same(&common::snapshot(d.path()), &reference, "in chunks");
+    crate::util::assert_same(&crate::util::snapshot(d.path()), &reference, "in chunks");
     // A crash after some chunks were staged leaves nothing behind.
     let d = sample();
     let crashed = d.run_env(
@@ -225,7 +226,11 @@ fn a_batch_written_in_many_chunks_equals_one_written_at_once() {
             .code(),
         0
     );
-    common::assert_same(&common::snapshot(d.path()), &reference, "after a crash");
+    crate::util::assert_same(
+        &crate::util::snapshot(d.path()),
+        &reference,
+        "after a crash",
+    );
 }
 
 #[test]
@@ -273,7 +278,7 @@ fn adding_a_year_equals_a_full_run(year: &str, cycle: &str) {
     assert_eq!(s["aggregated"], true);
     // The groups (instrument and cycle) with data of the year are computed,
     // every other one is kept.
-    let groups = opleidingsmonitor::aggregate::read_group_stamps(&d.join("output/dataset"));
+    let groups = opleidingsmonitor::dataset::tables::read_group_stamps(&d.join("output/dataset"));
     let with_year = groups
         .iter()
         .filter(|g| {
@@ -307,15 +312,15 @@ fn adding_a_year_equals_a_full_run(year: &str, cycle: &str) {
     // ...and everything is what a run over all the data at once gives, to
     // the byte.
     for rel in ["aggregates", "changes", "distributions", "sources"] {
-        let a = common::table_bytes(&full.join("output/dataset").join(rel));
-        let b = common::table_bytes(&d.join("output/dataset").join(rel));
+        let a = crate::util::table_bytes(&full.join("output/dataset").join(rel));
+        let b = crate::util::table_bytes(&d.join("output/dataset").join(rel));
         assert!(!a.is_empty());
         assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
         assert!(a == b, "{rel} differs from the full run's");
     }
     // (The groups' fingerprints name partition files, which differ.)
     let stamps = |root: &Path| -> Vec<(String, String, Option<String>)> {
-        opleidingsmonitor::aggregate::read_group_stamps(&root.join("output/dataset"))
+        opleidingsmonitor::dataset::tables::read_group_stamps(&root.join("output/dataset"))
             .into_iter()
             .map(|g| (g.instrument, g.cycle, g.data_until))
             .collect()
@@ -351,19 +356,19 @@ fn the_first_run_after_the_layout_changed_writes_a_file_per_group() {
     let tables = ["aggregates", "changes", "distributions", "sources"];
     let fresh: Vec<_> = tables
         .iter()
-        .map(|t| common::table_bytes(&ds.join(t)))
+        .map(|t| crate::util::table_bytes(&ds.join(t)))
         .collect();
     // What the earlier version left: a single file per table, and a stamp
     // without the program and layout.
     for t in tables {
-        let (_, bytes) = common::table_bytes(&ds.join(t)).pop_first().unwrap();
+        let (_, bytes) = crate::util::table_bytes(&ds.join(t)).pop_first().unwrap();
         std::fs::write(ds.join(t).join(format!("{t}.parquet")), bytes).unwrap();
     }
     std::fs::write(ds.join("aggregates/SOURCE"), "manifest x\nsettings y\n").unwrap();
     let second = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
     assert_eq!(second.code(), 0, "{}", second.both());
     for (t, before) in tables.iter().zip(&fresh) {
-        let after = common::table_bytes(&ds.join(t));
+        let after = crate::util::table_bytes(&ds.join(t));
         assert!(!after.contains_key(&format!("{t}.parquet")), "{t}");
         assert!(&after == before, "{t} differs from a fresh run's");
     }

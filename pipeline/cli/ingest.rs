@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use opleidingsmonitor::batch::{self, Mode};
 use opleidingsmonitor::config::Config;
+use opleidingsmonitor::job::batch::{self, Mode};
 
 /// Read new export files into the Parquet dataset.
 ///

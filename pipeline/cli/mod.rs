@@ -12,9 +12,9 @@ pub mod validate;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use opleidingsmonitor::batch::{BatchReport, FileStatus};
 use opleidingsmonitor::config::Config;
 use opleidingsmonitor::ingest::pseudonym::{KeySource, PseudonymKey};
+use opleidingsmonitor::job::batch::{BatchReport, FileStatus};
 
 /// Exit code: everything went well.
 pub const EXIT_OK: u8 = 0;

@@ -38,9 +38,10 @@ pub fn summary_path(config: &Config) -> PathBuf {
 pub fn run(args: &Args, config: &Config, show_progress: bool) -> anyhow::Result<ExitCode> {
     let key = super::load_key(config, true)?;
     let bar = (show_progress && std::io::stderr().is_terminal()).then(|| {
-        let n = opleidingsmonitor::batch::find_files(std::slice::from_ref(&config.paths.inbox))
-            .map(|f| f.len())
-            .unwrap_or(0);
+        let n =
+            opleidingsmonitor::job::batch::find_files(std::slice::from_ref(&config.paths.inbox))
+                .map(|f| f.len())
+                .unwrap_or(0);
         let bar = indicatif::ProgressBar::new(n as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {wide_msg}")

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::synth::{self, NationalOptions};
 use opleidingsmonitor::instrument::Catalogue;
-use opleidingsmonitor::synth::{self, NationalOptions};
 
 /// Write the fictional sample region (registry, profiles, configuration,
 /// exports in every supported layout, invitations, development plan), or

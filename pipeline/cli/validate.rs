@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use opleidingsmonitor::batch::{self, Mode};
 use opleidingsmonitor::config::Config;
 use opleidingsmonitor::ingest::pseudonym::PseudonymKey;
+use opleidingsmonitor::job::batch::{self, Mode};
 
 /// Check export files without writing anything.
 ///

@@ -1,7 +1,5 @@
-//! Shared helpers for the end-to-end tests: a temporary folder with fixture
+//! Shared helpers of the tests: a temporary folder with fixture
 //! files, and the real binary run in it (after ripgrep's `Dir`).
-
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -18,7 +18,14 @@
 //! finishes a batch that has its marker and discards one that has not, so a
 //! crash at any moment leaves either the previous dataset or the new one.
 //!
-//! It does not decide what a row means: `ingest` does.
+//! The output of the aggregation lives here too: `tables` writes the four
+//! published tables (`aggregates/`, `changes/`, `distributions/`,
+//! `sources/`, a Parquet file per group) and `aggregates/GROUPS.json`, and
+//! keeps a previous run's unchanged groups; `published` reads them back for
+//! the reports.
+//!
+//! It does not decide what a row means: `ingest` does; nor what a cell
+//! holds: `aggregate` and `privacy` do.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
@@ -31,6 +38,9 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::ingest::{FileOutcome, QuarantineRecord, Response};
 use crate::instrument::Instrument;
+
+pub mod published;
+pub mod tables;
 
 const STAGING: &str = ".staging";
 const READY: &str = "READY";
@@ -89,7 +99,7 @@ pub struct Dataset {
     root: PathBuf,
 }
 
-fn pl_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
+pub(crate) fn pl_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
     move |e| Error::dataset(path, e)
 }
 
@@ -1068,3 +1078,16 @@ pub fn read_comments(root: &Path) -> Result<Vec<CommentRow>> {
     }
     Ok(out)
 }
+
+/// `name` equals one of `values`.
+pub(crate) fn any_eq(name: &str, values: impl IntoIterator<Item = Expr>) -> Expr {
+    values
+        .into_iter()
+        .fold(lit(false), |acc, v| acc.or(col(name).eq(v)))
+}
+
+pub(crate) fn on(names: &[&str]) -> Vec<Expr> {
+    names.iter().map(|n| col(*n)).collect()
+}
+
+pub(crate) const VERSION_KEYS: [&str; 3] = ["instrument", "instrument_version", "scale_id"];

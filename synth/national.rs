@@ -16,8 +16,8 @@ use super::{
     exit_csv, exit_leavers, export, simulate, write_file, Inst, Rng, SampleSummary, Spec, World,
     PROFILES,
 };
-use crate::error::{Error, Result};
-use crate::instrument::Catalogue;
+use opleidingsmonitor::error::{Error, Result};
+use opleidingsmonitor::instrument::Catalogue;
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -473,10 +473,11 @@ mod tests {
             assert!(x == y, "{rel} differs between two runs");
         }
         let text = std::fs::read_to_string(a.path().join("registry.toml")).unwrap();
-        let reg = crate::org::Registry::from_toml(&text, "registry.toml").unwrap();
+        let reg = opleidingsmonitor::org::Registry::from_toml(&text, "registry.toml").unwrap();
         assert_eq!(reg.institutions.len(), 2 * INSTITUTIONS_PER_REGION);
         assert_eq!(reg.rsos.len(), 2 * 30);
-        let cfg = crate::config::Config::load(&a.path().join("opleidingsmonitor.toml")).unwrap();
+        let cfg = opleidingsmonitor::config::Config::load(&a.path().join("opleidingsmonitor.toml"))
+            .unwrap();
         assert_eq!(cfg.profiles.len(), 8);
     }
 }

@@ -13,43 +13,19 @@ use std::time::Instant;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::batch::{self, FileStatus, Mode};
+pub mod aggregate;
+pub mod batch;
+
 use crate::config::Config;
 use crate::dataset::{manifest_fingerprint, write_file_atomic, Dataset, RunLock};
 use crate::error::{Error, Result};
 use crate::ingest::pseudonym::PseudonymKey;
+use batch::{FileStatus, Mode};
 
 /// Where the stamp of the last aggregation is kept: the manifest and the
 /// settings the aggregates were made from.
 pub fn aggregate_stamp_path(dataset: &Path) -> PathBuf {
     dataset.join("aggregates/SOURCE")
-}
-
-/// What the aggregates depend on besides the data: the privacy floor, the
-/// half rule, the cycles and every instrument's scales and minimums.
-pub fn settings_fingerprint(config: &Config) -> String {
-    // The registry decides each department's RSO and region on the way
-    // out, and the response rates: a corrected registry re-aggregates.
-    let registry = std::fs::read(&config.paths.registry).unwrap_or_default();
-    let specs = crate::score::scale_specs(
-        &config.catalogue,
-        config.min_answered_fraction,
-        config.privacy_floor,
-    );
-    let text = format!(
-        "{:?}|{}|{:?}",
-        specs,
-        config.first_cycle_year,
-        config
-            .paths
-            .invitations
-            .as_ref()
-            .and_then(|p| std::fs::read(p).ok())
-    );
-    let mut h = Sha256::new();
-    h.update(text.as_bytes());
-    h.update(&registry);
-    hex::encode(h.finalize())
 }
 
 /// The stamp the current dataset and settings would give.
@@ -65,9 +41,9 @@ fn stamp_of(manifest: &[crate::dataset::ManifestEntry], config: &Config) -> Stri
     format!(
         "program {} output layout {}\nmanifest {}\nsettings {}\n",
         env!("CARGO_PKG_VERSION"),
-        crate::aggregate::OUTPUT_LAYOUT,
+        crate::dataset::tables::OUTPUT_LAYOUT,
         manifest_fingerprint(manifest),
-        settings_fingerprint(config)
+        crate::aggregate::settings_fingerprint(config)
     )
 }
 
@@ -177,7 +153,7 @@ pub fn report_stamps(config: &Config, lang: &str) -> std::collections::BTreeMap<
         // An action that became overdue since the last report changes it,
         // even when no data arrived.
         let today = today();
-        if let Ok(plan) = crate::pdca::read_plan(p) {
+        if let Ok(plan) = crate::config::read_plan(p, &config.registry, &config.catalogue) {
             for a in plan.iter().filter(|a| a.overdue(today)) {
                 base.update(a.action_id.as_bytes());
             }
@@ -201,7 +177,7 @@ pub fn report_stamps(config: &Config, lang: &str) -> std::collections::BTreeMap<
         )
         .as_bytes(),
     );
-    let groups = crate::aggregate::read_group_stamps(&config.paths.dataset);
+    let groups = crate::dataset::tables::read_group_stamps(&config.paths.dataset);
     let cycles: std::collections::BTreeSet<&String> = groups.iter().map(|g| &g.cycle).collect();
     cycles
         .into_iter()
@@ -312,9 +288,9 @@ pub fn run(
     let has_data = !manifest.is_empty();
     // Aggregates without group stamps (made by an older version) are made
     // again, so that reports can tell which cycles changed.
-    let stamped = !crate::aggregate::read_group_stamps(&config.paths.dataset).is_empty();
+    let stamped = !crate::dataset::tables::read_group_stamps(&config.paths.dataset).is_empty();
     if has_data && (options.force || previous != stamp || !stamped) {
-        let a = crate::aggregate_dataset(config, !options.force, &stamp)?;
+        let a = aggregate::aggregate_dataset(config, !options.force, &stamp)?;
         summary.aggregated = true;
         summary.groups_computed = a.groups_computed;
         summary.groups_kept = a.groups_kept;

@@ -12,6 +12,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod invitations;
+mod plan;
+
+pub use invitations::{read_invitations, Invitation};
+pub use plan::{read_plan, Action};
+
+use crate::domain::check_floor;
 use crate::error::{Error, Result};
 use crate::ingest::profile::Profile;
 use crate::instrument::Catalogue;
@@ -259,6 +266,12 @@ pub struct Config {
     pub language: String,
     /// Folder of replacing templates, if any.
     pub templates: Option<PathBuf>,
+    /// The invitations file's rows (empty without one), checked against
+    /// the registry.
+    pub invitations: Vec<Invitation>,
+    /// The development plan's actions (empty without one), checked against
+    /// the registry and the instruments.
+    pub plan: Vec<Action>,
 }
 
 impl Config {
@@ -312,14 +325,10 @@ impl Config {
                 ),
             });
         }
-        if raw.privacy.floor < crate::privacy::ABSOLUTE_MIN_FLOOR {
+        if let Err(why) = check_floor(raw.privacy.floor) {
             return Err(Error::Config {
                 file,
-                message: format!(
-                    "privacy.floor = {} is below the absolute minimum of {}: results of fewer respondents can identify them",
-                    raw.privacy.floor,
-                    crate::privacy::ABSOLUTE_MIN_FLOOR
-                ),
+                message: format!("privacy.floor = {why}"),
             });
         }
         if !(raw.scoring.min_answered_fraction > 0.0 && raw.scoring.min_answered_fraction <= 1.0) {
@@ -331,6 +340,16 @@ impl Config {
         let catalogue = Catalogue::load(paths.instruments.as_deref())?;
         let registry = Registry::load(&paths.registry)?;
         let profiles = Profile::load_dir(&paths.profiles, &catalogue)?;
+        // The plan and invitations are checked now, before any stage runs:
+        // a bad row stops the run before anything is written.
+        let invitations = match &paths.invitations {
+            Some(p) if p.exists() => read_invitations(p, &registry)?,
+            _ => Vec::new(),
+        };
+        let plan = match &paths.development_plan {
+            Some(p) if p.exists() => read_plan(p, &registry, &catalogue)?,
+            _ => Vec::new(),
+        };
         let language = raw.report.language.clone().unwrap_or_else(|| "nl".into());
         if language != "nl" && language != "en" {
             return Err(Error::Config {
@@ -351,6 +370,19 @@ impl Config {
             catalogue,
             registry,
             profiles,
+            invitations,
+            plan,
         })
+    }
+
+    /// The privacy floor of an instrument version (`domain::privacy_floor`
+    /// over the region's and the definition's).
+    pub fn floor_of(&self, instrument: &str, version: &str) -> u32 {
+        crate::domain::privacy_floor(
+            self.privacy_floor,
+            self.catalogue
+                .get(instrument, version)
+                .and_then(|i| i.privacy_floor),
+        )
     }
 }

@@ -1,0 +1,399 @@
+//! Reports: the biennial PDCA report per RSO, the R-COC region overview and
+//! the COC institution report, as self-contained HTML, Markdown, and a
+//! `tables.xlsx` per cycle, with an `index.html` that links them.
+//!
+//! This module owns what a reader sees: which numbers go where, labels from
+//! one translation table (`reports/i18n.toml`, Dutch by default), number
+//! formatting, and the templates (minijinja, HTML autoescaped; built in,
+//! replaceable from the config's `report.templates` folder without
+//! recompiling). It reads only the published aggregates, changes, item
+//! counts and comments, and the development plan: never raw responses. The
+//! rules live in `pdca`, the pictures in `chart`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub mod chart;
+mod institution;
+pub mod labels;
+mod region;
+mod rso;
+mod views;
+mod xlsx;
+
+pub use labels::{fill, labels, md_escape, num, p_text, Labels};
+use views::{found_for, Ctx, Found};
+
+use crate::config::Config;
+use crate::dataset::published::{self as published_io, Scope};
+use crate::error::{Error, Result};
+use crate::table::Published;
+use crate::{pdca, score};
+
+const T_RSO: &str = include_str!("../../reports/rso.html.j2");
+const T_REGION: &str = include_str!("../../reports/region.html.j2");
+const T_INSTITUTION: &str = include_str!("../../reports/institution.html.j2");
+const T_INDEX: &str = include_str!("../../reports/index.html.j2");
+const T_BASE: &str = include_str!("../../reports/base.html.j2");
+const T_RSO_MD: &str = include_str!("../../reports/rso.md.j2");
+const T_REGION_MD: &str = include_str!("../../reports/region.md.j2");
+const T_INSTITUTION_MD: &str = include_str!("../../reports/institution.md.j2");
+const STYLE: &str = include_str!("../../reports/style.css");
+const I18N: &str = include_str!("../../reports/i18n.toml");
+
+/// The templates, by name, as shipped.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html.j2", T_BASE),
+    ("rso.html.j2", T_RSO),
+    ("region.html.j2", T_REGION),
+    ("institution.html.j2", T_INSTITUTION),
+    ("index.html.j2", T_INDEX),
+    ("rso.md.j2", T_RSO_MD),
+    ("region.md.j2", T_REGION_MD),
+    ("institution.md.j2", T_INSTITUTION_MD),
+    ("style.css", STYLE),
+    ("i18n.toml", I18N),
+];
+
+/// What to render.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Only these cycles (empty: every cycle in the data).
+    pub cycles: Vec<String>,
+    /// Only this RSO's report (and the overviews).
+    pub rso: Option<String>,
+    /// `nl` or `en`.
+    pub lang: String,
+    /// The date reports are made on (overdue actions are judged by it).
+    pub today: NaiveDate,
+}
+
+pub(super) fn template_text(config: &Config, name: &str) -> Result<String> {
+    if let Some(dir) = &config.templates {
+        let p = dir.join(name);
+        if p.exists() {
+            return std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e));
+        }
+    }
+    TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| t.to_string())
+        .ok_or_else(|| Error::Config {
+            file: name.into(),
+            message: "no such template".into(),
+        })
+}
+
+fn environment(config: &Config) -> Result<minijinja::Environment<'static>> {
+    let mut env = minijinja::Environment::new();
+    for (name, _) in TEMPLATES.iter().filter(|(n, _)| n.ends_with(".j2")) {
+        let text = template_text(config, name)?;
+        env.add_template_owned(name.to_string(), text)
+            .map_err(|e| Error::Config {
+                file: name.to_string(),
+                message: format!("template error: {e}"),
+            })?;
+    }
+    env.add_filter("md", |s: String| md_escape(&s));
+    // .html.j2 autoescapes as HTML; Markdown escapes with the md filter.
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html.j2") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    Ok(env)
+}
+
+/// A report as its templates see it: its fields and the inlined style sheet.
+fn page_value<T: Serialize>(report: &T, style: &str) -> minijinja::Value {
+    minijinja::context! { style => style, ..minijinja::Value::from(minijinja::value::Serde(report)) }
+}
+
+enum Job {
+    Rso(String, String),
+    Region(String, String),
+    Institution(String, String),
+}
+
+/// Renders every report of the selected cycles; returns the files written
+/// (or found unchanged).
+pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
+    let started = std::time::Instant::now();
+    let ds = &config.paths.dataset;
+    // The published table is not read whole: each region's reports are
+    // made from the region's rows, each cycle's tables from the cycle's.
+    let nothing = Published::default();
+    let comments = crate::dataset::read_comments(&config.paths.dataset)?;
+    let plan = match &config.paths.development_plan {
+        Some(p) if p.exists() => crate::config::read_plan(p, &config.registry, &config.catalogue)?,
+        _ => Vec::new(),
+    };
+    let t = labels(config, &opts.lang)?;
+    let env = environment(config)?;
+    let style = template_text(config, "style.css")?;
+    let none_found = Found::new();
+    let ctx = Ctx {
+        config,
+        published: &nothing,
+        found: &none_found,
+        comments: &comments,
+        plan: &plan,
+        opts,
+        t: &t,
+    };
+    let all_cycles = published_io::published_cycles(ds)?;
+    if let Some(c) = opts.cycles.iter().find(|c| !all_cycles.contains(c)) {
+        return Err(Error::Config {
+            file: "--cycle".into(),
+            message: format!(
+                "cycle {c:?} has no data; cycles with data: {}",
+                all_cycles.join(", ")
+            ),
+        });
+    }
+    let selected: Vec<String> = if opts.cycles.is_empty() {
+        all_cycles
+    } else {
+        opts.cycles.clone()
+    };
+    let suffix = if opts.lang == "nl" {
+        String::new()
+    } else {
+        format!(".{}", opts.lang)
+    };
+    // Every report is about units of one region: each region's reports are
+    // made from the region's share of the data.
+    let reg = &config.registry;
+    let mut by_region: BTreeMap<&str, Vec<Job>> = BTreeMap::new();
+    for cycle in &selected {
+        for (id, r) in &reg.rsos {
+            if opts.rso.as_ref().is_none_or(|x| x == id) {
+                by_region
+                    .entry(&r.region)
+                    .or_default()
+                    .push(Job::Rso(cycle.clone(), id.clone()));
+            }
+        }
+        for id in reg.regions.keys() {
+            by_region
+                .entry(id)
+                .or_default()
+                .push(Job::Region(cycle.clone(), id.clone()));
+        }
+        if opts.rso.is_none() {
+            for (id, i) in &reg.institutions {
+                by_region
+                    .entry(&i.region)
+                    .or_default()
+                    .push(Job::Institution(cycle.clone(), id.clone()));
+            }
+        }
+    }
+    let render = |name: &str, value: minijinja::Value| -> Result<String> {
+        env.get_template(name)
+            .and_then(|t| t.render(value))
+            .map_err(|e| Error::Config {
+                file: name.to_string(),
+                message: format!("cannot render: {e:#}"),
+            })
+    };
+    let out_root = &config.paths.reports;
+    // A report's two pages (HTML and Markdown) in `<cycle>/<kind>/`.
+    let page = |kind: &str, cycle: &str, id: &str, v: minijinja::Value| -> Result<Vec<PathBuf>> {
+        let dir = out_root.join(cycle).join(kind);
+        let h = dir.join(format!("{id}{suffix}.html"));
+        let m = dir.join(format!("{id}{suffix}.md"));
+        let html = render(&format!("{kind}.html.j2"), v.clone())?;
+        crate::dataset::write_file_atomic(&h, html.as_bytes())?;
+        let md = render(&format!("{kind}.md.j2"), v)?;
+        crate::dataset::write_file_atomic(&m, md.as_bytes())?;
+        Ok(vec![h, m])
+    };
+    // The department cells the reports use: of a cycle, its years, and
+    // the cycle before (improvement points two cycles running).
+    let department_periods: Vec<String> = selected
+        .iter()
+        .flat_map(|c| {
+            let years = score::years_of(c).into_iter().map(|y| y.to_string());
+            std::iter::once(c.clone())
+                .chain(pdca::previous_cycle(c))
+                .chain(years)
+        })
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    let read_region = |region: &str| -> Result<Published> {
+        let scope = Scope::Region {
+            region: region.to_string(),
+            rsos: reg
+                .rsos
+                .iter()
+                .filter(|(_, x)| x.region == region)
+                .map(|(id, _)| id.clone())
+                .collect(),
+            cycles: selected.clone(),
+            department_periods: department_periods.clone(),
+        };
+        published_io::read_published_scoped(ds, &config.catalogue, &scope)
+    };
+    let render_region = |scoped: &Published, jobs: &[Job]| -> Result<Vec<PathBuf>> {
+        let found = found_for(&selected);
+        let ctx = Ctx {
+            published: scoped,
+            found: &found,
+            ..ctx
+        };
+        let ctx = &ctx;
+        let part: Vec<Vec<PathBuf>> = jobs
+            .par_iter()
+            .map(|job| -> Result<Vec<PathBuf>> {
+                match job {
+                    Job::Rso(cycle, id) => match rso::rso_report(ctx, id, cycle) {
+                        Some(r) => page("rso", cycle, id, page_value(&r, &style)),
+                        None => Ok(Vec::new()),
+                    },
+                    Job::Region(cycle, id) => page(
+                        "region",
+                        cycle,
+                        id,
+                        page_value(&region::region_report(ctx, id, cycle), &style),
+                    ),
+                    Job::Institution(cycle, id) => {
+                        match institution::institution_report(ctx, id, cycle) {
+                            Some(r) if !r.instruments.is_empty() => {
+                                page("institution", cycle, id, page_value(&r, &style))
+                            }
+                            _ => Ok(Vec::new()),
+                        }
+                    }
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(part.into_iter().flatten().collect())
+    };
+    // One region after the other, the next region's rows read while this
+    // region's reports are made: at most two regions' rows in memory.
+    let pages = || -> Result<Vec<PathBuf>> {
+        let regions: Vec<(&str, &Vec<Job>)> = by_region.iter().map(|(r, j)| (*r, j)).collect();
+        let mut files: Vec<PathBuf> = Vec::new();
+        let mut next = regions.first().map(|(r, _)| read_region(r));
+        for (k, (region, jobs)) in regions.iter().enumerate() {
+            let scoped = next.take().expect("read ahead for every region")?;
+            let (made, following) = rayon::join(
+                || render_region(&scoped, jobs),
+                || regions.get(k + 1).map(|(r, _)| read_region(r)),
+            );
+            files.extend(made?);
+            next = following;
+            tracing::debug!(
+                seconds = started.elapsed().as_secs_f64(),
+                region,
+                "region rendered"
+            );
+        }
+        Ok(files)
+    };
+    let workbooks = || -> Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        for cycle in &selected {
+            let x = out_root.join(cycle).join(format!("tables{suffix}.xlsx"));
+            let of_cycle = published_io::read_published_scoped(
+                ds,
+                &config.catalogue,
+                &Scope::Cycle(cycle.clone()),
+            )?;
+            let found = found_for(std::slice::from_ref(cycle));
+            let ctx = Ctx {
+                published: &of_cycle,
+                found: &found,
+                ..ctx
+            };
+            crate::dataset::write_file_atomic(&x, &xlsx::tables_xlsx(&ctx, cycle)?)?;
+            files.push(x);
+            tracing::debug!(
+                seconds = started.elapsed().as_secs_f64(),
+                cycle,
+                "workbook written"
+            );
+        }
+        Ok(files)
+    };
+    // The regions' pages (each region's in parallel) and the cycles'
+    // workbooks (one writer each, one after the other) side by side: a
+    // workbook is one long job for one core.
+    let (pages, books) = rayon::join(pages, workbooks);
+    let mut files = pages?;
+    let books = books?;
+    for cycle in &selected {
+        let dir = out_root.join(cycle);
+        let mut links: Vec<(String, String, String)> = files
+            .iter()
+            .filter(|f| f.starts_with(&dir) && f.extension().is_some_and(|e| e == "html"))
+            .map(|f| {
+                let rel = f.strip_prefix(&dir).unwrap_or(f).display().to_string();
+                let kind = rel.split('/').next().unwrap_or("").to_string();
+                let id = f
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().trim_end_matches(&suffix).to_string())
+                    .unwrap_or_default();
+                let label = match kind.as_str() {
+                    "rso" => config.registry.rsos.get(&id).map(|r| r.name.clone()),
+                    "region" => config.registry.regions.get(&id).map(|r| r.name.clone()),
+                    _ => config
+                        .registry
+                        .institutions
+                        .get(&id)
+                        .map(|r| r.name.clone()),
+                }
+                .unwrap_or(id);
+                (kind, label, rel)
+            })
+            .collect();
+        links.sort();
+        let index = render(
+            "index.html.j2",
+            minijinja::context! { t => &t, lang => &opts.lang, style => &style, title => &config.title, cycle => cycle, links => links, generated_on => opts.today.to_string() },
+        )?;
+        let p = dir.join(format!("index{suffix}.html"));
+        crate::dataset::write_file_atomic(&p, index.as_bytes())?;
+        files.push(p);
+    }
+    files.extend(books);
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_label_exists_in_both_languages() {
+        let all: BTreeMap<String, Labels> = toml::from_str(I18N).unwrap();
+        let nl: BTreeSet<&String> = all["nl"].keys().collect();
+        let en: BTreeSet<&String> = all["en"].keys().collect();
+        assert_eq!(nl, en);
+        assert!(nl.len() > 50);
+    }
+
+    #[test]
+    fn numbers_and_markdown() {
+        assert_eq!(num(78.456, 1, "nl"), "78,5");
+        assert_eq!(num(78.456, 1, "en"), "78.5");
+        assert_eq!(
+            md_escape("<script>alert(1)</script> *x* | y"),
+            "&lt;script&gt;alert(1)&lt;/script&gt; \\*x\\* \\| y"
+        );
+        assert_eq!(
+            fill("{a} en {b}", &[("a", "1".into()), ("b", "2".into())]),
+            "1 en 2"
+        );
+    }
+}

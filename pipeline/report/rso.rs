@@ -1,0 +1,701 @@
+//! The biennial PDCA report of one RSO: participation, heatmaps, trends,
+//! distributions, changes, findings, the development plan and exit results.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::chart::{
+    self, Distribution, DistributionRow, SeriesStyle, TrendChart, TrendPoint, TrendSeries,
+};
+use super::labels::*;
+use super::views::*;
+use crate::pdca::{self, Finding};
+use crate::score::{self, TOTAL};
+use crate::table::{Cell, Level};
+
+/// Everything the RSO report template receives.
+#[derive(Debug, Clone, Serialize)]
+pub struct RsoReport {
+    /// Labels.
+    pub t: Labels,
+    /// Language.
+    pub lang: String,
+    /// Region title of the configuration.
+    pub title: String,
+    /// RSO id.
+    pub rso_id: String,
+    /// RSO name.
+    pub rso_name: String,
+    /// Specialty.
+    pub specialty: String,
+    /// Region.
+    pub region: String,
+    /// Members in the cycle.
+    pub members: Vec<String>,
+    /// Cycle.
+    pub cycle: String,
+    /// Data up to.
+    pub data_until: String,
+    /// Generated on.
+    pub generated_on: String,
+    /// Findings.
+    pub summary: SummaryView,
+    /// Years of the participation table.
+    pub years: Vec<i32>,
+    /// Participation rows: institution, instrument, per year "n (rate)".
+    pub participation: Vec<(String, String, Vec<String>)>,
+    /// One section per instrument.
+    pub instruments: Vec<InstrumentSection>,
+    /// Development plan.
+    pub plan: Vec<ActionView>,
+    /// Exit survey per clinic.
+    pub exit: Vec<ExitView>,
+    /// Method texts.
+    pub method: Vec<String>,
+    /// Sources: file and sha256.
+    pub sources: Vec<(String, String)>,
+}
+
+/// The years of an instrument's trend charts in a region, and where its
+/// version changes: the same for every scale of the instrument.
+pub(super) struct TrendAxis {
+    pub(super) periods: Vec<String>,
+    pub(super) breaks: Vec<(usize, String)>,
+}
+
+impl TrendAxis {
+    /// Every year with data for this instrument in the region, any
+    /// version, up to the end of the report's cycle (`until`): a cycle's
+    /// report stays what it was when later years arrive.
+    pub(super) fn new(
+        ctx: &Ctx,
+        names: &Names,
+        region: &str,
+        instrument: &str,
+        until: i32,
+    ) -> TrendAxis {
+        // Each year's version: that of the region's first cell of the year.
+        let mut version_of: BTreeMap<&str, &str> = BTreeMap::new();
+        for c in ctx.published.unit_cells(Level::Region, region) {
+            if c.instrument == instrument
+                && !c.is_cycle()
+                && c.period.parse::<i32>().is_ok_and(|y| y <= until)
+            {
+                version_of
+                    .entry(c.period.as_str())
+                    .or_insert(c.instrument_version.as_str());
+            }
+        }
+        // Where the version changes, a marker.
+        let mut breaks = Vec::new();
+        let mut last: Option<&str> = None;
+        for (i, version) in version_of.values().enumerate() {
+            if last.is_some_and(|l| l != *version) {
+                breaks.push((i, format!("{} {}", names.instrument(instrument), version)));
+            }
+            last = Some(version);
+        }
+        TrendAxis {
+            periods: version_of.keys().map(|p| p.to_string()).collect(),
+            breaks,
+        }
+    }
+}
+
+pub(super) fn trend_svg(
+    ctx: &Ctx,
+    names: &Names,
+    unit: &crate::org::Rso,
+    axis: &TrendAxis,
+    instrument: &str,
+    scale_construct: &str,
+    label: &str,
+) -> String {
+    let (rso, region) = (unit.id.as_str(), unit.region.as_str());
+    // The construct a cell measures (the total is its own).
+    let measures = |c: &Cell| -> bool {
+        let construct = if c.scale_id == TOTAL {
+            TOTAL
+        } else {
+            ctx.config
+                .catalogue
+                .get(&c.instrument, &c.instrument_version)
+                .and_then(|i| i.subscale(&c.scale_id))
+                .map_or("", |s| s.construct.as_str())
+        };
+        construct == scale_construct
+    };
+    let series_for = |level: Level, unit: &str| -> Vec<TrendPoint> {
+        // The unit's cells of this construct, in their order: a period's
+        // point is the first of them in that period.
+        let cells: Vec<&Cell> = ctx
+            .published
+            .unit_cells(level, unit)
+            .iter()
+            .filter(|c| c.instrument == instrument && measures(c))
+            .collect();
+        axis.periods
+            .iter()
+            .map(|p| {
+                let c = cells.iter().find(|c| c.period == *p).copied();
+                let pomp =
+                    |v: Option<f64>, c: &Cell| v.map(|x| score::pomp(x, c.scale_min, c.scale_max));
+                TrendPoint {
+                    period: p.clone(),
+                    value: c.and_then(|c| c.mean_pomp),
+                    ci_low: c.and_then(|c| pomp(c.ci_low, c)),
+                    ci_high: c.and_then(|c| pomp(c.ci_high, c)),
+                }
+            })
+            .collect()
+    };
+    let chart = TrendChart {
+        title: label.to_string(),
+        y_label: "0-100".into(),
+        periods: axis.periods.clone(),
+        series: vec![
+            TrendSeries {
+                label: names.rso(rso),
+                style: SeriesStyle::Primary,
+                band: true,
+                points: series_for(Level::Rso, rso),
+            },
+            TrendSeries {
+                label: names.region(region),
+                style: SeriesStyle::Benchmark,
+                band: false,
+                points: series_for(Level::Region, region),
+            },
+        ],
+        version_breaks: axis.breaks.clone(),
+    };
+    chart::trend_svg(&chart, 560, 240)
+}
+
+pub(super) fn distribution_svg(
+    ctx: &Ctx,
+    names: &Names,
+    rso: &str,
+    instrument: &str,
+    version: &str,
+    cycle: &str,
+) -> Option<String> {
+    let inst = ctx.config.catalogue.get(instrument, version)?;
+    let counts: Vec<_> = ctx
+        .published
+        .rso_counts(rso)
+        .iter()
+        .filter(|k| {
+            k.instrument == instrument && k.instrument_version == version && k.period == cycle
+        })
+        .collect();
+    if counts.is_empty() {
+        return None;
+    }
+    let (lo, hi) = (inst.scale.min as i64, inst.scale.max as i64);
+    let mut rows = Vec::new();
+    for item in inst
+        .items
+        .iter()
+        .filter(|i| i.kind == crate::instrument::ItemKind::Likert)
+    {
+        let of_item: Vec<_> = counts.iter().filter(|k| k.item_id == item.id).collect();
+        if of_item.is_empty() {
+            continue;
+        }
+        let mut per_point = vec![0u64; (hi - lo + 1) as usize];
+        let mut na = 0;
+        for k in of_item {
+            match k.value {
+                Some(v) => {
+                    let i = (v as i64 - lo).clamp(0, hi - lo) as usize;
+                    per_point[i] += k.n;
+                }
+                None => na += k.n,
+            }
+        }
+        let text = if ctx.opts.lang == "en" {
+            item.en.clone()
+        } else {
+            item.nl.clone().or(item.en.clone())
+        };
+        let label = match text {
+            Some(t) if t.chars().count() > 60 => {
+                format!("{} {}…", item.id, t.chars().take(55).collect::<String>())
+            }
+            Some(t) => format!("{} {}", item.id, t),
+            None => format!(
+                "{} ({})",
+                item.id,
+                names.scale(instrument, version, &item.subscale)
+            ),
+        };
+        rows.push(DistributionRow {
+            label,
+            counts: per_point,
+            not_applicable: na,
+        });
+    }
+    let point_labels = (lo..=hi)
+        .map(|v| {
+            inst.scale
+                .labels
+                .iter()
+                .find(|l| l.value as i64 == v)
+                .map(|l| {
+                    if ctx.opts.lang == "en" {
+                        l.en.clone()
+                    } else {
+                        l.nl.clone()
+                    }
+                })
+                .unwrap_or_else(|| v.to_string())
+        })
+        .collect();
+    Some(chart::diverging_svg(
+        &Distribution {
+            title: format!("{} {}", names.instrument(instrument), version),
+            point_labels,
+            rows,
+        },
+        760,
+    ))
+}
+
+pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
+    let config = ctx.config;
+    let names = Names {
+        config,
+        lang: &ctx.opts.lang,
+        t: ctx.t,
+    };
+    let rso = config.registry.rsos.get(rso_id)?;
+    let lang = ctx.opts.lang.as_str();
+    let years = score::years_of(cycle);
+    let (first, last) = (*years.first()?, *years.last()?);
+    let members: Vec<String> = rso
+        .members
+        .iter()
+        .filter(|m| m.overlaps_years(first, last))
+        .map(|m| m.institution.clone())
+        .collect();
+    let member_units: Vec<String> = members
+        .iter()
+        .map(|i| format!("{i}:{}", rso.specialty))
+        .collect();
+
+    // Findings for the RSO and its member departments.
+    let (findings, missing) = ctx.findings(cycle);
+    let mut fs: Vec<Finding> = findings
+        .iter()
+        .filter(|f| match f.level {
+            Level::Rso => f.unit_id == rso_id,
+            Level::Department => member_units.contains(&f.unit_id),
+            _ => false,
+        })
+        .cloned()
+        .collect();
+    fs.extend(
+        missing
+            .iter()
+            .filter(|f| f.rso_id.as_deref() == Some(rso_id))
+            .cloned(),
+    );
+    let summary = summary_of(&fs, config, &names);
+
+    // Participation per department, instrument and year.
+    let mut participation = Vec::new();
+    let instruments_in: BTreeSet<String> = member_units
+        .iter()
+        .flat_map(|u| ctx.published.unit_cells(Level::Department, u))
+        .filter(|c| years.iter().any(|y| c.period == y.to_string()))
+        .map(|c| c.instrument.clone())
+        .collect();
+    for unit in &member_units {
+        for inst in &instruments_in {
+            let cells: Vec<String> = years
+                .iter()
+                .map(|y| {
+                    ctx.published
+                        .unit_cells(Level::Department, unit)
+                        .iter()
+                        .find(|c| {
+                            c.instrument == *inst
+                                && c.scale_id == TOTAL
+                                && c.period == y.to_string()
+                        })
+                        .map(|c| match c.response_rate {
+                            Some(r) => format!("{} ({})", c.n_respondents, pct(r, lang)),
+                            None => c.n_respondents.to_string(),
+                        })
+                        .unwrap_or_else(|| "–".into())
+                })
+                .collect();
+            if cells.iter().any(|c| c != "–") {
+                participation.push((
+                    names.unit(Level::Department, unit),
+                    names.instrument(inst),
+                    cells,
+                ));
+            }
+        }
+    }
+
+    // One section per instrument (latest version in the cycle).
+    let mut sections = Vec::new();
+    for (instrument, version) in versions_in(
+        &ctx.config.catalogue,
+        ctx.published,
+        Level::Rso,
+        rso_id,
+        cycle,
+    ) {
+        let Some(def) = config.catalogue.get(&instrument, &version) else {
+            continue;
+        };
+        let floor = config.floor_of(&instrument, &version);
+        let mut scales: Vec<String> = def
+            .subscales
+            .iter()
+            .filter(|s| {
+                ctx.published
+                    .unit_cells(Level::Rso, rso_id)
+                    .iter()
+                    .any(|c| {
+                        c.instrument == instrument
+                            && c.instrument_version == version
+                            && c.scale_id == s.id
+                    })
+            })
+            .map(|s| s.id.clone())
+            .collect();
+        scales.push(TOTAL.into());
+        let columns = scales
+            .iter()
+            .map(|s| names.scale(&instrument, &version, s))
+            .collect();
+        let mut rows = Vec::new();
+        for unit in &member_units {
+            if !ctx
+                .published
+                .unit_cells(Level::Department, unit)
+                .iter()
+                .any(|c| {
+                    c.instrument == instrument
+                        && c.instrument_version == version
+                        && c.period == cycle
+                })
+            {
+                continue;
+            }
+            rows.push(HeatRow {
+                label: names
+                    .unit(Level::Department, unit)
+                    .split(" – ")
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+                kind: "department".into(),
+                unit_id: unit.clone(),
+                cells: scales
+                    .iter()
+                    .map(|s| {
+                        shown(
+                            find(
+                                ctx.published,
+                                Level::Department,
+                                unit,
+                                &instrument,
+                                &version,
+                                s,
+                                cycle,
+                            ),
+                            floor,
+                            &names,
+                        )
+                    })
+                    .collect(),
+            });
+        }
+        rows.push(HeatRow {
+            label: ctx.t["rso_value"].clone(),
+            kind: "rso".into(),
+            unit_id: rso_id.to_string(),
+            cells: scales
+                .iter()
+                .map(|s| {
+                    shown(
+                        find(
+                            ctx.published,
+                            Level::Rso,
+                            rso_id,
+                            &instrument,
+                            &version,
+                            s,
+                            cycle,
+                        ),
+                        floor,
+                        &names,
+                    )
+                })
+                .collect(),
+        });
+        rows.push(HeatRow {
+            label: ctx.t["region_value"].clone(),
+            kind: "region".into(),
+            unit_id: rso.region.clone(),
+            cells: scales
+                .iter()
+                .map(|s| {
+                    shown(
+                        find(
+                            ctx.published,
+                            Level::Region,
+                            &rso.region,
+                            &instrument,
+                            &version,
+                            s,
+                            cycle,
+                        ),
+                        floor,
+                        &names,
+                    )
+                })
+                .collect(),
+        });
+        let axis = TrendAxis::new(ctx, &names, &rso.region, &instrument, last);
+        let trends = scales
+            .iter()
+            .map(|s| {
+                let construct = if s == TOTAL {
+                    TOTAL.to_string()
+                } else {
+                    def.subscale(s)
+                        .map(|x| x.construct.clone())
+                        .unwrap_or_default()
+                };
+                trend_svg(
+                    ctx,
+                    &names,
+                    rso,
+                    &axis,
+                    &instrument,
+                    &construct,
+                    &names.scale(&instrument, &version, s),
+                )
+            })
+            .collect();
+        // Every subscale for the RSO; the departments' totals only, so the
+        // table stays readable (their subscales are in the heatmap).
+        let mut changes = change_views(
+            ctx,
+            &names,
+            &[(Level::Rso, rso_id.to_string())],
+            &instrument,
+            &version,
+            cycle,
+        );
+        let depts: Vec<(Level, String)> = member_units
+            .iter()
+            .map(|u| (Level::Department, u.clone()))
+            .collect();
+        changes.extend(
+            change_views(ctx, &names, &depts, &instrument, &version, cycle)
+                .into_iter()
+                .filter(|c| c.scale == ctx.t["total"]),
+        );
+        sections.push(InstrumentSection {
+            id: instrument.clone(),
+            name: format!("{} ({})", names.instrument(&instrument), version),
+            columns,
+            rows,
+            trends,
+            distribution: distribution_svg(ctx, &names, rso_id, &instrument, &version, cycle),
+            changes,
+        });
+    }
+
+    // Development plan.
+    let plan = ctx
+        .plan
+        .iter()
+        .filter(|a| a.rso_id == rso_id)
+        .map(|a| {
+            let effect = pdca::effect(a, ctx.published, &config.registry, last);
+            let version = config
+                .catalogue
+                .iter()
+                .filter(|i| {
+                    i.id == a.instrument
+                        && (a.scale_id == TOTAL || i.subscale(&a.scale_id).is_some())
+                })
+                .map(|i| i.version.clone())
+                .last()
+                .unwrap_or_default();
+            let measured = match &effect {
+                None => ctx.t["no_measurement"].clone(),
+                Some(e) if e.not_measurable => ctx.t["not_measurable"].clone(),
+                Some(e) => format!(
+                    "{} {} → {} {}: {} ({}, g = {})",
+                    e.before,
+                    e.before_pomp.map(|v| num(v, 0, lang)).unwrap_or_default(),
+                    e.after,
+                    e.after_pomp.map(|v| num(v, 0, lang)).unwrap_or_default(),
+                    e.diff_pomp
+                        .map(|v| format!("{}{}", if v > 0.0 { "+" } else { "" }, num(v, 1, lang)))
+                        .unwrap_or_default(),
+                    e.p_value
+                        .map(|p| p_text(p, lang))
+                        .unwrap_or_else(|| "p = –".into()),
+                    e.hedges_g
+                        .map(|g| num(g, 2, lang))
+                        .unwrap_or_else(|| "–".into()),
+                ),
+            };
+            ActionView {
+                indicator: format!(
+                    "{}{}: {}",
+                    a.institution_id
+                        .as_ref()
+                        .map(|i| format!("{}, ", names.institution(i)))
+                        .unwrap_or_default(),
+                    names.instrument(&a.instrument),
+                    names.scale(&a.instrument, &version, &a.scale_id)
+                ),
+                overdue: a.overdue(ctx.opts.today),
+                measured,
+                effect,
+                action: a.clone(),
+            }
+        })
+        .collect();
+
+    // Exit survey: grades per clinic, tops and tips where the group passes
+    // the floor.
+    let mut exit = Vec::new();
+    // The exit survey: by its definition, the instrument whose open
+    // answers reports show as tops and tips; its grade is its grade item's.
+    let exit_survey = versions_in(&config.catalogue, ctx.published, Level::Rso, rso_id, cycle)
+        .into_iter()
+        .find_map(|(i, v)| {
+            let d = config.catalogue.get(&i, &v)?;
+            d.items.iter().any(|i| i.report_as.is_some()).then_some(d)
+        });
+    if let Some(def) = exit_survey {
+        let (instrument, version) = (def.id.as_str(), def.version.as_str());
+        let floor = config.floor_of(instrument, version);
+        let grade_scale = def.grade_subscale().map(str::to_string);
+        for unit in &member_units {
+            let total = find(
+                ctx.published,
+                Level::Department,
+                unit,
+                instrument,
+                version,
+                TOTAL,
+                cycle,
+            );
+            let Some(total) = total else { continue };
+            let grade = grade_scale
+                .as_ref()
+                .and_then(|g| {
+                    find(
+                        ctx.published,
+                        Level::Department,
+                        unit,
+                        instrument,
+                        version,
+                        g,
+                        cycle,
+                    )
+                })
+                .map(|c| {
+                    let mut s = shown(Some(c), floor, &names);
+                    if let (false, Some(m)) = (s.suppressed, c.mean) {
+                        s.text = num(m, 1, lang);
+                        s.value = Some(m);
+                    }
+                    s
+                })
+                .unwrap_or_else(ShownCell::empty);
+            let passes = crate::privacy::comments_publishable(total, floor);
+            let (inst, spec) = unit.split_once(':').unwrap_or((unit, ""));
+            let texts = |part: &str| -> Vec<String> {
+                if !passes {
+                    return Vec::new();
+                }
+                let items: Vec<&str> = def.open_items(part).map(|i| i.id.as_str()).collect();
+                let mut v: Vec<String> = ctx
+                    .comments
+                    .iter()
+                    .filter(|c| {
+                        c.instrument == instrument
+                            && c.institution_id == inst
+                            && c.specialty == spec
+                            && years.contains(&c.year)
+                            && items.contains(&c.item_id.as_str())
+                    })
+                    .map(|c| c.text.clone())
+                    .collect();
+                // Sorted, not in order of submission: order could identify.
+                v.sort();
+                v
+            };
+            let grade_n = grade_scale
+                .as_ref()
+                .and_then(|g| {
+                    find(
+                        ctx.published,
+                        Level::Department,
+                        unit,
+                        instrument,
+                        version,
+                        g,
+                        cycle,
+                    )
+                })
+                .map(|c| c.n_respondents)
+                .unwrap_or(total.n_respondents);
+            exit.push(ExitView {
+                clinic: names.institution(inst),
+                grade,
+                n: grade_n,
+                tops: texts("tops"),
+                tips: texts("tips"),
+            });
+        }
+    }
+
+    // The export files behind this RSO's numbers in this cycle.
+    let mut sources: Vec<(String, String)> = ctx
+        .published
+        .sources
+        .iter()
+        .filter(|s| s.rso_id == rso_id && s.period == cycle)
+        .map(|s| (s.source_file.clone(), s.source_sha256.clone()))
+        .collect();
+    sources.sort();
+    sources.dedup();
+    Some(RsoReport {
+        t: ctx.t.clone(),
+        lang: lang.to_string(),
+        title: config.title.clone(),
+        rso_id: rso_id.to_string(),
+        rso_name: rso.name.clone(),
+        specialty: names.specialty(&rso.specialty),
+        region: names.region(&rso.region),
+        members: members.iter().map(|m| names.institution(m)).collect(),
+        cycle: cycle.to_string(),
+        data_until: ctx.published.data_until(cycle),
+        generated_on: ctx.opts.today.to_string(),
+        summary,
+        years,
+        participation,
+        instruments: sections,
+        plan,
+        exit,
+        method: method_texts(ctx),
+        sources,
+    })
+}

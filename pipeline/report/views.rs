@@ -1,0 +1,563 @@
+//! The pieces every report shows, ready for a template: shown cells,
+//! findings in words, change rows, and the context a report is drawn from.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::chart::{self};
+use super::labels::*;
+use super::Options;
+use crate::config::Config;
+use crate::pdca::{self, Action, Finding, Kind, Rule};
+use crate::score::TOTAL;
+use crate::table::{Cell, Level, Published};
+
+/// One cell of a heatmap or table, ready to show.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownCell {
+    /// Text shown.
+    pub text: String,
+    /// Exact value (0-100) for machines and tests; None when not shown.
+    pub value: Option<f64>,
+    /// Background colour.
+    pub bg: String,
+    /// Text colour.
+    pub fg: String,
+    /// Suppressed: no value.
+    pub suppressed: bool,
+    /// Indicative (below the reliability minimum).
+    pub indicative: bool,
+    /// Tooltip.
+    pub title: String,
+}
+
+impl ShownCell {
+    pub(super) fn empty() -> ShownCell {
+        ShownCell {
+            text: "–".into(),
+            value: None,
+            bg: "#ffffff".into(),
+            fg: "#777777".into(),
+            suppressed: false,
+            indicative: false,
+            title: String::new(),
+        }
+    }
+}
+
+pub(super) fn shown(c: Option<&Cell>, floor: u32, names: &Names) -> ShownCell {
+    let Some(c) = c else {
+        return ShownCell::empty();
+    };
+    // Grey, no value: below the floor, or hidden to protect a small group.
+    let grey = |text: String, title: String| ShownCell {
+        text,
+        value: None,
+        bg: "#eeeeee".into(),
+        fg: "#555555".into(),
+        suppressed: true,
+        indicative: false,
+        title,
+    };
+    if c.suppressed && c.suppression_reason == Some(crate::domain::SuppressionReason::Secondary) {
+        return grey(
+            names.t["hidden_short"].clone(),
+            names.t["hidden_title"].clone(),
+        );
+    }
+    if c.suppressed || c.mean_pomp.is_none() {
+        return grey(
+            fill(
+                &names.t["suppressed_short"],
+                &[("floor", floor.to_string())],
+            ),
+            fill(
+                &names.t["suppressed_title"],
+                &[("n", c.n_respondents.to_string())],
+            ),
+        );
+    }
+    let p = c.mean_pomp.unwrap_or_default();
+    ShownCell {
+        text: format!(
+            "{}{}",
+            num(p, 0, names.lang),
+            if c.reliable { "" } else { "*" }
+        ),
+        value: Some(p),
+        bg: chart::heat_colour(p),
+        fg: chart::heat_text_colour(p),
+        suppressed: false,
+        indicative: !c.reliable,
+        title: format!(
+            "n = {}{}{}",
+            c.n_respondents,
+            c.mean
+                .map(|m| format!(
+                    ", {} = {}",
+                    names.t["current"].to_lowercase(),
+                    num(m, 2, names.lang)
+                ))
+                .unwrap_or_default(),
+            if c.reliable {
+                String::new()
+            } else {
+                format!(" ({})", names.t["indicative"])
+            }
+        ),
+    }
+}
+
+/// A finding in words.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingView {
+    /// The sentence.
+    pub text: String,
+    /// The rule's key.
+    pub rule: Rule,
+    /// Unit id.
+    pub unit_id: String,
+    /// Instrument.
+    pub instrument: String,
+    /// Subscale (the first, for a group).
+    pub scale_id: String,
+    /// Every subscale the finding covers.
+    pub scales: Vec<String>,
+}
+
+pub(super) fn describe(f: &Finding, config: &Config, names: &Names) -> FindingView {
+    let lang = names.lang;
+    let version = config
+        .catalogue
+        .iter()
+        .filter(|i| i.id == f.instrument)
+        .map(|i| i.version.clone())
+        .find(|v| {
+            config
+                .catalogue
+                .get(&f.instrument, v)
+                .is_some_and(|i| f.scale_id == TOTAL || i.subscale(&f.scale_id).is_some())
+        })
+        .unwrap_or_default();
+    let o = |v: Option<f64>, d: usize| v.map(|x| num(x, d, lang)).unwrap_or_else(|| "–".into());
+    let vals = vec![
+        ("unit", names.unit(f.level, &f.unit_id)),
+        ("scale", names.scale(&f.instrument, &version, &f.scale_id)),
+        ("instrument", names.instrument(&f.instrument)),
+        ("pomp", o(f.pomp, 0)),
+        ("previous", o(f.previous_pomp, 0)),
+        (
+            "p",
+            f.p_value
+                .map(|p| p_text(p, lang))
+                .unwrap_or_else(|| "p = –".into()),
+        ),
+        ("g", o(f.hedges_g, 2)),
+        ("n", f.n.map(|n| n.to_string()).unwrap_or_default()),
+        (
+            "rate",
+            f.response_rate.map(|r| pct(r, lang)).unwrap_or_default(),
+        ),
+        ("year", f.year.map(|y| y.to_string()).unwrap_or_default()),
+        (
+            "threshold",
+            match f.rule {
+                Rule::HighScore => threshold(config.rules.strength_pomp, lang),
+                Rule::LowScore => threshold(config.rules.improvement_pomp, lang),
+                Rule::LowResponse => pct(config.rules.min_response_rate, lang),
+                _ => String::new(),
+            },
+        ),
+    ];
+    let key = match f.rule {
+        Rule::HighScore => "rule_high_score",
+        Rule::LowScore => "rule_low_score",
+        Rule::Decline => "rule_decline",
+        Rule::Improved => "rule_improved",
+        Rule::TwoCyclesRunning => "rule_two_cycles",
+        Rule::LowResponse => "rule_low_response",
+        Rule::Missing => "rule_missing",
+    };
+    let mut text = fill(&names.t[key], &vals);
+    if f.version_changed {
+        text = format!(
+            "{} ({})",
+            text.trim_end_matches('.'),
+            names.t["version_changed"]
+        );
+    }
+    FindingView {
+        text,
+        rule: f.rule,
+        unit_id: f.unit_id.clone(),
+        instrument: f.instrument.clone(),
+        scale_id: f.scale_id.clone(),
+        scales: vec![f.scale_id.clone()],
+    }
+}
+
+/// Strengths, improvement points and signals in words.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct SummaryView {
+    /// Strengths.
+    pub strengths: Vec<FindingView>,
+    /// Improvement points.
+    pub improvements: Vec<FindingView>,
+    /// Signals.
+    pub signals: Vec<FindingView>,
+}
+
+pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> SummaryView {
+    // One line per unit, instrument and rule: the total first, then the
+    // subscales with their scores, so a committee reads a few sentences,
+    // not a list of every subscale. The RSO comes before its departments.
+    let mut groups: BTreeMap<(Kind, u8, String, String, Rule), Vec<&Finding>> = BTreeMap::new();
+    for f in fs {
+        let level_order = match f.level {
+            Level::Region => 0,
+            Level::Rso => 1,
+            _ => 2,
+        };
+        groups
+            .entry((
+                f.kind,
+                level_order,
+                f.unit_id.clone(),
+                f.instrument.clone(),
+                f.rule,
+            ))
+            .or_default()
+            .push(f);
+    }
+    let lang = names.lang;
+    let mut s = SummaryView::default();
+    for ((kind, _, _, _, rule), mut members) in groups {
+        members.sort_by_key(|f| (f.scale_id != TOTAL, f.scale_id.clone()));
+        let first = members[0];
+        let mut v = describe(first, config, names);
+        if members.len() > 1
+            && matches!(
+                rule,
+                Rule::HighScore
+                    | Rule::LowScore
+                    | Rule::Decline
+                    | Rule::Improved
+                    | Rule::TwoCyclesRunning
+            )
+        {
+            let version = config
+                .catalogue
+                .iter()
+                .filter(|i| {
+                    i.id == first.instrument
+                        && members
+                            .iter()
+                            .all(|f| f.scale_id == TOTAL || i.subscale(&f.scale_id).is_some())
+                })
+                .map(|i| i.version.clone())
+                .last()
+                .unwrap_or_default();
+            let parts: Vec<String> = members
+                .iter()
+                .map(|f| {
+                    let score = match (f.previous_pomp, f.pomp) {
+                        (Some(a), Some(b))
+                            if matches!(
+                                rule,
+                                Rule::Decline | Rule::Improved | Rule::TwoCyclesRunning
+                            ) =>
+                        {
+                            format!("{} → {}", num(a, 0, lang), num(b, 0, lang))
+                        }
+                        (_, Some(b)) => num(b, 0, lang),
+                        _ => "–".into(),
+                    };
+                    format!(
+                        "{} {score}",
+                        names.scale(&f.instrument, &version, &f.scale_id)
+                    )
+                })
+                .collect();
+            let phrase = match rule {
+                Rule::HighScore => fill(
+                    &names.t["group_high_score"],
+                    &[("threshold", threshold(config.rules.strength_pomp, lang))],
+                ),
+                Rule::LowScore => fill(
+                    &names.t["group_low_score"],
+                    &[("threshold", threshold(config.rules.improvement_pomp, lang))],
+                ),
+                Rule::Decline => names.t["group_decline"].clone(),
+                Rule::Improved => names.t["group_improved"].clone(),
+                _ => names.t["group_two_cycles"].clone(),
+            };
+            v.text = format!(
+                "{} ({}, n = {}): {} – {}.",
+                names.unit(first.level, &first.unit_id),
+                names.instrument(&first.instrument),
+                first.n.map(|n| n.to_string()).unwrap_or_default(),
+                parts.join("; "),
+                phrase
+            );
+            v.scales = members.iter().map(|f| f.scale_id.clone()).collect();
+        }
+        match kind {
+            Kind::Strength => s.strengths.push(v),
+            Kind::Improvement => s.improvements.push(v),
+            Kind::Signal => s.signals.push(v),
+        }
+    }
+    s
+}
+
+/// A row of a heatmap.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeatRow {
+    /// Row label.
+    pub label: String,
+    /// `department`, `rso` or `region` (benchmarks are styled apart).
+    pub kind: String,
+    /// Unit id.
+    pub unit_id: String,
+    /// One per column.
+    pub cells: Vec<ShownCell>,
+}
+
+/// One row of a change table.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeView {
+    /// Unit.
+    pub unit: String,
+    /// Subscale.
+    pub scale: String,
+    /// Previous period.
+    pub previous: String,
+    /// Difference on 0-100.
+    pub diff: String,
+    /// p.
+    pub p: String,
+    /// g.
+    pub g: String,
+    /// The versions differ.
+    pub version_changed: bool,
+    /// No numbers: a cell is suppressed.
+    pub suppressed: bool,
+}
+
+/// One instrument's section of the RSO report.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstrumentSection {
+    /// Instrument id.
+    pub id: String,
+    /// Display name with version.
+    pub name: String,
+    /// Column headers (subscales, total last).
+    pub columns: Vec<String>,
+    /// Institutions, then RSO and region benchmarks.
+    pub rows: Vec<HeatRow>,
+    /// Trend charts (SVG) per subscale.
+    pub trends: Vec<String>,
+    /// Diverging bars (SVG), when published.
+    pub distribution: Option<String>,
+    /// Changes since the previous cycle.
+    pub changes: Vec<ChangeView>,
+}
+
+/// An action with its measured effect.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionView {
+    /// The action.
+    pub action: Action,
+    /// Indicator label.
+    pub indicator: String,
+    /// Whether it is past its due date and not done.
+    pub overdue: bool,
+    /// The measured change in words.
+    pub measured: String,
+    /// The measured change, for machines.
+    pub effect: Option<pdca::Effect>,
+}
+
+/// A clinic's exit survey results.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExitView {
+    /// Clinic.
+    pub clinic: String,
+    /// Mean grade, or the suppression text.
+    pub grade: ShownCell,
+    /// Respondents.
+    pub n: u64,
+    /// Tops (only where the group passes the floor).
+    pub tops: Vec<String>,
+    /// Tips.
+    pub tips: Vec<String>,
+}
+
+pub(super) fn find<'a>(
+    p: &'a Published,
+    level: Level,
+    unit: &str,
+    instrument: &str,
+    version: &str,
+    scale: &str,
+    period: &str,
+) -> Option<&'a Cell> {
+    p.unit_cells(level, unit).iter().find(|c| {
+        c.instrument == instrument
+            && c.instrument_version == version
+            && c.scale_id == scale
+            && c.period == period
+    })
+}
+
+/// The instrument versions of a cycle for a unit, latest version last.
+pub(super) fn versions_in(
+    catalogue: &crate::instrument::Catalogue,
+    p: &Published,
+    level: Level,
+    unit: &str,
+    cycle: &str,
+) -> Vec<(String, String)> {
+    let set: BTreeSet<(String, String)> = p
+        .unit_cells(level, unit)
+        .iter()
+        .filter(|c| c.period == cycle)
+        .map(|c| (c.instrument.clone(), c.instrument_version.clone()))
+        .collect();
+    // Keep the latest version of each instrument (versions sort as text:
+    // 2011 < 2016, smart-2016 < smart-7pt).
+    let mut latest: BTreeMap<String, String> = BTreeMap::new();
+    for (i, v) in set {
+        latest.insert(i, v);
+    }
+    // In the definitions' display order (stable: by id within an order).
+    let order = |id: &str| {
+        catalogue
+            .iter()
+            .find(|d| d.id == id)
+            .map_or(99, |d| d.display_order())
+    };
+    let mut v: Vec<(String, String)> = latest.into_iter().collect();
+    v.sort_by_key(|(i, _)| order(i));
+    v
+}
+
+/// Findings and missing measurements per cycle, each made on first use.
+pub(super) type Found = BTreeMap<String, std::sync::OnceLock<(Vec<Finding>, Vec<Finding>)>>;
+
+pub(super) fn found_for(cycles: &[String]) -> Found {
+    cycles
+        .iter()
+        .map(|c| (c.clone(), std::sync::OnceLock::new()))
+        .collect()
+}
+
+pub(super) struct Ctx<'a> {
+    pub(super) config: &'a Config,
+    pub(super) published: &'a Published,
+    /// Per cycle, the findings and missing measurements of `published`,
+    /// made once for all reports drawn from it.
+    pub(super) found: &'a Found,
+    pub(super) comments: &'a [crate::dataset::CommentRow],
+    pub(super) plan: &'a [Action],
+    pub(super) opts: &'a Options,
+    pub(super) t: &'a Labels,
+}
+
+impl Ctx<'_> {
+    /// Every finding of a cycle, and the measurements the calendar expected
+    /// in it that are not in the data.
+    pub(super) fn findings(&self, cycle: &str) -> &(Vec<Finding>, Vec<Finding>) {
+        let config = self.config;
+        self.found
+            .get(cycle)
+            .expect("reports are only made for the cycles being rendered")
+            .get_or_init(|| {
+                (
+                    pdca::findings(self.published, cycle, &config.rules),
+                    pdca::missing_measurements(
+                        self.published,
+                        cycle,
+                        &config.calendar,
+                        &config.registry,
+                    ),
+                )
+            })
+    }
+}
+
+pub(super) fn method_texts(ctx: &Ctx) -> Vec<String> {
+    let (t, lang, c) = (ctx.t, ctx.opts.lang.as_str(), ctx.config);
+    vec![
+        fill(
+            &t["method_scores"],
+            &[("half", pct(c.min_answered_fraction, lang))],
+        ),
+        fill(
+            &t["method_privacy"],
+            &[("floor", c.privacy_floor.to_string())],
+        ),
+        t["thresholds_note"].clone(),
+        fill(
+            &t["method_rules"],
+            &[
+                ("strength", threshold(c.rules.strength_pomp, lang)),
+                ("improvement", threshold(c.rules.improvement_pomp, lang)),
+                ("sig", num(c.rules.significance, 2, lang)),
+                ("effect", num(c.rules.decline_effect, 1, lang)),
+                ("rate", pct(c.rules.min_response_rate, lang)),
+            ],
+        ),
+    ]
+}
+
+pub(super) fn change_views(
+    ctx: &Ctx,
+    names: &Names,
+    units: &[(Level, String)],
+    instrument: &str,
+    version: &str,
+    cycle: &str,
+) -> Vec<ChangeView> {
+    let lang = ctx.opts.lang.as_str();
+    let mut out = Vec::new();
+    for (level, unit) in units {
+        for ch in ctx.published.unit_changes(*level, unit).iter().filter(|c| {
+            c.instrument == instrument && c.instrument_version == version && c.period == cycle
+        }) {
+            let o =
+                |v: Option<f64>, d: usize| v.map(|x| num(x, d, lang)).unwrap_or_else(|| "–".into());
+            out.push(ChangeView {
+                unit: names.unit(*level, unit),
+                scale: names.scale(instrument, version, &ch.scale_id),
+                previous: ch.previous_period.clone(),
+                diff: if ch.suppressed {
+                    fill(
+                        &names.t["suppressed_short"],
+                        &[(
+                            "floor",
+                            ctx.config.floor_of(instrument, version).to_string(),
+                        )],
+                    )
+                } else {
+                    o(ch.diff_pomp, 1)
+                },
+                p: ch
+                    .p_value
+                    .map(|p| {
+                        if p < 0.001 {
+                            format!("< {}", num(0.001, 3, lang))
+                        } else {
+                            num(p, 3, lang)
+                        }
+                    })
+                    .unwrap_or_else(|| "–".into()),
+                g: o(ch.hedges_g, 2),
+                version_changed: ch.version_changed,
+                suppressed: ch.suppressed,
+            });
+        }
+    }
+    out
+}
