@@ -142,19 +142,20 @@ impl Tally<'_> {
     }
 }
 
-/// Bytes to text according to the profile's encoding.
-pub fn decode_text(
-    bytes: &[u8],
+/// Bytes to text according to the profile's encoding, and the encoding's
+/// name; valid UTF-8 (and ASCII in any encoding) is borrowed.
+pub fn decode_text<'b>(
+    bytes: &'b [u8],
     encoding: Encoding,
     profile_id: &str,
-) -> Result<(String, String), FileProblem> {
+) -> Result<(Cow<'b, str>, String), FileProblem> {
     if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, _, _) = enc.decode(&bytes[bom_len..]);
-        return Ok((text.into_owned(), enc.name().to_string()));
+        return Ok((text, enc.name().to_string()));
     }
     match encoding {
         Encoding::Utf8 => match std::str::from_utf8(bytes) {
-            Ok(s) => Ok((s.to_string(), "UTF-8".into())),
+            Ok(s) => Ok((Cow::Borrowed(s), "UTF-8".into())),
             Err(e) => {
                 let at = e.valid_up_to();
                 let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
@@ -170,17 +171,17 @@ pub fn decode_text(
         },
         Encoding::Windows1252 => {
             let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
-            Ok((text.into_owned(), "windows-1252".into()))
+            Ok((text, "windows-1252".into()))
         }
         Encoding::Auto => {
             if let Ok(s) = std::str::from_utf8(bytes) {
-                return Ok((s.to_string(), "UTF-8".into()));
+                return Ok((Cow::Borrowed(s), "UTF-8".into()));
             }
             let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
             det.feed(bytes, true);
             let enc = det.guess(Some(b"nl"), chardetng::Utf8Detection::Allow);
             let (text, _, _) = enc.decode(bytes);
-            Ok((text.into_owned(), enc.name().to_string()))
+            Ok((text, enc.name().to_string()))
         }
     }
 }
@@ -211,9 +212,11 @@ fn decode_csv(bytes: &[u8], profile: &Profile, limits: &Limits) -> Result<Decode
     // The invisible characters are never a delimiter, quote or line end, so
     // removing them from the whole text is removing them from every cell, in
     // one pass (and none for the usual file).
+    // Valid UTF-8 is borrowed, not copied: a file near max_file_bytes is
+    // held once, not twice.
     let text = match strip_invisible(&text) {
         Cow::Borrowed(_) => text,
-        Cow::Owned(clean) => clean,
+        Cow::Owned(clean) => Cow::Owned(clean),
     };
     let delimiter = profile.delimiter.unwrap_or_else(|| sniff_delimiter(&text));
     let mut tally = Tally {

@@ -45,8 +45,8 @@ pub struct Limits {
     /// is unpacked.
     pub max_xlsx_part_bytes: u64,
     /// Most cells of one sheet or CSV (default 10,000,000), counted per row
-    /// up to its last value, as they are held in memory (about 10 bytes
-    /// each beyond their text).
+    /// up to its last value, as they are held in memory (about 20 bytes
+    /// each with their text: a CSV refused at this limit peaked at 280 MB).
     pub max_sheet_cells: u64,
     /// Days after today a submission date may lie (default 1: an export
     /// made just after midnight in another time zone). A later date is a
