@@ -284,15 +284,17 @@ fn hostile_files_are_refused_or_quarantined_and_the_good_files_go_on() {
     );
 
     // 6. An e-mail address typed into an item column and into the
-    // institution column; a value of 5,000 characters.
+    // institution column; a value of 5,000 characters; a cell over
+    // limits.max_cell_chars (100,000 by default).
     d.write(
         "inbox/drect_email.csv",
         format!(
-            "{h}\n{}\n{}\n{}\n{}\n",
+            "{h}\n{}\n{}\n{}\n{}\n{}\n",
             csv_row("2024-03-01", "ZHA", "p10@x.nl", "jan.jansen@umcl.nl"),
             csv_row("2024-03-01", "piet.puk@umcl.nl", "p11@x.nl", "4"),
             csv_row("2024-03-01", "ZHA", "p12@x.nl", &"x".repeat(5000)),
             csv_row("2024-03-01", "ZHA", "p13@x.nl", "4"),
+            csv_row("2024-03-01", "ZHA", "p14@x.nl", &"y".repeat(100_001)),
         ),
     );
 
@@ -383,6 +385,16 @@ fn hostile_files_are_refused_or_quarantined_and_the_good_files_go_on() {
     );
     let long = line(&out, "drect_email.csv", &["row 4", "(5000 characters)"]);
     assert!(long.len() < 1000, "clipped: {} characters", long.len());
+    let huge = line(
+        &out,
+        "drect_email.csv",
+        &[
+            "row 6",
+            "column \"Q3\"",
+            "100001 characters, more than limits.max_cell_chars = 100000",
+        ],
+    );
+    assert!(huge.len() < 1000, "clipped: {} characters", huge.len());
     for address in ["jan.jansen@umcl.nl", "piet.puk@umcl.nl"] {
         assert!(!out.contains(address), "{address} echoed:\n{out}");
     }
@@ -409,7 +421,7 @@ fn hostile_files_are_refused_or_quarantined_and_the_good_files_go_on() {
     assert_eq!(counts("drect_dupmail.csv"), ("failed", 1, 0, 1));
     assert_eq!(counts("drect_future.csv"), ("ingested", 4, 2, 2));
     assert_eq!(counts("exit_bidi.csv"), ("ingested", 2, 2, 0));
-    assert_eq!(counts("drect_email.csv"), ("ingested", 4, 1, 3));
+    assert_eq!(counts("drect_email.csv"), ("ingested", 5, 1, 4));
 
     // The far cell's good row is in the dataset, read from the XLSX.
     let responses = read_table_as_text(&d.join("dataset/responses")).unwrap();
