@@ -9,9 +9,16 @@
 //! naming file, row, column, value and the fix; the rest of the file goes
 //! on. Every row read is either a response or quarantined.
 //!
+//! A hostile or broken file is bounded (`limits`) and explained: it is
+//! refused or its rows quarantined with a message naming the rule, its
+//! setting and the fix, never a crash; every value echoed into a message
+//! or a quarantine record is clipped and has its e-mail addresses masked
+//! (`text::clip`).
+//!
 //! It does not write anything: the `dataset` module stores what it returns.
 
 pub mod decode;
+pub mod limits;
 pub mod profile;
 pub mod pseudonym;
 
@@ -22,8 +29,9 @@ use sha2::{Digest, Sha256};
 
 use crate::instrument::{Instrument, ItemKind};
 use crate::org::Registry;
-use crate::text::trim;
-use decode::{FileProblem, RawRow};
+use crate::text::{echo, quoted_list, trim};
+use decode::{column_letters, FileProblem, RawRow};
+use limits::Limits;
 use profile::{ColumnRole, Layout, Profile};
 use pseudonym::{mask_identifiers, PseudonymKey};
 
@@ -111,25 +119,56 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Reads one export: never fails; problems become quarantine records.
+/// A value quoted for a message: clipped, e-mail addresses masked.
+fn q(s: &str) -> String {
+    format!("{:?}", echo(s))
+}
+
+/// Today, or `OPLEIDINGSMONITOR_TODAY` (YYYY-MM-DD), the same rule as the
+/// reports' date (`job::today`, which ingest may not import: it is a later
+/// stage), so a test or a re-run of an old batch sees the same "future".
+pub fn today() -> NaiveDate {
+    std::env::var("OPLEIDINGSMONITOR_TODAY")
+        .ok()
+        .and_then(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok())
+        .unwrap_or_else(|| chrono::Local::now().date_naive())
+}
+
+/// Reads one export with the default `Limits`: never fails; problems become
+/// quarantine records.
 pub fn ingest_bytes(bytes: &[u8], ctx: &Context) -> FileOutcome {
-    let decoded = match decode::decode(bytes, ctx.profile) {
+    ingest_bytes_limited(bytes, ctx, &Limits::default())
+}
+
+/// Reads one export within `limits`: never fails; problems become
+/// quarantine records, and a file over a limit is refused with a message
+/// naming the limit's setting.
+pub fn ingest_bytes_limited(bytes: &[u8], ctx: &Context, limits: &Limits) -> FileOutcome {
+    let decoded = match decode::decode(bytes, ctx.profile, limits) {
         Ok(d) => d,
-        Err(p) => return rejected_file(count_rows_lossy(bytes, ctx.profile), p),
+        Err(p) => return rejected_file(count_rows_lossy(bytes, ctx.profile, limits), p),
     };
     let decoded_as = match decoded.delimiter {
         Some(d) => format!("{} {:?}", decoded.encoding, d),
         None => decoded.encoding.clone(),
     };
-    let (headings, data) = match split_header(&decoded.rows, ctx.profile) {
+    let (headings, data) = match split_header(&decoded.rows, ctx.profile, limits) {
         Ok(x) => x,
         Err(p) => {
-            let mut out = rejected_file(0, p);
+            // The rows below the header rows were read and are refused.
+            let last_header =
+                ctx.profile.header_row as u64 + header_rows(ctx.profile.layout) as u64 - 1;
+            let below = decoded
+                .rows
+                .iter()
+                .filter(|r| r.row as u64 > last_header)
+                .count();
+            let mut out = rejected_file(below as u64, p);
             out.decoded_as = decoded_as;
             return out;
         }
     };
-    let mut out = match Columns::resolve(&headings, data, ctx) {
+    let mut out = match Columns::resolve(&headings, data, ctx, limits) {
         Ok(cols) => {
             let mut out = FileOutcome::default();
             // Two respondents can give identical anonymous answers on one
@@ -165,7 +204,10 @@ pub fn ingest_bytes(bytes: &[u8], ctx: &Context) -> FileOutcome {
     out
 }
 
-fn rejected_file(rows: u64, p: FileProblem) -> FileOutcome {
+/// The outcome of a file refused as a whole, its `rows` counted as read and
+/// quarantined. Public for the batch, which refuses a file it cannot read
+/// (or that is over `limits.max_file_bytes`) before ingest sees it.
+pub fn rejected_file(rows: u64, p: FileProblem) -> FileOutcome {
     let reason = format!("file rejected ({rows} rows): {}", p.message);
     FileOutcome {
         rows_read: rows,
@@ -173,8 +215,8 @@ fn rejected_file(rows: u64, p: FileProblem) -> FileOutcome {
         file_error: Some(p.message.clone()),
         quarantine: vec![QuarantineRecord {
             source_row: p.row,
-            column: p.column,
-            value: p.value,
+            column: p.column.map(|c| echo(&c).into_owned()),
+            value: p.value.map(|v| echo(&v).into_owned()),
             reason,
         }],
         ..Default::default()
@@ -184,8 +226,9 @@ fn rejected_file(rows: u64, p: FileProblem) -> FileOutcome {
 /// Data rows of a file that cannot be decoded as its profile says, counted
 /// as Windows-1252 text (which decodes any bytes), so the manifest still
 /// says how many rows were rejected.
-fn count_rows_lossy(bytes: &[u8], profile: &Profile) -> u64 {
-    if profile.format != profile::Format::Csv {
+fn count_rows_lossy(bytes: &[u8], profile: &Profile, limits: &Limits) -> u64 {
+    // A file over the size limit is not read a second time.
+    if profile.format != profile::Format::Csv || bytes.len() as u64 > limits.max_file_bytes {
         return 0;
     }
     let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
@@ -216,6 +259,7 @@ fn header_rows(layout: Layout) -> usize {
 fn split_header<'r>(
     rows: &'r [RawRow],
     profile: &Profile,
+    limits: &Limits,
 ) -> Result<(Vec<String>, &'r [RawRow]), FileProblem> {
     let h = rows
         .iter()
@@ -232,6 +276,24 @@ fn split_header<'r>(
             "the file ends inside its {n} header rows: it is truncated, or profile {} has the wrong layout",
             profile.id
         )));
+    }
+    for r in &rows[h..h + n] {
+        if let Some(s) = r.stray {
+            return Err(FileProblem {
+                row: Some(r.row),
+                column: Some(format!("{}{}", column_letters(s.column), r.row)),
+                value: None,
+                message: format!(
+                    "header row {} has {} heading(s) beyond limits.max_columns = {}, the first in cell {}{} (column {}): remove what was typed there by accident, or raise limits.max_columns in the configuration if the export really is that wide",
+                    r.row,
+                    s.count,
+                    limits.max_columns,
+                    column_letters(s.column),
+                    r.row,
+                    s.column as u64 + 1
+                ),
+            });
+        }
     }
     let first = &rows[h].cells;
     let headings = match profile.layout {
@@ -285,6 +347,23 @@ struct Columns {
     items: Vec<(usize, usize)>,
     /// Columns whose values are masked in messages.
     masked: Vec<bool>,
+    /// An XLSX row ends at its last value (Excel stores no empty cells), so
+    /// a short row is not a truncated one.
+    ragged: bool,
+    /// `limits.max_cell_chars`.
+    max_cell_chars: u64,
+    /// `limits.max_columns`.
+    max_columns: u64,
+    /// Today, and the latest submission date accepted (today plus
+    /// `limits.future_days`).
+    today: NaiveDate,
+    latest: NaiveDate,
+    future_days: u32,
+}
+
+/// A column's position for people: `C (3)`.
+fn position(col: usize) -> String {
+    format!("{} ({})", column_letters(col as u32), col + 1)
 }
 
 impl Columns {
@@ -292,8 +371,10 @@ impl Columns {
         headings: &[String],
         data: &[RawRow],
         ctx: &Context,
+        limits: &Limits,
     ) -> Result<Columns, FileProblem> {
         let p = ctx.profile;
+        let today = today();
         let mut cols = Columns {
             headings: headings.to_vec(),
             response_id: None,
@@ -306,8 +387,18 @@ impl Columns {
             identifiers: Vec::new(),
             items: Vec::new(),
             masked: vec![false; headings.len()],
+            ragged: p.format == profile::Format::Xlsx,
+            max_cell_chars: limits.max_cell_chars,
+            max_columns: limits.max_columns,
+            today,
+            latest: today + chrono::Days::new(limits.future_days.into()),
+            future_days: limits.future_days,
         };
         let mut unknown = Vec::new();
+        // A metadata column given twice would be read from one copy and the
+        // other dropped unseen (which one is an accident of the loop): both
+        // positions are named instead.
+        let mut metadata: HashMap<&'static str, usize> = HashMap::new();
         let mut seen_items: HashMap<usize, usize> = HashMap::new();
         for (i, h) in headings.iter().enumerate() {
             if h.is_empty() {
@@ -319,18 +410,45 @@ impl Columns {
                 {
                     return Err(FileProblem {
                         row: None,
-                        column: Some(format!("column {}", i + 1)),
+                        column: Some(format!("column {}", position(i))),
                         value: None,
                         message: format!(
                             "column {} has no heading but holds values: give it a heading in the export, or fix the delimiter or header_row in profile {}",
-                            i + 1,
+                            position(i),
                             p.id
                         ),
                     });
                 }
                 continue;
             }
-            match p.column_role(h) {
+            let role = p.column_role(h);
+            let what = match role {
+                ColumnRole::ResponseId => Some("response id"),
+                ColumnRole::SubmittedOn => Some("submission date"),
+                ColumnRole::Institution => Some("institution"),
+                ColumnRole::Specialty => Some("specialty"),
+                ColumnRole::Respondent => Some("respondent"),
+                ColumnRole::Subject => Some("rated supervisor"),
+                ColumnRole::Role => Some("role"),
+                _ => None,
+            };
+            if let Some(what) = what {
+                if let Some(prev) = metadata.insert(what, i) {
+                    return Err(FileProblem {
+                        row: None,
+                        column: Some(echo(h).into_owned()),
+                        value: None,
+                        message: format!(
+                            "column {} appears twice, in column {} and column {}; profile {} reads it as the {what}, and one copy would be lost unseen: remove or rename one of them in the export",
+                            q(h),
+                            position(prev),
+                            position(i),
+                            p.id
+                        ),
+                    });
+                }
+            }
+            match role {
                 ColumnRole::ResponseId => cols.response_id = Some(i),
                 ColumnRole::SubmittedOn => cols.submitted_on = i,
                 ColumnRole::Institution => cols.institution = Some(i),
@@ -352,10 +470,12 @@ impl Columns {
                 ColumnRole::Item(id) => {
                     let idx = ctx.instrument.items.iter().position(|it| it.id == id).ok_or_else(|| FileProblem {
                         row: None,
-                        column: Some(h.clone()),
+                        column: Some(echo(h).into_owned()),
                         value: None,
                         message: format!(
-                            "column {h:?} maps to item {id:?}, which {} does not have: correct [items] or item_patterns in profile {}",
+                            "column {} maps to item {}, which {} does not have: correct [items] or item_patterns in profile {}",
+                            q(h),
+                            q(&id),
                             ctx.instrument.key(),
                             p.id
                         ),
@@ -363,11 +483,16 @@ impl Columns {
                     if let Some(prev) = seen_items.insert(idx, i) {
                         return Err(FileProblem {
                             row: None,
-                            column: Some(h.clone()),
+                            column: Some(echo(h).into_owned()),
                             value: None,
                             message: format!(
-                                "columns {:?} and {h:?} both map to item {id:?}: correct profile {}",
-                                headings[prev], p.id
+                                "columns {} in column {} and {} in column {} both map to item {}: one answer would be lost unseen; remove the copy from the export or correct profile {}",
+                                q(&headings[prev]),
+                                position(prev),
+                                q(h),
+                                position(i),
+                                q(&id),
+                                p.id
                             ),
                         });
                     }
@@ -383,7 +508,7 @@ impl Columns {
             value: None,
             message: format!(
                 "required column {name:?} ({what}) is missing; the file has: {}. Correct columns in profile {}",
-                headings.iter().filter(|h| !h.is_empty()).take(12).map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", "),
+                quoted_list(headings.iter().filter(|h| !h.is_empty()).map(String::as_str), 12),
                 p.id
             ),
         }
@@ -420,11 +545,11 @@ impl Columns {
         if !unknown.is_empty() {
             return Err(FileProblem {
                 row: None,
-                column: Some(unknown[0].clone()),
+                column: Some(echo(&unknown[0]).into_owned()),
                 value: None,
                 message: format!(
                     "column {} is not an item of {} nor a known column of profile {}: map it under [items] or item_patterns, or list it in columns.ignore if it holds no answers (a different instrument version?)",
-                    unknown.iter().map(|u| format!("{u:?}")).collect::<Vec<_>>().join(", "),
+                    quoted_list(unknown.iter().map(String::as_str), 12),
                     ctx.instrument.key(),
                     p.id
                 ),
@@ -440,17 +565,20 @@ impl Columns {
         Ok(cols)
     }
 
+    /// A quarantine record for one cell: the value of an identifier column
+    /// masked, any other value clipped with its e-mail addresses masked (an
+    /// address typed into an item or institution column must not travel).
     fn problem(&self, row: &RawRow, col: usize, message: String) -> QuarantineRecord {
         let value = row.cells.get(col).map(|v| {
-            if self.masked[col] {
+            if self.masked.get(col).copied().unwrap_or(false) {
                 MASKED.to_string()
             } else {
-                v.to_string()
+                echo(v).into_owned()
             }
         });
         QuarantineRecord {
             source_row: Some(row.row),
-            column: self.headings.get(col).cloned(),
+            column: self.headings.get(col).map(|h| echo(h).into_owned()),
             value,
             reason: message,
         }
@@ -461,15 +589,29 @@ impl Columns {
         let p = ctx.profile;
         let inst = ctx.instrument;
         let n = self.headings.len();
+        if let Some(s) = row.stray {
+            let cell = format!("{}{}", column_letters(s.column), row.row);
+            return Err(QuarantineRecord {
+                source_row: Some(row.row),
+                column: Some(cell.clone()),
+                value: None,
+                reason: format!(
+                    "the row has {} value(s) far right of the table, the first in cell {cell} (column {}), beyond limits.max_columns = {}: typed outside the table by accident? It is not read, and the row is quarantined so nothing is lost unseen: delete the cell in Excel (Ctrl+End goes to it) and export again, or raise limits.max_columns in the configuration if the table really is that wide",
+                    s.count,
+                    s.column as u64 + 1,
+                    self.max_columns
+                ),
+            });
+        }
         let last_used = self
             .headings
             .iter()
             .rposition(|h| !h.is_empty())
             .unwrap_or(0);
-        if row.cells.len() <= last_used {
+        if !self.ragged && row.cells.len() <= last_used {
             return Err(QuarantineRecord {
                 source_row: Some(row.row),
-                column: self.headings.get(row.cells.len()).cloned(),
+                column: self.headings.get(row.cells.len()).map(|h| echo(h).into_owned()),
                 value: None,
                 reason: format!(
                     "the row has {} fields but the header has {n}: the row is incomplete (truncated file?); export the file again",
@@ -488,6 +630,22 @@ impl Columns {
                 ),
             });
         }
+        // Checked by bytes first: a cell of at most max bytes has at most
+        // max characters, so the usual cell is not counted.
+        if let Some((col, chars)) = row.cells.iter().enumerate().find_map(|(i, c)| {
+            (c.len() as u64 > self.max_cell_chars)
+                .then(|| (i, c.chars().count() as u64))
+                .filter(|&(_, n)| n > self.max_cell_chars)
+        }) {
+            return Err(self.problem(
+                row,
+                col,
+                format!(
+                    "the cell has {chars} characters, more than limits.max_cell_chars = {}: a paste gone wrong or a damaged export? Correct the cell, or raise limits.max_cell_chars in the configuration if the answer is genuine",
+                    self.max_cell_chars
+                ),
+            ));
+        }
         let cell = |i: usize| row.cells.get(i).map(trim).unwrap_or("");
 
         let date_text = cell(self.submitted_on);
@@ -496,12 +654,23 @@ impl Columns {
                 row,
                 self.submitted_on,
                 format!(
-                    "{date_text:?} is not a date in a known format ({}): correct the cell, or add its format to date_formats in profile {}",
-                    p.date_formats.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                    "{} is not a date in a known format (tried {}): correct the cell, or add its format to date_formats in profile {}",
+                    q(date_text),
+                    formats_tried(&p.date_formats).join(", "),
                     p.id
                 ),
             )
         })?;
+        if submitted_on > self.latest {
+            return Err(self.problem(
+                row,
+                self.submitted_on,
+                format!(
+                    "the submission date {submitted_on} lies after today ({}) by more than limits.future_days = {}: a wrong year, or day and month swapped? Correct the cell in the export",
+                    self.today, self.future_days
+                ),
+            ));
+        }
 
         let (inst_text, inst_col) = match self.institution {
             Some(i) => (cell(i).to_string(), Some(i)),
@@ -509,14 +678,15 @@ impl Columns {
         };
         let institution = ctx.registry.institution(&inst_text).ok_or_else(|| {
             let msg = format!(
-                "unknown institution {inst_text:?}: add this spelling to the aliases of the right institution in the registry"
+                "unknown institution {}: add this spelling to the aliases of the right institution in the registry",
+                q(&inst_text)
             );
             match inst_col {
                 Some(c) => self.problem(row, c, msg),
                 None => QuarantineRecord {
                     source_row: Some(row.row),
                     column: None,
-                    value: Some(inst_text.clone()),
+                    value: Some(echo(&inst_text).into_owned()),
                     reason: msg,
                 },
             }
@@ -527,14 +697,15 @@ impl Columns {
         };
         let specialty = ctx.registry.specialty(&spec_text).ok_or_else(|| {
             let msg = format!(
-                "unknown specialty {spec_text:?}: add this spelling to the aliases of the right specialty in the registry"
+                "unknown specialty {}: add this spelling to the aliases of the right specialty in the registry",
+                q(&spec_text)
             );
             match spec_col {
                 Some(c) => self.problem(row, c, msg),
                 None => QuarantineRecord {
                     source_row: Some(row.row),
                     column: None,
-                    value: Some(spec_text.clone()),
+                    value: Some(echo(&spec_text).into_owned()),
                     reason: msg,
                 },
             }
@@ -546,7 +717,8 @@ impl Columns {
         };
         if !inst.respondent_roles.contains(&role) {
             let msg = format!(
-                "role {role:?} does not fill in {} (roles: {}): map the export's label under [roles] in profile {}",
+                "role {} does not fill in {} (roles: {}): map the export's label under [roles] in profile {}",
+                q(&role),
                 inst.key(),
                 inst.respondent_roles.join(", "),
                 p.id
@@ -556,7 +728,7 @@ impl Columns {
                 None => QuarantineRecord {
                     source_row: Some(row.row),
                     column: None,
-                    value: Some(role.clone()),
+                    value: Some(echo(&role).into_owned()),
                     reason: msg,
                 },
             });
@@ -666,7 +838,8 @@ impl Columns {
                 // XLSX numbers always arrive with a decimal point.
                 None => Some(parse_number(text, ctx.profile.decimal_comma && ctx.profile.format == profile::Format::Csv).ok_or_else(|| {
                     format!(
-                        "{text:?} is not a number on the scale {lo}-{hi} nor a known answer label: map the label under [answers] in profile {}, or correct the cell",
+                        "{} is not a number on the scale {lo}-{hi} nor a known answer label: map the label under [answers] in profile {}, or correct the cell",
+                        q(text),
                         ctx.profile.id
                     )
                 })?),
@@ -676,7 +849,8 @@ impl Columns {
         let integral = item.kind == ItemKind::Grade || v.fract() == 0.0;
         if v < lo || v > hi || !integral {
             return Err(format!(
-                "{text:?} is outside the scale of item {} ({lo}-{hi}{}): correct the cell, or check that profile {} uses the right instrument version",
+                "{} is outside the scale of item {} ({lo}-{hi}{}): correct the cell, or check that profile {} uses the right instrument version",
+                q(text),
                 item.id,
                 if item.kind == ItemKind::Likert { ", whole numbers" } else { "" },
                 ctx.profile.id
@@ -698,20 +872,37 @@ pub fn parse_number(text: &str, decimal_comma: bool) -> Option<f64> {
     v.ok().filter(|v| v.is_finite())
 }
 
+/// The ISO forms every profile accepts, as the XLSX reader writes dates.
+const ISO_DATES: [&str; 3] = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"];
+
+/// Every format `parse_date` tries, in order, each once: the message of a
+/// date that fits none lists them all.
+pub fn formats_tried(formats: &[String]) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for f in formats.iter().map(String::as_str).chain(ISO_DATES) {
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
+}
+
 /// A date or date-time in one of the formats, as a date. The ISO forms
 /// (`2024-03-05`, with ` 10:11:12` or `T10:11:12`), as the XLSX reader
-/// writes dates, are always accepted. Years outside 1990 to next year are
-/// refused: "05-03-24" read with `%Y` would be the year 24.
+/// writes dates, are always accepted. A reading before 1990 is refused and
+/// the next format tried: "05-03-24" read with `%Y` would be the year 24. A
+/// date in the future is a date; the caller refuses it with its own message.
 pub fn parse_date(text: &str, formats: &[String]) -> Option<NaiveDate> {
     let t = trim(text);
-    let iso = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"];
-    let plausible = |d: NaiveDate| (1990..=chrono::Utc::now().year() + 1).contains(&d.year());
-    for f in formats.iter().map(String::as_str).chain(iso) {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(t, f) {
-            return Some(dt.date()).filter(|d| plausible(*d));
-        }
-        if let Ok(d) = NaiveDate::parse_from_str(t, f) {
-            return Some(d).filter(|d| plausible(*d));
+    let plausible = |d: &NaiveDate| d.year() >= 1990;
+    for f in formats_tried(formats) {
+        if let Some(d) = NaiveDateTime::parse_from_str(t, f)
+            .map(|dt| dt.date())
+            .or_else(|_| NaiveDate::parse_from_str(t, f))
+            .ok()
+            .filter(plausible)
+        {
+            return Some(d);
         }
     }
     None

@@ -4,9 +4,11 @@
 //! they are replaced by a keyed hash (HMAC-SHA256) whose key lives outside
 //! the dataset, so the same person gets the same key across files and years
 //! while nobody holding only the dataset can reverse or re-compute it. This
-//! module owns the key (load, or create with mode 0600) and the hashing; it
-//! also masks identifiers inside free text. It does not decide which columns
-//! are identifiers: the source profile does.
+//! module owns the key (load, or create with mode 0600, atomically: a first
+//! run that dies or fills the disk leaves no key or a whole one, never a
+//! short one) and the hashing; it also masks identifiers inside free text.
+//! It does not decide which columns are identifiers: the source profile
+//! does.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,11 @@ use crate::error::{Error, Result};
 /// Environment variable that holds the key itself (hex), overriding the
 /// key file: for schedulers that keep secrets in the environment.
 pub const KEY_ENV: &str = "OPLEIDINGSMONITOR_KEY";
+
+/// Test hook (the convention of `dataset`'s fail points):
+/// `OPLEIDINGSMONITOR_FAIL_AT=key-write` makes the creation of a new key file
+/// fail half-way through writing it, as a full disk does.
+const FAIL_ENV: &str = "OPLEIDINGSMONITOR_FAIL_AT";
 
 /// The secret key of the keyed hash.
 #[derive(Clone)]
@@ -75,6 +82,13 @@ impl PseudonymKey {
         }
         match std::fs::read_to_string(path) {
             Ok(text) => {
+                check_private(path)?;
+                if text.trim().is_empty() {
+                    return Err(Error::Key(format!(
+                        "{} is empty: a first run was interrupted while creating it (disk full?) by a version that did not write it atomically. If nothing was ingested with a key yet, delete the file and run again; otherwise restore the key from your backup (a new key gives everyone new pseudonyms)",
+                        path.display()
+                    )));
+                }
                 let key = parse_hex_key(text.trim())
                     .map_err(|m| Error::Key(format!("{}: {m}", path.display())))?;
                 Ok((
@@ -86,11 +100,15 @@ impl PseudonymKey {
                 let mut bytes = [0u8; 32];
                 getrandom::fill(&mut bytes)
                     .map_err(|e| Error::Key(format!("no random source: {e}")))?;
-                write_key_file(path, &hex::encode(bytes))?;
-                Ok((
-                    PseudonymKey::new(&bytes, path.display().to_string()),
-                    KeySource::Created(path.to_path_buf()),
-                ))
+                let fail = std::env::var(FAIL_ENV).is_ok_and(|v| v == "key-write");
+                match write_key_file(path, &hex::encode(bytes), fail)? {
+                    Written::Created => Ok((
+                        PseudonymKey::new(&bytes, path.display().to_string()),
+                        KeySource::Created(path.to_path_buf()),
+                    )),
+                    // Another process created it first: its key is the key.
+                    Written::Exists => PseudonymKey::load(path, false),
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::Key(format!(
                 "no key file at {} and {KEY_ENV} is not set; run `opleidingsmonitor ingest` once to create it",
@@ -122,10 +140,70 @@ fn parse_hex_key(text: &str) -> std::result::Result<Vec<u8>, String> {
     Ok(key)
 }
 
-fn write_key_file(path: &Path, hexkey: &str) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+/// Refuses a key file that others than its owner may read: whoever reads
+/// the key can re-compute every pseudonym from a list of names.
+fn check_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(Error::Key(format!(
+                "{} can be read by others than its owner (mode {:04o}): whoever reads the key can re-identify every respondent. Run `chmod 600 {}` (and check who could read it), then run again",
+                path.display(),
+                mode & 0o7777,
+                path.display()
+            )));
+        }
     }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// How a new key file ended.
+enum Written {
+    /// This process wrote it.
+    Created,
+    /// Another process had created it meanwhile (this one's is discarded).
+    Exists,
+}
+
+/// Writes a new key file atomically: a temporary file beside it (mode 0600
+/// from the start), written and synced, then linked to its name (which
+/// fails if the name exists, so a key is never replaced), and the folder
+/// synced so the name survives a power cut. A failure at any point leaves
+/// no key file, never a short one: a 0-byte key made every later run fail.
+/// `fail` stops half-way through writing, as a full disk does (tests).
+fn write_key_file(path: &Path, hexkey: &str, fail: bool) -> Result<Written> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "key".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = write_new(&tmp, hexkey, fail).and_then(|()| publish(&tmp, path));
+    // The temporary file is gone after a link (removed) or a rename (moved);
+    // after a failure it is removed here, so no half key is left behind.
+    let _ = std::fs::remove_file(&tmp);
+    let written = result.map_err(|e| {
+        Error::Key(format!(
+            "cannot create the key file {}: {e}. No key was written; free disk space or fix the folder's permissions and run again",
+            path.display()
+        ))
+    })?;
+    sync_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+    Ok(written)
+}
+
+fn write_new(tmp: &Path, hexkey: &str, fail: bool) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -133,19 +211,47 @@ fn write_key_file(path: &Path, hexkey: &str) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|e| Error::io(path, e))?;
-    writeln!(f, "{hexkey}").map_err(|e| Error::io(path, e))?;
-    f.sync_all().map_err(|e| Error::io(path, e))
+    let mut f = opts.open(tmp)?;
+    let line = format!("{hexkey}\n");
+    if fail {
+        f.write_all(&line.as_bytes()[..line.len() / 2])?;
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            format!("{FAIL_ENV}=key-write: no space left on device (simulated)"),
+        ));
+    }
+    f.write_all(line.as_bytes())?;
+    f.sync_all()
+}
+
+/// Gives the written temporary file the key's name without replacing an
+/// existing key: a hard link fails if the name exists. Where links are not
+/// supported (some network and FAT file systems) it falls back to a
+/// rename after checking the name is free.
+fn publish(tmp: &Path, path: &Path) -> std::io::Result<Written> {
+    match std::fs::hard_link(tmp, path) {
+        Ok(()) => Ok(Written::Created),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Written::Exists),
+        Err(_) if path.exists() => Ok(Written::Exists),
+        Err(_) => std::fs::rename(tmp, path).map(|()| Written::Created),
+    }
+}
+
+/// Syncs a folder, so that a new name in it survives a crash (POSIX needs
+/// the folder's own fsync for that). Other systems have no such call.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// Replaces every e-mail address, and every given identifier and its name
 /// parts, in free text by a placeholder. Names of people the export does not
 /// identify cannot be found this way; the README says so.
 pub fn mask_identifiers(text: &str, identifiers: &[&str]) -> String {
-    static EMAIL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"[\w.+-]+@[\w-]+(\.[\w-]+)+").expect("static regex")
-    });
-    let mut out = EMAIL.replace_all(text, "[e-mail verwijderd]").into_owned();
+    let mut out = crate::text::mask_emails(text).into_owned();
     // Titles and particles are not identifying on their own.
     const SKIP: &[&str] = &[
         "dr", "drs", "prof", "mr", "mw", "dhr", "van", "der", "den", "de", "het", "ter", "ten",
@@ -233,5 +339,60 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("goede feedback"));
+    }
+
+    /// Regression: a first run on a full disk left a 0-byte key file, and
+    /// every later run failed on it. Now the failed write leaves nothing.
+    #[test]
+    fn a_failed_key_write_leaves_no_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("om.key");
+        let err = match write_key_file(&path, &"ab".repeat(32), true) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("the simulated full disk must fail"),
+        };
+        assert!(err.contains("No key was written"), "{err}");
+        assert!(!path.exists(), "no key file after a failed write");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "no temporary file left: {left:?}");
+        // The next run creates a whole key.
+        let (_, source) = PseudonymKey::load(&path, true).unwrap();
+        assert!(matches!(source, KeySource::Created(_)));
+        assert_eq!(std::fs::read_to_string(&path).unwrap().trim().len(), 64);
+    }
+
+    #[test]
+    fn an_existing_key_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("om.key");
+        let (k1, _) = PseudonymKey::load(&path, true).unwrap();
+        // A second writer loses the race and keeps the first key.
+        assert!(matches!(
+            write_key_file(&path, &"cd".repeat(32), false).unwrap(),
+            Written::Exists
+        ));
+        let (k2, _) = PseudonymKey::load(&path, true).unwrap();
+        assert_eq!(k1.pseudonym("r", "x"), k2.pseudonym("r", "x"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_refused_with_the_chmod_to_run() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("om.key");
+        PseudonymKey::load(&path, true).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = PseudonymKey::load(&path, true).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("chmod 600 {}", path.display())) && err.contains("0644"),
+            "{err}"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(PseudonymKey::load(&path, true).is_ok());
+        // An empty key file (left by an older version) says what to do.
+        std::fs::write(&path, "").unwrap();
+        let err = PseudonymKey::load(&path, true).unwrap_err().to_string();
+        assert!(err.contains("is empty") && err.contains("delete"), "{err}");
     }
 }

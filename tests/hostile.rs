@@ -1,0 +1,544 @@
+//! Hostile and broken input (issue #21): every file is refused or handled
+//! with a message naming the file and the rule, never a crash; the good
+//! files of the same batch are ingested, and rows read = rows written +
+//! rows quarantined for every file.
+
+mod common;
+
+use std::io::Write;
+
+use common::Dir;
+use opleidingsmonitor::dataset::{read_table_as_text, Dataset, ManifestEntry};
+
+/// D-RECT 2016 as CSV, the columns of `tests/bad_input.rs`.
+const DRECT_CSV: &str = r#"
+instrument = "d-rect"
+version = "2016"
+files = ["drect_*.csv"]
+encoding = "utf-8"
+delimiter = ","
+[columns]
+submitted_on = "Datum"
+institution = "Ziekenhuis"
+specialty = "Specialisme"
+respondent = "Email"
+[[item_patterns]]
+regex = '^Q(\d+)$'
+item = "d16_q{1:02}"
+"#;
+
+/// The same layout as an XLSX workbook.
+const DRECT_XLSX: &str = r#"
+instrument = "d-rect"
+version = "2016"
+files = ["drect_*.xlsx"]
+format = "xlsx"
+[columns]
+submitted_on = "Datum"
+institution = "Ziekenhuis"
+specialty = "Specialisme"
+respondent = "Email"
+[[item_patterns]]
+regex = '^Q(\d+)$'
+item = "d16_q{1:02}"
+"#;
+
+/// The example exit survey, for its open answers (tops and tips).
+const EXIT_CSV: &str = r#"
+instrument = "exit"
+version = "example"
+files = ["exit_*.csv"]
+encoding = "utf-8"
+delimiter = ";"
+[columns]
+submitted_on = "Datum"
+institution = "Ziekenhuis"
+specialty = "Specialisme"
+[[item_patterns]]
+regex = '^(exit_\w+)$'
+item = "{1}"
+"#;
+
+const CONFIG: &str = r#"
+[paths]
+registry = "registry.toml"
+profiles = "profiles"
+dataset = "dataset"
+key_file = "test.key"
+"#;
+
+fn headings() -> Vec<String> {
+    let mut h: Vec<String> = ["Datum", "Ziekenhuis", "Specialisme", "Email"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    h.extend((1..=35).map(|i| format!("Q{i}")));
+    h
+}
+
+fn values(date: &str, inst: &str, email: &str, q3: &str) -> Vec<String> {
+    let mut r: Vec<String> = vec![
+        date.into(),
+        inst.into(),
+        "Anesthesiologie".into(),
+        email.into(),
+    ];
+    r.extend((1..=35).map(|i| if i == 3 { q3.to_string() } else { "4".into() }));
+    r
+}
+
+fn csv_row(date: &str, inst: &str, email: &str, q3: &str) -> String {
+    values(date, inst, email, q3).join(",")
+}
+
+fn region() -> Dir {
+    let d = Dir::new();
+    d.write("opleidingsmonitor.toml", CONFIG);
+    d.write("registry.toml", common::REGISTRY);
+    d.write("profiles/drect-csv.toml", DRECT_CSV);
+    d.write("profiles/drect-xlsx.toml", DRECT_XLSX);
+    d.write("profiles/exit-csv.toml", EXIT_CSV);
+    d
+}
+
+/// An XLSX workbook written by hand: one sheet whose XML is `sheet_data`
+/// (the `<row>` elements, inline strings) with the declared `dimension`.
+/// Built by hand so the test controls exactly what a hostile file says.
+fn workbook(dimension: &str, sheet_data: &str) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let parts = [
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#
+                .to_string(),
+        ),
+        (
+            "_rels/.rels",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
+                .to_string(),
+        ),
+        (
+            "xl/workbook.xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Blad1" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+                .to_string(),
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#
+                .to_string(),
+        ),
+        (
+            "xl/worksheets/sheet1.xml",
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="{dimension}"/><sheetData>{sheet_data}</sheetData></worksheet>"#
+            ),
+        ),
+    ];
+    for (name, text) in parts {
+        zip.start_file(name, opts).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// The XML of one row of inline-string cells from column A.
+fn xml_row(row: u32, cells: &[String]) -> String {
+    let mut s = format!("<row r=\"{row}\">");
+    for (i, c) in cells.iter().enumerate() {
+        let col = opleidingsmonitor::ingest::decode::column_letters(i as u32);
+        s.push_str(&format!(
+            "<c r=\"{col}{row}\" t=\"inlineStr\"><is><t>{c}</t></is></c>"
+        ));
+    }
+    s.push_str("</row>");
+    s
+}
+
+fn manifest(d: &Dir) -> Vec<ManifestEntry> {
+    Dataset::open(&d.join("dataset"))
+        .unwrap()
+        .manifest()
+        .unwrap()
+}
+
+fn entry<'m>(m: &'m [ManifestEntry], name: &str) -> &'m ManifestEntry {
+    m.iter()
+        .find(|e| e.source_file == name)
+        .unwrap_or_else(|| panic!("{name} not in the manifest: {m:?}"))
+}
+
+/// The line of the ingest's output about `file` that holds every part.
+fn line<'o>(out: &'o str, file: &str, parts: &[&str]) -> &'o str {
+    out.lines()
+        .find(|l| {
+            l.trim_start().starts_with(&format!("{file}:")) && parts.iter().all(|p| l.contains(p))
+        })
+        .unwrap_or_else(|| panic!("no message for {file} with {parts:?} in\n{out}"))
+}
+
+#[test]
+fn hostile_files_are_refused_or_quarantined_and_the_good_files_go_on() {
+    let d = region();
+    let h = headings().join(",");
+    let good = [
+        csv_row("2024-03-01", "Ziekenhuis A", "p1@x.nl", "5"),
+        csv_row("2024-03-02", "ZHA", "p2@x.nl", "4"),
+    ];
+    d.write(
+        "inbox/drect_good.csv",
+        format!("{h}\n{}\n", good.join("\n")),
+    );
+
+    // 1. A far cell: the sheet declares A1:XFD1048576 and has a value at
+    // XFD1048576, besides a header and one good row. calamine's range
+    // asked for 16,384 x 1,048,576 cells (about 550 GB) and aborted.
+    let far = workbook(
+        "A1:XFD1048576",
+        &format!(
+            "{}{}<row r=\"1048576\"><c r=\"XFD1048576\" t=\"inlineStr\"><is><t>oeps</t></is></c></row>",
+            xml_row(1, &headings()),
+            xml_row(2, &values("2024-03-05", "ZHA", "p3@x.nl", "3")),
+        ),
+    );
+    assert!(far.len() < 15_000, "a small file: {} bytes", far.len());
+    d.write("inbox/drect_farcell.xlsx", &far);
+    // The same stray cell in the header row: nothing can be placed.
+    let far_header_xml = xml_row(1, &headings()).replace(
+        "</row>",
+        "<c r=\"XFD1\" t=\"inlineStr\"><is><t>XFD</t></is></c></row>",
+    );
+    d.write(
+        "inbox/drect_farheader.xlsx",
+        workbook(
+            "A1:XFD2",
+            &format!(
+                "{far_header_xml}{}",
+                xml_row(2, &values("2024-03-05", "ZHA", "p3@x.nl", "3"))
+            ),
+        ),
+    );
+
+    // 2. A zip bomb: a sheet that unpacks to 300 MB from about 300 KB.
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(9));
+    zip.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+    let block = vec![b' '; 1 << 20];
+    for _ in 0..300 {
+        zip.write_all(&block).unwrap();
+    }
+    let bomb = zip.finish().unwrap().into_inner();
+    assert!(bomb.len() < 1_000_000, "{} bytes", bomb.len());
+    d.write("inbox/drect_bomb.xlsx", &bomb);
+
+    // 3. A duplicated column the profile maps: "Ziekenhuis" twice.
+    let mut dup_h = headings();
+    dup_h.push("Ziekenhuis".into());
+    let mut dup_r = values("2024-03-01", "ZHA", "p4@x.nl", "4");
+    dup_r.push("Ziekenhuis A".into());
+    d.write(
+        "inbox/drect_dup.csv",
+        format!("{}\n{}\n", dup_h.join(","), dup_r.join(",")),
+    );
+    // ... and "Email" twice, the respondent: which copy is the person?
+    let mut dup_e = headings();
+    dup_e[38] = "Email".into();
+    d.write(
+        "inbox/drect_dupmail.csv",
+        format!(
+            "{}\n{}\n",
+            dup_e.join(","),
+            csv_row("2024-03-01", "ZHA", "p5@x.nl", "4")
+        ),
+    );
+
+    // 4. Dates after today (OPLEIDINGSMONITOR_TODAY = 2026-11-22 in tests;
+    // the default grace is one day) and a date in no format.
+    d.write(
+        "inbox/drect_future.csv",
+        format!(
+            "{h}\n{}\n{}\n{}\n{}\n",
+            csv_row("2026-11-22", "ZHA", "p6@x.nl", "4"),
+            csv_row("2026-11-23", "ZHA", "p7@x.nl", "4"),
+            csv_row("2026-11-24", "ZHA", "p8@x.nl", "4"),
+            csv_row("gisteren", "ZHA", "p9@x.nl", "4"),
+        ),
+    );
+
+    // 5. Bidi overrides, zero-width and control characters: in an open
+    // answer (shown reversed in a report), in an institution name (the
+    // alias "ZHA" must still match), in a heading.
+    d.write(
+        "inbox/exit_bidi.csv",
+        "Datum;Ziekenhuis;Specialisme;exit_q01;exit_t\u{200b}ops;exit_tips\n\
+             2024-05-01;Z\u{200b}H\u{2066}A\u{2069};Anesthesiologie;4;Goede \u{202e}supervisie\u{202c} en\u{7} feedback;Meer \u{feff}onderwijs\n\
+             2024-05-02;ZHA;Anesthesiologie;5;Prima;\n",
+    );
+
+    // 6. An e-mail address typed into an item column and into the
+    // institution column; a value of 5,000 characters; a cell over
+    // limits.max_cell_chars (100,000 by default).
+    d.write(
+        "inbox/drect_email.csv",
+        format!(
+            "{h}\n{}\n{}\n{}\n{}\n{}\n",
+            csv_row("2024-03-01", "ZHA", "p10@x.nl", "jan.jansen@umcl.nl"),
+            csv_row("2024-03-01", "piet.puk@umcl.nl", "p11@x.nl", "4"),
+            csv_row("2024-03-01", "ZHA", "p12@x.nl", &"x".repeat(5000)),
+            csv_row("2024-03-01", "ZHA", "p13@x.nl", "4"),
+            csv_row("2024-03-01", "ZHA", "p14@x.nl", &"y".repeat(100_001)),
+        ),
+    );
+
+    let started = std::time::Instant::now();
+    let run = d.run(&["ingest", "--config", "opleidingsmonitor.toml"]);
+    let out = run.stdout();
+    assert_eq!(run.code(), 1, "partial, no crash: {}", run.both());
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "bounded: {:?}",
+        started.elapsed()
+    );
+    assert!(!run.stderr().contains("panicked"), "{}", run.both());
+
+    // Every message names the file (at the start of its line) and the rule.
+    line(
+        &out,
+        "drect_farcell.xlsx",
+        &[
+            "row 1048576",
+            "cell XFD1048576",
+            "column 16384",
+            "limits.max_columns = 2000",
+            "Ctrl+End",
+        ],
+    );
+    line(
+        &out,
+        "drect_farheader.xlsx",
+        &["header row 1", "XFD1", "limits.max_columns = 2000"],
+    );
+    line(
+        &out,
+        "drect_bomb.xlsx",
+        &[
+            "file",
+            "xl/worksheets/sheet1.xml",
+            "300 MB",
+            "limits.max_xlsx_part_bytes = 268435456",
+            "zip bomb",
+        ],
+    );
+    line(
+        &out,
+        "drect_dup.csv",
+        &[
+            "column \"Ziekenhuis\" appears twice",
+            "column B (2)",
+            "column AN (40)",
+            "institution",
+        ],
+    );
+    line(
+        &out,
+        "drect_dupmail.csv",
+        &["\"Email\" appears twice", "column D (4)", "column AM (39)"],
+    );
+    line(
+        &out,
+        "drect_future.csv",
+        &[
+            "row 4",
+            "2026-11-24",
+            "after today (2026-11-22)",
+            "limits.future_days = 1",
+        ],
+    );
+    let bad_date = line(&out, "drect_future.csv", &["row 5", "\"gisteren\""]);
+    // Every format tried is named: the profile's ten defaults and the ISO
+    // form with a T.
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%d-%m-%Y",
+        "%m/%d/%Y %I:%M:%S %p",
+        "%d/%m/%Y %H:%M:%S",
+        "%d/%m/%Y %H:%M",
+        "%d/%m/%Y",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
+        assert!(bad_date.contains(f), "{f} missing in {bad_date}");
+    }
+    let mail_item = line(&out, "drect_email.csv", &["row 2", "column \"Q3\""]);
+    assert!(mail_item.contains("[e-mail verwijderd]"), "{mail_item}");
+    line(
+        &out,
+        "drect_email.csv",
+        &["row 3", "unknown institution \"[e-mail verwijderd]\""],
+    );
+    let long = line(&out, "drect_email.csv", &["row 4", "(5000 characters)"]);
+    assert!(long.len() < 1000, "clipped: {} characters", long.len());
+    let huge = line(
+        &out,
+        "drect_email.csv",
+        &[
+            "row 6",
+            "column \"Q3\"",
+            "100001 characters, more than limits.max_cell_chars = 100000",
+        ],
+    );
+    assert!(huge.len() < 1000, "clipped: {} characters", huge.len());
+    for address in ["jan.jansen@umcl.nl", "piet.puk@umcl.nl"] {
+        assert!(!out.contains(address), "{address} echoed:\n{out}");
+    }
+
+    // The manifest: good files and good rows in, the rest counted.
+    let m = manifest(&d);
+    for e in &m {
+        assert_eq!(e.rows_read, e.rows_written + e.rows_quarantined, "{e:?}");
+    }
+    let counts = |name: &str| {
+        let e = entry(&m, name);
+        (
+            e.status.as_str(),
+            e.rows_read,
+            e.rows_written,
+            e.rows_quarantined,
+        )
+    };
+    assert_eq!(counts("drect_good.csv"), ("ingested", 2, 2, 0));
+    assert_eq!(counts("drect_farcell.xlsx"), ("ingested", 2, 1, 1));
+    assert_eq!(counts("drect_farheader.xlsx"), ("failed", 1, 0, 1));
+    assert_eq!(counts("drect_bomb.xlsx").0, "failed");
+    assert_eq!(counts("drect_dup.csv"), ("failed", 1, 0, 1));
+    assert_eq!(counts("drect_dupmail.csv"), ("failed", 1, 0, 1));
+    assert_eq!(counts("drect_future.csv"), ("ingested", 4, 2, 2));
+    assert_eq!(counts("exit_bidi.csv"), ("ingested", 2, 2, 0));
+    assert_eq!(counts("drect_email.csv"), ("ingested", 5, 1, 4));
+
+    // The far cell's good row is in the dataset, read from the XLSX.
+    let responses = read_table_as_text(&d.join("dataset/responses")).unwrap();
+    let from = |file: &str| {
+        responses
+            .iter()
+            .filter(|r| r["source_file"].as_deref() == Some(file))
+            .count()
+    };
+    assert_eq!(from("drect_farcell.xlsx"), 35, "one response, 35 items");
+
+    // The open answers are stored without the invisible characters.
+    let comments = read_table_as_text(&d.join("dataset/comments")).unwrap();
+    let mut texts: Vec<String> = comments.iter().filter_map(|r| r["text"].clone()).collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        ["Goede supervisie en feedback", "Meer onderwijs", "Prima"]
+    );
+
+    // The quarantine holds no address, and no value over the bound.
+    let q = read_table_as_text(&d.join("dataset/quarantine")).unwrap();
+    for r in &q {
+        for v in r.values().flatten() {
+            assert!(!v.contains("@umcl.nl"), "{v}");
+            assert!(v.chars().count() < 1200, "{} characters", v.chars().count());
+        }
+    }
+    let q3 = q
+        .iter()
+        .find(|r| {
+            r["source_file"].as_deref() == Some("drect_email.csv")
+                && r["source_row"].as_deref() == Some("2")
+        })
+        .expect("row 2 quarantined");
+    assert_eq!(q3["value"].as_deref(), Some("[e-mail verwijderd]"));
+}
+
+/// Regression: a first run on a full disk left a 0-byte key file, and every
+/// later run failed on it. A failed write leaves no key; the next run makes
+/// a whole one, readable by its owner only.
+#[test]
+fn a_key_write_that_fails_leaves_no_key_and_the_next_run_makes_one() {
+    let d = region();
+    d.write(
+        "inbox/drect_good.csv",
+        format!(
+            "{}\n{}\n",
+            headings().join(","),
+            csv_row("2024-03-01", "ZHA", "p1@x.nl", "4")
+        ),
+    );
+    let full = d.run_env(
+        &["ingest", "-c", "opleidingsmonitor.toml"],
+        &[("OPLEIDINGSMONITOR_FAIL_AT", "key-write")],
+    );
+    assert_eq!(full.code(), 2, "{}", full.both());
+    assert!(
+        full.stderr().contains("No key was written") && full.stderr().contains("disk space"),
+        "{}",
+        full.both()
+    );
+    assert!(
+        !d.join("test.key").exists(),
+        "no key file after the failure"
+    );
+    assert!(!d.join("dataset/manifest").exists(), "nothing ingested");
+    let leftovers: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("key"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    let ok = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(ok.code(), 0, "{}", ok.both());
+    let key = std::fs::read_to_string(d.join("test.key")).unwrap();
+    assert_eq!(key.trim().len(), 64, "a whole key of 32 bytes, hex");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("test.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_can_read_is_refused_with_the_chmod_to_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = region();
+    d.write(
+        "inbox/drect_good.csv",
+        format!(
+            "{}\n{}\n",
+            headings().join(","),
+            csv_row("2024-03-01", "ZHA", "p1@x.nl", "4")
+        ),
+    );
+    assert_eq!(d.run(&["ingest", "-c", "opleidingsmonitor.toml"]).code(), 0);
+    let key = d.join("test.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    // (`validate` falls back to a throwaway key on any key error, so the
+    // refusal shows on `ingest`.)
+    let refused = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(refused.code(), 2, "{}", refused.both());
+    let err = refused.stderr();
+    assert!(
+        err.contains("0640") && err.contains(&format!("chmod 600 {}", key.display())),
+        "{err}"
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(
+        d.run(&["validate", "-c", "opleidingsmonitor.toml"]).code(),
+        0
+    );
+}
