@@ -3,11 +3,9 @@
 //! files of the same batch are ingested, and rows read = rows written +
 //! rows quarantined for every file.
 
-mod common;
-
 use std::io::Write;
 
-use common::Dir;
+use crate::util::Dir;
 use opleidingsmonitor::dataset::{read_table_as_text, Dataset, ManifestEntry};
 
 /// D-RECT 2016 as CSV, the columns of `tests/bad_input.rs`.
@@ -94,7 +92,7 @@ fn csv_row(date: &str, inst: &str, email: &str, q3: &str) -> String {
 fn region() -> Dir {
     let d = Dir::new();
     d.write("opleidingsmonitor.toml", CONFIG);
-    d.write("registry.toml", common::REGISTRY);
+    d.write("registry.toml", crate::util::REGISTRY);
     d.write("profiles/drect-csv.toml", DRECT_CSV);
     d.write("profiles/drect-xlsx.toml", DRECT_XLSX);
     d.write("profiles/exit-csv.toml", EXIT_CSV);
@@ -541,4 +539,93 @@ fn a_key_file_others_can_read_is_refused_with_the_chmod_to_run() {
         d.run(&["validate", "-c", "opleidingsmonitor.toml"]).code(),
         0
     );
+}
+
+/// An open answer longer than an Excel cell holds (32,767 characters): it
+/// is ingested whole, and every later run and report succeeds, the
+/// workbook showing it cut with a marker.
+#[test]
+fn an_answer_longer_than_an_excel_cell_does_not_stop_the_reports() {
+    let d = Dir::new();
+    d.write(
+        "opleidingsmonitor.toml",
+        "[paths]\nregistry = \"registry.toml\"\nprofiles = \"profiles\"\ndataset = \"dataset\"\nreports = \"reports\"\nkey_file = \"test.key\"\n",
+    );
+    d.write("registry.toml", crate::util::REGISTRY);
+    d.write(
+        "profiles/exit.toml",
+        r#"
+instrument = "exit"
+version = "example"
+files = ["exit_*.csv"]
+encoding = "utf-8"
+delimiter = ","
+[columns]
+submitted_on = "Datum"
+institution = "Ziekenhuis"
+specialty = "Specialisme"
+respondent = "Email"
+[items]
+"Tops" = "exit_tops"
+[[item_patterns]]
+regex = '^Vraag (\d+)$'
+item = "exit_q{1:02}"
+"#,
+    );
+    let long = format!("Heel goed: {}", "x".repeat(40_000));
+    let mut csv = String::from("Datum,Ziekenhuis,Specialisme,Email");
+    for q in 1..=9 {
+        csv.push_str(&format!(",Vraag {q}"));
+    }
+    csv.push_str(",Tops\n");
+    for p in 1..=5 {
+        csv.push_str(&format!("2024-0{p}-01,ZHA,Anesthesiologie,p{p}@x.nl"));
+        for q in 1..=9 {
+            csv.push_str(if q == 9 { ",8" } else { ",4" });
+        }
+        let tops = if p == 1 {
+            long.as_str()
+        } else {
+            "Prettige sfeer"
+        };
+        csv.push_str(&format!(",\"{tops}\"\n"));
+    }
+    d.write("inbox/exit_2024.csv", csv);
+    let env = [("OPLEIDINGSMONITOR_TODAY", "2025-06-30")];
+    let first = d.run_env(&["run", "--config", "opleidingsmonitor.toml"], &env);
+    assert_eq!(first.code(), 0, "{}", first.both());
+    // The dataset keeps the whole answer.
+    let comments = read_table_as_text(&d.join("dataset/comments")).unwrap();
+    assert!(
+        comments.iter().any(|c| c["text"]
+            .as_deref()
+            .is_some_and(|t| t.chars().count() == long.chars().count())),
+        "the whole answer is stored"
+    );
+    // The workbook shows it cut, with the marker.
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let mut book: Xlsx<_> = open_workbook(d.join("reports/2023-2024/tables.xlsx")).unwrap();
+    let sheet = book.worksheet_range("comments").unwrap();
+    let cut = sheet
+        .rows()
+        .flat_map(|r| r.iter())
+        .find_map(|c| match c {
+            Data::String(s) if s.starts_with("Heel goed") => Some(s.clone()),
+            _ => None,
+        })
+        .expect("the long answer is in the workbook's comments");
+    assert!(cut.chars().count() <= 32_767, "{}", cut.chars().count());
+    assert!(
+        cut.ends_with("(afgekapt: 40011 tekens)"),
+        "{}",
+        &cut[cut.len() - 40..]
+    );
+    // Every later command still works.
+    let again = d.run_env(&["report", "--config", "opleidingsmonitor.toml"], &env);
+    assert_eq!(again.code(), 0, "{}", again.both());
+    let forced = d.run_env(
+        &["run", "--config", "opleidingsmonitor.toml", "--force"],
+        &env,
+    );
+    assert_eq!(forced.code(), 0, "{}", forced.both());
 }

@@ -20,6 +20,7 @@ pub use plan::{read_plan, Action};
 
 use crate::domain::check_floor;
 use crate::error::{Error, Result};
+use crate::ingest::limits::Limits;
 use crate::ingest::profile::Profile;
 use crate::instrument::Catalogue;
 use crate::org::Registry;
@@ -48,6 +49,9 @@ pub struct RawConfig {
     /// Which instrument each RSO is expected to run in which year.
     #[serde(default)]
     pub calendar: Vec<CalendarEntry>,
+    /// How large an export may be before ingest refuses it.
+    #[serde(default)]
+    pub limits: Limits,
     /// Report settings.
     #[serde(default)]
     pub report: RawReport,
@@ -262,6 +266,8 @@ pub struct Config {
     pub rules: Rules,
     /// The year calendar.
     pub calendar: Vec<CalendarEntry>,
+    /// The bounds of one export (`[limits]`).
+    pub limits: Limits,
     /// Default report language.
     pub language: String,
     /// Folder of replacing templates, if any.
@@ -337,6 +343,12 @@ impl Config {
                 message: "scoring.min_answered_fraction must lie in (0, 1]".into(),
             });
         }
+        if let Err(why) = raw.limits.check() {
+            return Err(Error::Config {
+                file,
+                message: why.to_string(),
+            });
+        }
         let catalogue = Catalogue::load(paths.instruments.as_deref())?;
         let registry = Registry::load(&paths.registry)?;
         let profiles = Profile::load_dir(&paths.profiles, &catalogue)?;
@@ -359,6 +371,7 @@ impl Config {
         }
         Ok(Config {
             rules: raw.rules,
+            limits: raw.limits,
             calendar: raw.calendar,
             language,
             templates: raw.report.templates.as_deref().map(abs),

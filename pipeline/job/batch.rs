@@ -173,6 +173,8 @@ pub fn run(
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
         h.update(&registry_bytes);
+        // A file refused by a limit is read again once the limit is raised.
+        h.update(format!("{:?}", config.limits).as_bytes());
         if let Some(p) = config.profiles.iter().find(|p| p.id == profile_id) {
             h.update(std::fs::read(&p.file).unwrap_or_default());
             if let Some(i) = config.catalogue.get(&p.instrument, &p.version) {
@@ -188,12 +190,9 @@ pub fn run(
     let process = |path: &PathBuf| -> Result<Work> {
         // An unreadable file (permissions, removed while syncing) is a
         // failed file, not the end of the batch.
-        let bytes = match std::fs::read(path) {
+        let bytes = match ingest::limits::read_export(path, &config.limits) {
             Ok(b) => b,
-            Err(e) => {
-                let message = format!(
-                    "cannot read the file ({e}); check its permissions, it is tried again next run"
-                );
+            Err(problem) => {
                 return Ok(Work {
                     report: FileReport {
                         path: path.clone(),
@@ -205,7 +204,7 @@ pub fn run(
                         rows_written: 0,
                         rows_quarantined: 0,
                         rows_duplicate: 0,
-                        problems: no_profile(message).quarantine,
+                        problems: ingest::rejected_file(0, problem).quarantine,
                     },
                     batch: None,
                 });
@@ -286,7 +285,10 @@ pub fn run(
                         registry: &config.registry,
                         key,
                     };
-                    (ingest::ingest_bytes(&bytes, &ctx), Some(inst.clone()))
+                    (
+                        ingest::ingest_bytes_limited(&bytes, &ctx, &config.limits),
+                        Some(inst.clone()),
+                    )
                 }
                 [] => (
                     no_profile(format!(

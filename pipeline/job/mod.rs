@@ -132,10 +132,7 @@ impl RunSummary {
 /// Today, or `OPLEIDINGSMONITOR_TODAY` (YYYY-MM-DD) for reproducible
 /// reports.
 pub fn today() -> chrono::NaiveDate {
-    std::env::var("OPLEIDINGSMONITOR_TODAY")
-        .ok()
-        .and_then(|s| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok())
-        .unwrap_or_else(|| chrono::Local::now().date_naive())
+    crate::ingest::today()
 }
 
 /// What a cycle's reports depend on, per cycle with data: the

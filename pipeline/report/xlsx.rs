@@ -236,8 +236,35 @@ pub(super) fn tables_xlsx(ctx: &Ctx, cycle: &str) -> Result<Vec<u8>> {
             let r = r as u32 + 1;
             sheet.write_string(r, 0, d).map_err(xerr)?;
             sheet.write_string(r, 1, i).map_err(xerr)?;
-            sheet.write_string(r, 2, t).map_err(xerr)?;
+            sheet.write_string(r, 2, fit_cell(t)).map_err(xerr)?;
         }
     }
     book.save_to_buffer().map_err(xerr)
+}
+
+/// Excel holds at most 32,767 characters in a cell, and the workbook
+/// library refuses a longer string: an open answer that long is cut, with
+/// a marker saying how long it was (the dataset keeps the whole text).
+pub(super) fn fit_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    const KEEP: usize = 32_000;
+    let n = text.chars().count();
+    if n <= KEEP {
+        return text.into();
+    }
+    let kept: String = text.chars().take(KEEP).collect();
+    format!("{kept}… (afgekapt: {n} tekens)").into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_cell;
+
+    #[test]
+    fn a_text_longer_than_an_excel_cell_is_cut_with_a_marker() {
+        let long = "é".repeat(40_000);
+        let cut = fit_cell(&long);
+        assert!(cut.chars().count() <= 32_767);
+        assert!(cut.ends_with("(afgekapt: 40000 tekens)"));
+        assert_eq!(fit_cell("kort"), "kort");
+    }
 }
