@@ -70,6 +70,12 @@ impl Period {
         }
     }
 
+    /// Whether a period's text is a cycle's (`2023-2024`), without parsing
+    /// it: for sort keys over many rows.
+    pub fn text_is_cycle(text: &str) -> bool {
+        text.contains('-')
+    }
+
     /// Whether this is a two-year cycle.
     pub fn is_cycle(self) -> bool {
         matches!(self, Period::Cycle(_))

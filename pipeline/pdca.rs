@@ -126,9 +126,9 @@ fn usable(c: &Cell) -> bool {
 
 /// The cycle before a cycle (`2023-2024` → `2021-2022`).
 pub fn previous_cycle(cycle: &str) -> Option<String> {
-    let ys = score::years_of(cycle);
-    let (a, b) = (ys.first()?, ys.last()?);
-    Some(format!("{}-{}", a - 2, b - 2))
+    crate::domain::Period::parse(cycle)
+        .filter(|p| p.is_cycle())
+        .map(|p| p.previous().to_string())
 }
 
 /// Every finding for the cells of one cycle: strengths and improvement
@@ -259,7 +259,8 @@ pub fn missing_measurements(
         };
         for rso in registry.rsos.values() {
             for m in rso.members.iter().filter(|m| m.covers(mid)) {
-                let unit = format!("{}:{}", m.institution, rso.specialty);
+                let unit =
+                    crate::domain::DepartmentId::new(&m.institution, &rso.specialty).unit_id();
                 for entry in calendar.iter().filter(|e| e.expects(&rso.specialty, year)) {
                     if !have.contains(&(unit.clone(), entry.instrument.clone(), year.to_string())) {
                         out.push(Finding {

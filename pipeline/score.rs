@@ -127,21 +127,14 @@ pub fn min_answered(n_items: u32, fraction: f64) -> u32 {
 }
 
 /// The two-year cycle a year belongs to, e.g. 2024 -> "2023-2024" when the
-/// first cycle starts in 2019.
+/// first cycle starts in 2019 (`Period::cycle_of`).
 pub fn cycle_of(year: i32, first_cycle_year: i32) -> String {
-    let start = first_cycle_year + (year - first_cycle_year).div_euclid(2) * 2;
-    format!("{start}-{}", start + 1)
+    crate::domain::Period::cycle_of(year, first_cycle_year).to_string()
 }
 
-/// The years of a period ("2024" or "2023-2024").
+/// The years of a period ("2024" or "2023-2024"; none for other text).
 pub fn years_of(period: &str) -> Vec<i32> {
-    match period.split_once('-') {
-        Some((a, b)) => match (a.parse::<i32>(), b.parse::<i32>()) {
-            (Ok(a), Ok(b)) => (a..=b).collect(),
-            _ => Vec::new(),
-        },
-        None => period.parse().map(|y| vec![y]).unwrap_or_default(),
-    }
+    crate::domain::Period::parse(period).map_or_else(Vec::new, |p| p.years())
 }
 
 /// The 97.5th percentile of Student's t with `df` degrees of freedom.

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::domain::SuppressionReason;
+use crate::domain::{DepartmentId, Period, SuppressionReason};
 
 /// Aggregation level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -100,7 +100,10 @@ pub fn units_of(
     region: Option<&str>,
 ) -> Vec<(Level, String)> {
     let mut units = vec![
-        (Level::Department, format!("{institution}:{specialty}")),
+        (
+            Level::Department,
+            DepartmentId::new(institution, specialty).unit_id(),
+        ),
         (Level::Institution, institution.to_string()),
     ];
     if let Some(r) = region {
@@ -177,7 +180,7 @@ impl Cell {
 
     /// Whether the period is a two-year cycle.
     pub fn is_cycle(&self) -> bool {
-        self.period.contains('-')
+        Period::text_is_cycle(&self.period)
     }
 
     /// Withholds the values, keeping the counts.
@@ -408,7 +411,7 @@ pub fn sort_changes(changes: &mut [Change]) {
             &c.unit_id,
             &c.instrument,
             &c.construct,
-            c.period.contains('-'),
+            Period::text_is_cycle(&c.period),
             &c.period,
             &c.instrument_version,
         )

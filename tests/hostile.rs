@@ -629,3 +629,78 @@ item = "exit_q{1:02}"
     );
     assert_eq!(forced.code(), 0, "{}", forced.both());
 }
+
+/// The inbox is untrusted: a symbolic link (to the key file, to a file
+/// outside) and a FIFO are skipped with a warning, never read; the good
+/// file beside them is ingested, and the key appears in no output.
+#[test]
+fn links_and_pipes_in_the_inbox_are_skipped_never_read() {
+    let d = region();
+    d.write(
+        "inbox/drect_good.csv",
+        format!(
+            "{}\n{}\n",
+            headings().join(","),
+            csv_row("2024-03-01", "ZHA", "p1@x.nl", "4")
+        ),
+    );
+    // The key exists before the run, so a link to it could be followed.
+    let first = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
+    assert_eq!(first.code(), 0, "{}", first.both());
+    let key = std::fs::read_to_string(d.join("test.key")).unwrap();
+    std::os::unix::fs::symlink(d.join("test.key"), d.join("inbox/drect_key.csv")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", d.join("inbox/drect_passwd.csv")).unwrap();
+    let fifo = d.join("inbox/drect_fifo.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let r = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
+    assert_eq!(r.code(), 0, "{}", r.both());
+    for name in ["drect_key.csv", "drect_passwd.csv", "drect_fifo.csv"] {
+        assert!(
+            r.both()
+                .lines()
+                .any(|l| l.contains("skipped") && l.contains(name)),
+            "{name} is named as skipped: {}",
+            r.both()
+        );
+    }
+    assert!(r.both().contains("symbolic link"), "{}", r.both());
+    let key_text = key.trim();
+    for f in crate::util::files_below(d.path()) {
+        let is_link = std::fs::symlink_metadata(&f).is_ok_and(|m| m.file_type().is_symlink());
+        if f.ends_with("test.key") || f == fifo || is_link {
+            continue;
+        }
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(key_text) && !text.contains("root:x:0:0"),
+            "{} holds the key or /etc/passwd",
+            f.display()
+        );
+    }
+    // The manifest lists the good file only.
+    let names: Vec<String> = manifest(&d).into_iter().map(|m| m.source_file).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+/// The lock is taken on the dataset's real path: the same dataset reached
+/// through a symbolic link is the same lock.
+#[test]
+fn the_lock_holds_through_a_symlinked_path() {
+    use opleidingsmonitor::dataset::RunLock;
+    let d = Dir::new();
+    std::fs::create_dir_all(d.join("real/dataset")).unwrap();
+    std::os::unix::fs::symlink(d.join("real"), d.join("via")).unwrap();
+    let held = RunLock::acquire(&d.join("real/dataset")).unwrap();
+    let again = RunLock::acquire(&d.join("via/dataset"));
+    assert!(
+        matches!(again, Err(opleidingsmonitor::Error::Locked(_))),
+        "the second path to the same dataset must be refused"
+    );
+    drop(held);
+    assert!(RunLock::acquire(&d.join("via/dataset")).is_ok());
+}

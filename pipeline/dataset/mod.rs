@@ -954,15 +954,22 @@ impl RunLock {
     /// Takes the lock of the dataset at `root`, or says who holds it.
     pub fn acquire(root: &Path) -> Result<RunLock> {
         use std::io::{Read, Seek, Write};
+        // The lock belongs to the dataset, not to the path as written: the
+        // same folder reached through a symbolic link takes the same lock.
+        let parent = root.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        let root = match std::fs::canonicalize(root) {
+            Ok(real) => real,
+            Err(_) => std::fs::canonicalize(parent)
+                .map_err(|e| Error::io(parent, e))?
+                .join(root.file_name().unwrap_or_default()),
+        };
         let mut name = root
             .file_name()
             .map(|n| n.to_os_string())
             .unwrap_or_default();
         name.push(".lock");
         let path = root.with_file_name(name);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)

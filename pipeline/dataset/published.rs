@@ -13,7 +13,7 @@ use super::tables::{
     file_cycle, read_group_stamps, sources_of, table_dir, table_files, AGGREGATES, CHANGES, COUNTS,
     SOURCES,
 };
-use crate::domain::SuppressionReason;
+use crate::domain::{Period, SuppressionReason};
 use crate::error::Result;
 use crate::instrument::Catalogue;
 use crate::score;
@@ -405,7 +405,7 @@ pub fn published_cycles(dataset: &Path) -> Result<Vec<String>> {
     let set: std::collections::BTreeSet<String> = texts(&df, "period", &agg)?
         .into_iter()
         .flatten()
-        .filter(|p| p.contains('-'))
+        .filter(|p| Period::text_is_cycle(p))
         .collect();
     Ok(set.into_iter().collect())
 }

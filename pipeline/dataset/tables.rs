@@ -14,7 +14,7 @@ use super::pl_err as pl;
 use super::published::scan_files;
 use super::published::{cells_of_frame, item_counts_of, texts, Texts};
 use super::write_parquet;
-use crate::domain::SuppressionReason;
+use crate::domain::{Period, SuppressionReason};
 use crate::error::{Error, Result};
 use crate::instrument::Catalogue;
 use crate::score::TOTAL;
@@ -309,7 +309,7 @@ pub(crate) const CYCLE_KEY: &str = "_is_cycle";
 pub(crate) fn with_cycle_key(df: &mut DataFrame, path: &Path) -> Result<()> {
     let key: Vec<bool> = texts(df, "period", path)?
         .iter()
-        .map(|p| p.as_deref().is_some_and(|p| p.contains('-')))
+        .map(|p| p.as_deref().is_some_and(Period::text_is_cycle))
         .collect();
     df.with_column(Column::new(CYCLE_KEY.into(), key))
         .map_err(pl(path))?;

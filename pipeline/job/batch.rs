@@ -87,12 +87,18 @@ impl BatchReport {
     }
 }
 
-/// Export files among `paths` (folders are searched recursively; hidden
-/// files and folders are skipped), sorted by path.
+/// The export files under `paths`, sorted. The inbox is untrusted: only
+/// regular files are taken. A symbolic link is never followed (one to the
+/// key file would put the key into the summary and the quarantine), nor is
+/// a FIFO, device or socket read (a FIFO would hang the run while it holds
+/// the lock, a device would never end); each is skipped with a warning.
+/// Hidden files and folders are skipped; a path given on the command line
+/// must itself be a regular file or a folder.
 pub fn find_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
-        if p.is_dir() {
+        let meta = std::fs::symlink_metadata(p).map_err(|e| Error::io(p, e))?;
+        if meta.is_dir() {
             let mut stack = vec![p.clone()];
             while let Some(d) = stack.pop() {
                 for e in std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))? {
@@ -103,25 +109,37 @@ pub fn find_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                     if hidden {
                         continue;
                     }
-                    if path.is_dir() {
+                    let kind = std::fs::symlink_metadata(&path)
+                        .map_err(|e| Error::io(&path, e))?
+                        .file_type();
+                    if kind.is_dir() {
                         stack.push(path);
-                    } else {
+                    } else if kind.is_file() {
                         out.push(path);
+                    } else {
+                        skip_special(&path, kind);
                     }
                 }
             }
-        } else if p.is_file() {
+        } else if meta.is_file() {
             out.push(p.clone());
         } else {
-            return Err(Error::Io {
-                path: p.clone(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
-            });
+            skip_special(p, meta.file_type());
         }
     }
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// Says why a path that is not a regular file or folder is not read.
+fn skip_special(path: &Path, kind: std::fs::FileType) {
+    let what = if kind.is_symlink() {
+        "a symbolic link (links are not followed: copy the export into the inbox)"
+    } else {
+        "not a regular file (a pipe, device or socket)"
+    };
+    tracing::warn!("skipped {}: {what}", path.display());
 }
 
 fn display_name(path: &Path, inbox: &Path) -> String {

@@ -106,8 +106,12 @@ impl Names<'_> {
     }
     pub(super) fn unit(&self, level: Level, id: &str) -> String {
         match level {
-            Level::Department => match id.split_once(':') {
-                Some((i, s)) => format!("{} – {}", self.institution(i), self.specialty(s)),
+            Level::Department => match crate::domain::DepartmentId::parse(id) {
+                Some(d) => format!(
+                    "{} – {}",
+                    self.institution(d.institution),
+                    self.specialty(d.specialty)
+                ),
                 None => id.to_string(),
             },
             Level::Institution => self.institution(id),

@@ -620,7 +620,8 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
                 })
                 .unwrap_or_else(ShownCell::empty);
             let passes = crate::privacy::comments_publishable(total, floor);
-            let (inst, spec) = unit.split_once(':').unwrap_or((unit, ""));
+            let (inst, spec) = crate::domain::DepartmentId::parse(unit)
+                .map_or((unit.as_str(), ""), |d| (d.institution, d.specialty));
             let texts = |part: &str| -> Vec<String> {
                 if !passes {
                     return Vec::new();
