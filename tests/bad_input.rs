@@ -450,3 +450,28 @@ fn a_bad_plan_stops_the_run_before_anything_is_written() {
         r.both()
     );
 }
+
+/// A template a user edited into a syntax error is named as a template
+/// error (not as "configuration"), with the template's name and line.
+#[test]
+fn a_broken_template_is_named_as_a_template_error() {
+    let d = region();
+    d.write(
+        "opleidingsmonitor.toml",
+        format!("{CONFIG}\n[report]\ntemplates = \"mijn-sjablonen\"\n"),
+    );
+    d.write("mijn-sjablonen/rso.html.j2", "<h1>{{ title </h1>\n");
+    let r = d.run(&["report", "--config", "opleidingsmonitor.toml"]);
+    assert_eq!(r.code(), 2, "{}", r.both());
+    assert!(
+        r.both().contains("report template rso.html.j2"),
+        "{}",
+        r.both()
+    );
+    assert!(r.both().contains("rso.html.j2:1"), "{}", r.both());
+    assert!(
+        !r.both().contains("configuration rso.html.j2"),
+        "{}",
+        r.both()
+    );
+}

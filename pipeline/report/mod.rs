@@ -94,9 +94,9 @@ fn environment(config: &Config) -> Result<minijinja::Environment<'static>> {
     for (name, _) in TEMPLATES.iter().filter(|(n, _)| n.ends_with(".j2")) {
         let text = template_text(config, name)?;
         env.add_template_owned(name.to_string(), text)
-            .map_err(|e| Error::Config {
-                file: name.to_string(),
-                message: format!("template error: {e}"),
+            .map_err(|e| Error::Render {
+                template: name.to_string(),
+                message: format!("{e:#}"),
             })?;
     }
     env.add_filter("md", |s: String| md_escape(&s));
@@ -199,9 +199,9 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
     let render = |name: &str, value: minijinja::Value| -> Result<String> {
         env.get_template(name)
             .and_then(|t| t.render(value))
-            .map_err(|e| Error::Config {
-                file: name.to_string(),
-                message: format!("cannot render: {e:#}"),
+            .map_err(|e| Error::Render {
+                template: name.to_string(),
+                message: format!("{e:#}"),
             })
     };
     let out_root = &config.paths.reports;

@@ -9,8 +9,8 @@ use crate::table::Level;
 /// written as text, never as a formula, whatever it starts with.
 pub(super) fn tables_xlsx(ctx: &Ctx, cycle: &str) -> Result<Vec<u8>> {
     use rust_xlsxwriter::{Format, Workbook};
-    let xerr = |e: rust_xlsxwriter::XlsxError| Error::Config {
-        file: "tables.xlsx".into(),
+    let xerr = |e: rust_xlsxwriter::XlsxError| Error::Output {
+        path: ctx.config.paths.reports.join(cycle).join("tables.xlsx"),
         message: e.to_string(),
     };
     let mut book = Workbook::new();
