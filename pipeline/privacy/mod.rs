@@ -710,7 +710,7 @@ impl Elimination {
 /// The sample generator's random numbers, for the property tests below.
 #[cfg(test)]
 #[allow(dead_code)]
-#[path = "../synth/rng.rs"]
+#[path = "../../synth/rng.rs"]
 mod test_rng;
 
 #[cfg(test)]
