@@ -192,6 +192,40 @@ fn the_sample_region_is_protected_and_tells_its_stories() {
             }
         }
     }
+    // How much the complements hide, per level: of the cells that pass the
+    // floor, the share suppressed to protect another (issue #20's figures;
+    // counted here from the written rows, a second count beside DuckDB's in
+    // the README). Complements are chosen institution totals first, then
+    // departments, RSOs and the region last (`privacy::cost`).
+    let share = |level: &str| {
+        let of_level = agg.iter().filter(|r| s(r, "level") == Some(level));
+        let (mut passing, mut secondary) = (0usize, 0usize);
+        for r in of_level {
+            match s(r, "suppression_reason") {
+                Some("min_n") => {}
+                Some("secondary") => {
+                    passing += 1;
+                    secondary += 1;
+                }
+                _ => passing += 1,
+            }
+        }
+        secondary as f64 / passing as f64
+    };
+    let (dep, inst, rso, region) = (
+        share("department"),
+        share("institution"),
+        share("rso"),
+        share("region"),
+    );
+    // Measured at this commit: 12.3%, 31.9%, 2.4% and 1.5% (before the
+    // cost order: 44.8%, 9.9%, 4.4%, 0%). The issue's target for
+    // departments is 10%; these bounds keep what was reached.
+    assert!(dep <= 0.125, "department complements {dep:.3}");
+    assert!(rso <= 0.03, "RSO complements {rso:.3}");
+    assert!(region <= 0.02, "region complements {region:.3}");
+    assert!(inst <= 0.33, "institution complements {inst:.3}");
+
     // The small department (three aios) is suppressed for its size.
     let small = agg
         .iter()

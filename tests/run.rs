@@ -160,7 +160,7 @@ fn a_run_killed_at_any_moment_and_run_again_equals_an_uninterrupted_run() {
     // SIGKILL after increasing delays: wherever the run happens to be.
     for delay_ms in [30u64, 150, 400, 900] {
         let d = sample();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_opleidingsmonitor"))
+        let mut child = std::process::Command::new(crate::util::binary())
             .args(["run", "-c", "opleidingsmonitor.toml", "-q"])
             .current_dir(d.path())
             .stdout(std::process::Stdio::null())

@@ -41,7 +41,7 @@ impl Dir {
 
     /// Runs the binary with arguments and extra environment variables.
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_opleidingsmonitor"));
+        let mut cmd = Command::new(binary());
         cmd.args(args).current_dir(self.path());
         cmd.env_remove("OPLEIDINGSMONITOR_KEY");
         cmd.env_remove("OPLEIDINGSMONITOR_KEY_FILE");
@@ -231,4 +231,12 @@ pub fn table_bytes(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
             (name, std::fs::read(&p).unwrap())
         })
         .collect()
+}
+
+/// The binary under test: cargo's build of this tree, or the one named by
+/// `OPLEIDINGSMONITOR_TEST_BIN` (to test an installed binary, or a copy
+/// when several work trees share one target folder and its binary).
+pub fn binary() -> std::ffi::OsString {
+    std::env::var_os("OPLEIDINGSMONITOR_TEST_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_opleidingsmonitor").into())
 }

@@ -497,7 +497,8 @@ fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
         // The first of the smallest keys.
         let key = |&(left, m): &(usize, usize)| {
             let c = &cells[m];
-            (left, c.n_respondents, c.level, &c.unit_id, &c.period)
+            let (tier, n) = cost(c);
+            (tier, left, n, c.level, &c.unit_id, &c.period)
         };
         let pick = left
             .iter()
@@ -539,6 +540,22 @@ fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
     }
 }
 
+/// What hiding a cell costs the reader, lowest first: the level's value
+/// to the reports, then the respondents hidden. An institution's total
+/// mixes its specialties and is read least (the reports compare
+/// departments, RSOs and the region), so it is the first complement
+/// considered; a department next; an RSO or the region, the benchmarks of
+/// every report, last.
+fn cost(c: &Cell) -> (u8, u64) {
+    let level = match c.level {
+        Level::Institution => 0,
+        Level::Department => 1,
+        Level::Rso => 2,
+        Level::Region => 3,
+    };
+    (level, c.n_respondents)
+}
+
 /// Published cells that could protect `k`: members of the relations with
 /// `k` (or, when all those are suppressed, of any relation), fewest
 /// respondents first.
@@ -552,8 +569,8 @@ fn candidates_for(cells: &[Cell], rels: &[Relation], k: usize) -> Vec<usize> {
             .collect();
         v.sort_by(|&a, &b| {
             let (x, y) = (&cells[a], &cells[b]);
-            (x.n_respondents, x.level, &x.unit_id, &x.period, a).cmp(&(
-                y.n_respondents,
+            (cost(x), x.level, &x.unit_id, &x.period, a).cmp(&(
+                cost(y),
                 y.level,
                 &y.unit_id,
                 &y.period,
