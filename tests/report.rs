@@ -498,3 +498,82 @@ fn one_cycles_reports_read_only_their_rows_and_say_the_same() {
         }
     }
 }
+
+/// Issue #19, item 4: a change table said "n < 4" for departments of 7-12
+/// respondents that were hidden to protect another group. Every change row
+/// that says "n < 4" must have a cell below the floor (in the cycle or the
+/// one compared with); the others say "verborgen".
+#[test]
+fn a_change_says_too_few_only_where_a_cell_is_below_the_floor() {
+    let d = Dir::new();
+    let cat = Catalogue::load(None).unwrap();
+    synth::write_sample_region(d.path(), &cat, 20191).unwrap();
+    let r = d.run_env(
+        &["run", "-c", "opleidingsmonitor.toml"],
+        &[("OPLEIDINGSMONITOR_TODAY", TODAY)],
+    );
+    assert_eq!(r.code(), 0, "{}", r.both());
+    let r = d.run_env(
+        &["report", "-c", "opleidingsmonitor.toml"],
+        &[("OPLEIDINGSMONITOR_TODAY", TODAY)],
+    );
+    assert_eq!(r.code(), 0, "{}", r.both());
+    let config = Config::load(&d.join("opleidingsmonitor.toml")).unwrap();
+    let published = read_published(&d.join("output/dataset"), &config.catalogue).unwrap();
+    // Display names as the Dutch reports write them.
+    let unit_of = |name: &str| -> Option<(Level, String)> {
+        for c in &published.cells {
+            let shown = match c.level {
+                Level::Department => {
+                    let (i, s) = c.unit_id.split_once(':')?;
+                    format!(
+                        "{} – {}",
+                        config.registry.institutions[i].name, config.registry.specialties[s].name
+                    )
+                }
+                Level::Rso => config.registry.rsos[&c.unit_id].name.clone(),
+                _ => continue,
+            };
+            if shown == name {
+                return Some((c.level, c.unit_id.clone()));
+            }
+        }
+        None
+    };
+    let (mut too_few, mut hidden) = (0, 0);
+    for cycle in ["2021-2022", "2023-2024"] {
+        for rso in ["anes-nv", "int-nv", "neu-nv"] {
+            let md = read(&d, &format!("{cycle}/rso/{rso}.md"));
+            for line in md.lines() {
+                let cols: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+                // Change rows: unit, subscale, previous cycle, difference, p, g.
+                if cols.len() != 6 || !cols[2].contains('-') || !cols[2].starts_with("20") {
+                    continue;
+                }
+                let Some((level, unit)) = unit_of(cols[0]) else {
+                    continue;
+                };
+                let below_floor = published.unit_cells(level, &unit).iter().any(|c| {
+                    (c.period == cycle || c.period == cols[2])
+                        && c.suppression_reason
+                            == Some(opleidingsmonitor::domain::SuppressionReason::MinN)
+                });
+                match cols[3] {
+                    "n &lt; 4" => {
+                        too_few += 1;
+                        assert!(below_floor, "{cycle} {rso}: {line}");
+                    }
+                    "verborgen" => {
+                        hidden += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(
+        too_few > 0,
+        "the sample has changes hidden for too few respondents"
+    );
+    eprintln!("change rows: {too_few} too few, {hidden} hidden to protect");
+}

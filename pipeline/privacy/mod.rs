@@ -387,17 +387,23 @@ pub fn protect(table: &mut Table) {
             )
         })
         .collect();
+    // Per item: how many answered it, and how many different answers.
     let mut answered: HashMap<[&str; 5], u64> = HashMap::new();
-    for k in table.item_counts.iter().filter(|k| k.value.is_some()) {
-        *answered
-            .entry([
-                k.rso_id.as_str(),
-                &k.instrument,
-                &k.instrument_version,
-                &k.item_id,
-                &k.period,
-            ])
-            .or_default() += k.n;
+    let mut answers: HashMap<[&str; 5], u32> = HashMap::new();
+    for k in table
+        .item_counts
+        .iter()
+        .filter(|k| k.value.is_some() && k.n > 0)
+    {
+        let key = [
+            k.rso_id.as_str(),
+            &k.instrument,
+            &k.instrument_version,
+            &k.item_id,
+            &k.period,
+        ];
+        *answered.entry(key).or_default() += k.n;
+        *answers.entry(key).or_default() += 1;
     }
     let keep: Vec<bool> = table
         .item_counts
@@ -410,17 +416,21 @@ pub fn protect(table: &mut Table) {
                 &k.scale_id,
                 &k.period,
             ];
-            let n = answered
-                .get(&[
-                    k.rso_id.as_str(),
-                    &k.instrument,
-                    &k.instrument_version,
-                    &k.item_id,
-                    &k.period,
-                ])
-                .copied()
-                .unwrap_or(0);
-            published.get(&key).is_some_and(|floor| n >= *floor as u64)
+            let item = [
+                k.rso_id.as_str(),
+                &k.instrument,
+                &k.instrument_version,
+                &k.item_id,
+                &k.period,
+            ];
+            let n = answered.get(&item).copied().unwrap_or(0);
+            let one_answer = answers.get(&item).copied().unwrap_or(0) == 1;
+            published.get(&key).is_some_and(|&floor| {
+                // Where everyone in a small group gave the same answer, the
+                // distribution tells each one's answer: not published
+                // below twice the floor (k-anonymity of the answer).
+                n >= floor as u64 && !(one_answer && n < 2 * floor as u64)
+            })
         })
         .collect();
     let mut keep = keep.into_iter();
@@ -1125,5 +1135,26 @@ mod item_count_tests {
             vec!["a1", "a1"],
             "a2: 2 answers below the floor; b1: its subscale is suppressed"
         );
+    }
+
+    #[test]
+    fn a_small_group_that_answered_as_one_gets_no_distribution() {
+        // Floor 4: a3's five answers are all "5" (below 2 x 4: each one's
+        // answer would be known); a4's nine are all "4" (a large group may
+        // agree); a1 has two answers.
+        let mut t = Table {
+            cells: vec![rso_cell("total", 20, false), rso_cell("a", 20, false)],
+            item_counts: vec![
+                count("a1", "a", Some(4.0), 3),
+                count("a1", "a", Some(5.0), 2),
+                count("a3", "a", Some(5.0), 5),
+                count("a3", "a", None, 3),
+                count("a4", "a", Some(4.0), 9),
+            ],
+            ..Default::default()
+        };
+        protect(&mut t);
+        let kept: Vec<&str> = t.item_counts.iter().map(|k| k.item_id.as_str()).collect();
+        assert_eq!(kept, vec!["a1", "a1", "a4"]);
     }
 }

@@ -678,6 +678,44 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         .collect();
     sources.sort();
     sources.dedup();
+    let method = {
+        // How many of this report's cells each rule hid: its
+        // departments' and its own, in the cycle and its years.
+        let mut m = method_texts(ctx);
+        let in_scope = |c: &&Cell| {
+            (c.period == cycle || years.iter().any(|y| c.period == y.to_string()))
+                && match c.level {
+                    Level::Department => member_units.contains(&c.unit_id),
+                    Level::Rso => c.unit_id == rso_id,
+                    _ => false,
+                }
+        };
+        let cells: Vec<&Cell> = member_units
+            .iter()
+            .flat_map(|u| ctx.published.unit_cells(Level::Department, u))
+            .chain(ctx.published.unit_cells(Level::Rso, rso_id))
+            .filter(in_scope)
+            .collect();
+        let count = |r: crate::domain::SuppressionReason| {
+            cells
+                .iter()
+                .filter(|c| c.suppression_reason == Some(r))
+                .count()
+                .to_string()
+        };
+        m.push(fill(
+            &ctx.t["method_hidden_counts"],
+            &[
+                ("cells", cells.len().to_string()),
+                ("min_n", count(crate::domain::SuppressionReason::MinN)),
+                (
+                    "secondary",
+                    count(crate::domain::SuppressionReason::Secondary),
+                ),
+            ],
+        ));
+        m
+    };
     Some(RsoReport {
         t: ctx.t.clone(),
         lang: lang.to_string(),
@@ -696,7 +734,7 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         instruments: sections,
         plan,
         exit,
-        method: method_texts(ctx),
+        method,
         sources,
     })
 }

@@ -9,6 +9,7 @@ use super::chart::{self};
 use super::labels::*;
 use super::Options;
 use crate::config::Config;
+use crate::domain::SuppressionReason;
 use crate::pdca::{self, Action, Finding, Kind, Rule};
 use crate::score::TOTAL;
 use crate::table::{Cell, Level, Published};
@@ -533,13 +534,17 @@ pub(super) fn change_views(
                 scale: names.scale(instrument, version, &ch.scale_id),
                 previous: ch.previous_period.clone(),
                 diff: if ch.suppressed {
-                    fill(
-                        &names.t["suppressed_short"],
-                        &[(
-                            "floor",
-                            ctx.config.floor_of(instrument, version).to_string(),
-                        )],
-                    )
+                    match hidden_because(ctx, *level, unit, ch) {
+                        // Hidden to protect another group: not "too few".
+                        Some(SuppressionReason::Secondary) => names.t["hidden_short"].clone(),
+                        _ => fill(
+                            &names.t["suppressed_short"],
+                            &[(
+                                "floor",
+                                ctx.config.floor_of(instrument, version).to_string(),
+                            )],
+                        ),
+                    }
                 } else {
                     o(ch.diff_pomp, 1)
                 },
@@ -560,4 +565,43 @@ pub(super) fn change_views(
         }
     }
     out
+}
+
+/// Why a change has no numbers: too few respondents in either of its two
+/// cells (`MinN`) says more than "hidden to protect another group"
+/// (`Secondary`), which is said only where both cells pass the floor.
+pub(super) fn hidden_because(
+    ctx: &Ctx,
+    level: Level,
+    unit: &str,
+    ch: &crate::table::Change,
+) -> Option<SuppressionReason> {
+    let catalogue = &ctx.config.catalogue;
+    let construct = |c: &Cell| -> String {
+        if c.scale_id == TOTAL {
+            return TOTAL.to_string();
+        }
+        catalogue
+            .get(&c.instrument, &c.instrument_version)
+            .and_then(|i| i.subscale(&c.scale_id))
+            .map_or_else(|| c.scale_id.clone(), |s| s.construct.clone())
+    };
+    let cells = ctx.published.unit_cells(level, unit);
+    let current = cells.iter().find(|c| {
+        c.instrument == ch.instrument
+            && c.instrument_version == ch.instrument_version
+            && c.scale_id == ch.scale_id
+            && c.period == ch.period
+    });
+    let previous = cells.iter().find(|c| {
+        c.instrument == ch.instrument
+            && c.instrument_version == ch.previous_version
+            && c.period == ch.previous_period
+            && construct(c) == ch.construct
+    });
+    [current, previous]
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.suppression_reason)
+        .min()
 }
