@@ -454,6 +454,7 @@ mod tests {
             scale_min: 1.0,
             scale_max: 5.0,
             floor: 4,
+            in_total: false,
             atoms: vec![],
         }
     }

@@ -42,6 +42,9 @@ pub struct ScaleSpec {
     pub reliability_min: u32,
     /// Minimum distinct respondents to publish.
     pub privacy_floor: u32,
+    /// The total itself, or a subscale whose items count towards it: the
+    /// total is (near) the item-weighted mean of these.
+    pub in_total: bool,
 }
 
 /// The scale specs of every instrument version: each subscale with scored
@@ -80,6 +83,7 @@ pub fn scale_specs(
                 min_answered: min_answered(n, min_answered_fraction),
                 reliability_min: s.reliability_min,
                 privacy_floor: floor,
+                in_total: s.in_total,
             });
         }
         if total > 0 {
@@ -92,6 +96,7 @@ pub fn scale_specs(
                 min_answered: min_answered(total, min_answered_fraction),
                 reliability_min: inst.reliability_min,
                 privacy_floor: floor,
+                in_total: true,
             });
         }
     }

@@ -168,6 +168,9 @@ pub struct Cell {
     pub scale_max: f64,
     /// The privacy floor that applies (not written).
     pub floor: u32,
+    /// The total, or a subscale that counts towards it (not written; see
+    /// `score::ScaleSpec::in_total`).
+    pub in_total: bool,
     /// Sorted atom indices (not written).
     pub atoms: Vec<u32>,
 }

@@ -218,12 +218,13 @@ fn the_sample_region_is_protected_and_tells_its_stories() {
         share("rso"),
         share("region"),
     );
-    // Measured at this commit: 12.3%, 31.9%, 2.4% and 1.5% (before the
-    // cost order: 44.8%, 9.9%, 4.4%, 0%). The target for
-    // departments is 10%; these bounds keep what was reached.
-    assert!(dep <= 0.125, "department complements {dep:.3}");
+    // Measured at this commit: 12.8%, 32.6%, 2.7% and 2.1% (before the
+    // cost order and the protection across subscales: 44.8%, 9.9%, 4.4%,
+    // 0%). The target for departments is 10%; these bounds keep
+    // what was reached.
+    assert!(dep <= 0.13, "department complements {dep:.3}");
     assert!(rso <= 0.03, "RSO complements {rso:.3}");
-    assert!(region <= 0.02, "region complements {region:.3}");
+    assert!(region <= 0.025, "region complements {region:.3}");
     assert!(inst <= 0.33, "institution complements {inst:.3}");
 
     // The small department (three aios) is suppressed for its size.
@@ -243,6 +244,28 @@ fn the_sample_region_is_protected_and_tells_its_stories() {
     let config = Config::load(&d.join("opleidingsmonitor.toml")).unwrap();
     let mut table = opleidingsmonitor::aggregate::compute(&config).unwrap();
     privacy::protect(&mut table);
+    // Across subscales: a unit's total is (near) the item-weighted mean of
+    // its subscales, so of a unit's total and in-total subscales (one
+    // version and period) never exactly one is hidden.
+    let mut profiles: HashMap<(String, String, String, String, String), usize> = HashMap::new();
+    for c in table.cells.iter().filter(|c| c.in_total) {
+        let hidden = profiles
+            .entry((
+                c.level.as_str().to_string(),
+                c.unit_id.clone(),
+                c.instrument.clone(),
+                c.instrument_version.clone(),
+                c.period.clone(),
+            ))
+            .or_default();
+        *hidden += c.suppressed as usize;
+    }
+    assert!(profiles.len() > 500);
+    let lone: Vec<_> = profiles.iter().filter(|(_, &h)| h == 1).collect();
+    assert!(
+        lone.is_empty(),
+        "one hidden cell among a unit's subscales: {lone:?}"
+    );
     let written: HashMap<(String, String, String, String, String, String), bool> = agg
         .iter()
         .map(|r| {

@@ -717,6 +717,7 @@ pub(crate) fn frame_to_cells(df: &DataFrame, level: Level, label: &Labels) -> Re
             scale_min: lo[i].unwrap_or(0.0),
             scale_max: hi[i].unwrap_or(1.0),
             floor: 0,
+            in_total: false,
             atoms: Vec::new(),
         });
     }
@@ -786,6 +787,7 @@ pub(crate) fn finish_cell(
     c.mean_pomp = c.mean.map(|m| score::pomp(m, c.scale_min, c.scale_max));
     c.reliable = spec.is_some_and(|s| c.n_respondents >= s.reliability_min as u64);
     c.floor = spec.map(|s| s.privacy_floor).unwrap_or(u32::MAX);
+    c.in_total = spec.is_some_and(|s| s.in_total);
     c.atoms = index.of(
         (&c.instrument, &c.instrument_version, &c.scale_id),
         c.level,

@@ -416,6 +416,7 @@ mod tests {
             min_answered,
             reliability_min: 1,
             privacy_floor: 1,
+            in_total: true,
         }
     }
 

@@ -185,6 +185,7 @@ pub(crate) fn cells_of_frame(
             scale_min: smin,
             scale_max: smax,
             floor: 0,
+            in_total: false,
             atoms: Vec::new(),
         });
     }

@@ -1,0 +1,418 @@
+//! The privacy stage's tests: the checkers and the suppression on hand-made
+//! and random hierarchies, the work list, and item distributions.
+
+use super::test_rng::Rng;
+use super::*;
+use crate::table::Atom;
+
+/// Builds the cells of one block from atoms with respondent counts, the
+/// way `aggregate` groups them: department, institution, RSO and region,
+/// per year and per cycle of two years.
+pub(super) fn cells_of(atoms: &[(Atom, u64)], floor: u32) -> Vec<Cell> {
+    let mut groups: BTreeMap<(Level, String, String), (Vec<u32>, u64)> = BTreeMap::new();
+    for (i, (a, n)) in atoms.iter().enumerate() {
+        let cycle = crate::score::cycle_of(a.year, 2019);
+        for (l, u) in a.units() {
+            for p in [a.year.to_string(), cycle.clone()] {
+                let g = groups.entry((l, u.clone(), p)).or_default();
+                g.0.push(i as u32);
+                g.1 += n;
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((level, unit_id, period), (mut atoms, n))| {
+            atoms.sort_unstable();
+            Cell {
+                level,
+                unit_id,
+                institution_id: None,
+                specialty: None,
+                rso_id: None,
+                region_id: None,
+                instrument: "d-rect".into(),
+                instrument_version: "2016".into(),
+                scale_id: "total".into(),
+                period,
+                n_respondents: n,
+                n_responses: n,
+                mean: Some(3.5),
+                sd: Some(0.5),
+                ci_low: Some(3.0),
+                ci_high: Some(4.0),
+                mean_pomp: Some(62.5),
+                alpha: None,
+                response_rate: None,
+                reliable: true,
+                suppressed: false,
+                suppression_reason: None,
+                scale_min: 1.0,
+                scale_max: 5.0,
+                floor,
+                in_total: false,
+                atoms,
+            }
+        })
+        .collect()
+}
+
+pub(super) fn atom(inst: &str, spec: &str, rso: Option<&str>, year: i32) -> Atom {
+    Atom {
+        block: ("d-rect".into(), "2016".into(), "total".into()),
+        institution_id: inst.into(),
+        specialty: spec.into(),
+        rso_id: rso.map(String::from),
+        region_id: "r".into(),
+        year,
+    }
+}
+
+fn find<'a>(cells: &'a [Cell], level: Level, unit: &str, period: &str) -> &'a Cell {
+    cells
+        .iter()
+        .find(|c| c.level == level && c.unit_id == unit && c.period == period)
+        .unwrap_or_else(|| panic!("{unit} {period}"))
+}
+
+#[test]
+fn a_small_department_cannot_be_recovered_from_its_parents() {
+    // One RSO, one year, three departments of one specialty; b:x is small.
+    let atoms = vec![
+        (atom("a", "x", Some("R"), 2024), 10),
+        (atom("b", "x", Some("R"), 2024), 3),
+        (atom("c", "x", Some("R"), 2024), 9),
+    ];
+    let mut t = Table {
+        cells: cells_of(&atoms, 4),
+        atoms: Vec::new(),
+        protected: false,
+        ..Default::default()
+    };
+    // Unprotected, the checker finds the small department at once:
+    // the RSO minus a:x and c:x.
+    let mut naive = t.cells.clone();
+    for c in naive.iter_mut().filter(|c| c.n_respondents < 4) {
+        c.suppress(SuppressionReason::MinN);
+    }
+    assert!(!recover(&naive, &relations(&naive)).is_empty());
+    protect(&mut t);
+    let rels = relations(&t.cells);
+    assert!(recover(&t.cells, &rels).is_empty());
+    let b = find(&t.cells, Level::Department, "b:x", "2024");
+    assert_eq!(b.suppression_reason, Some(SuppressionReason::MinN));
+    assert_eq!(b.mean, None);
+    assert_eq!(b.n_respondents, 3, "counts stay visible");
+    // The complement is the smallest other department, c:x (9 < 10).
+    let c = find(&t.cells, Level::Department, "c:x", "2024");
+    assert_eq!(c.suppression_reason, Some(SuppressionReason::Secondary));
+    assert!(!find(&t.cells, Level::Department, "a:x", "2024").suppressed);
+}
+
+#[test]
+fn a_year_cannot_be_recovered_from_its_cycle() {
+    // A department with 3 respondents in 2023 and 8 in 2024: the cycle
+    // (11) minus 2024 would give 2023 away.
+    let atoms = vec![
+        (atom("a", "x", Some("R"), 2023), 3),
+        (atom("a", "x", Some("R"), 2024), 8),
+        (atom("b", "x", Some("R"), 2023), 7),
+        (atom("b", "x", Some("R"), 2024), 6),
+    ];
+    let mut t = Table {
+        cells: cells_of(&atoms, 4),
+        atoms: Vec::new(),
+        protected: false,
+        ..Default::default()
+    };
+    protect(&mut t);
+    assert!(recover(&t.cells, &relations(&t.cells)).is_empty());
+    assert!(find(&t.cells, Level::Department, "a:x", "2023").suppressed);
+    let a_cycle = find(&t.cells, Level::Department, "a:x", "2023-2024");
+    let a_2024 = find(&t.cells, Level::Department, "a:x", "2024");
+    assert!(a_cycle.suppressed || a_2024.suppressed);
+}
+
+/// Every relation below has two unknowns, so chains of single steps
+/// learn nothing; together they determine all three: a + b = t1,
+/// b + u = t2 and a + u = t1 give b = u, then 2b = t2, then a.
+#[test]
+fn the_linear_checker_solves_what_single_steps_cannot() {
+    let mk = |id: &str, suppressed: bool| {
+        let mut c = cells_of(&[(atom(id, "x", Some("R"), 2024), 10)], 4).remove(0);
+        c.unit_id = id.into();
+        if suppressed {
+            c.suppress(SuppressionReason::MinN);
+        }
+        c
+    };
+    let cells = vec![
+        mk("t1", false),
+        mk("a", true),
+        mk("b", true),
+        mk("t2", false),
+        mk("u", true),
+    ];
+    let rels = vec![
+        Relation {
+            parent: 0,
+            children: vec![1, 2],
+        },
+        Relation {
+            parent: 3,
+            children: vec![2, 4],
+        },
+        Relation {
+            parent: 0,
+            children: vec![1, 4],
+        },
+    ];
+    assert!(recover(&cells, &rels).is_empty());
+    let lin = recover_linear(&cells, &rels);
+    assert_eq!(lin, vec![1, 2, 4]);
+}
+
+#[test]
+fn the_region_minus_its_rsos_is_a_relation() {
+    // d:y is outside any RSO and small: region minus the RSO gives it.
+    let atoms = vec![
+        (atom("a", "x", Some("R"), 2024), 10),
+        (atom("b", "x", Some("R"), 2024), 12),
+        (atom("d", "y", None, 2024), 3),
+    ];
+    let cells = cells_of(&atoms, 4);
+    let region = cells
+        .iter()
+        .position(|c| c.level == Level::Region && c.period == "2024")
+        .unwrap();
+    let rso = cells
+        .iter()
+        .position(|c| c.level == Level::Rso && c.period == "2024")
+        .unwrap();
+    let d = cells
+        .iter()
+        .position(|c| c.unit_id == "d:y" && c.period == "2024")
+        .unwrap();
+    let rels = relations(&cells);
+    assert!(rels
+        .iter()
+        .any(|r| r.parent == region && r.children.contains(&rso) && r.children.contains(&d)));
+}
+
+/// Property: on random hierarchies (institutions, specialties, RSOs with
+/// members joining and leaving, years, small and large groups), no
+/// published cell is below its floor and the checker recovers nothing.
+#[test]
+fn property_random_hierarchies_leak_nothing() {
+    let mut rng = Rng::new(7);
+    for case in 0..300 {
+        let n_inst = 2 + rng.below(5);
+        let n_spec = 1 + rng.below(3);
+        let first = 2019 + rng.below(2) as i32;
+        let n_years = 1 + rng.below(4) as i32;
+        let floor = 3 + rng.below(3) as u32;
+        let mut atoms = Vec::new();
+        for i in 0..n_inst {
+            for s in 0..n_spec {
+                if rng.chance(0.25) {
+                    continue;
+                }
+                for y in first..first + n_years {
+                    if rng.chance(0.15) {
+                        continue;
+                    }
+                    let rso = (!rng.chance(0.2)).then(|| format!("R{s}"));
+                    let n = if rng.chance(0.3) {
+                        1 + rng.below(4)
+                    } else {
+                        1 + rng.below(15)
+                    } as u64;
+                    atoms.push((
+                        atom(&format!("i{i}"), &format!("s{s}"), rso.as_deref(), y),
+                        n,
+                    ));
+                }
+            }
+        }
+        if atoms.is_empty() {
+            continue;
+        }
+        let mut t = Table {
+            cells: cells_of(&atoms, floor),
+            atoms: Vec::new(),
+            protected: false,
+            ..Default::default()
+        };
+        protect(&mut t);
+        for c in &t.cells {
+            assert!(
+                c.suppressed || c.n_respondents >= floor as u64,
+                "case {case}: {} {} published below the floor",
+                c.unit_id,
+                c.period
+            );
+            assert_eq!(c.suppressed, c.mean.is_none(), "case {case}");
+        }
+        let rels = relations(&t.cells);
+        let linear = recover_linear(&t.cells, &rels);
+        assert!(
+            linear.is_empty(),
+            "case {case}: a combination of relations recovers {linear:?}"
+        );
+        let rec = recover(&t.cells, &rels);
+        assert!(
+            rec.is_empty(),
+            "case {case}: recovered {:?}",
+            rec.iter()
+                .map(|(i, _)| (&t.cells[*i].unit_id, &t.cells[*i].period))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+mod work_list_tests {
+    use super::test_rng::Rng;
+    use super::*;
+
+    /// The work-list checker against the sweeping one, on random tables
+    /// with random suppressions: the same count, the same first giveaway.
+    #[test]
+    fn the_work_list_recovers_what_the_sweeps_recover() {
+        let mut rng = Rng::new(11);
+        let mut compared = 0;
+        for _ in 0..200 {
+            let mut atoms = Vec::new();
+            for i in 0..2 + rng.below(4) {
+                for s in 0..1 + rng.below(3) {
+                    for y in 2019..2019 + 1 + rng.below(3) as i32 {
+                        if rng.chance(0.2) {
+                            continue;
+                        }
+                        let rso = (!rng.chance(0.2)).then(|| format!("R{s}"));
+                        let a = tests::atom(&format!("i{i}"), &format!("s{s}"), rso.as_deref(), y);
+                        atoms.push((a, 1 + rng.below(10) as u64));
+                    }
+                }
+            }
+            if atoms.is_empty() {
+                continue;
+            }
+            let mut cells = tests::cells_of(&atoms, 1);
+            for c in cells.iter_mut() {
+                if rng.chance(0.3) {
+                    c.suppress(SuppressionReason::MinN);
+                }
+            }
+            let rels = relations(&cells);
+            let member_of = memberships(cells.len(), &rels);
+            let swept = recover(&cells, &rels);
+            assert_eq!(recovered_count(&cells, &rels, &member_of), swept.len());
+            assert_eq!(
+                first_giveaway(&cells, &rels),
+                swept.first().map(|&(_, r)| r)
+            );
+            compared += usize::from(!swept.is_empty());
+        }
+        assert!(compared > 50, "too few cases recover anything: {compared}");
+    }
+}
+
+mod item_count_tests {
+    use super::*;
+    use crate::table::ItemCount;
+
+    fn rso_cell(scale: &str, n: u64, suppressed: bool) -> Cell {
+        Cell {
+            level: Level::Rso,
+            unit_id: "R".into(),
+            institution_id: None,
+            specialty: None,
+            rso_id: None,
+            region_id: None,
+            instrument: "d-rect".into(),
+            instrument_version: "2016".into(),
+            scale_id: scale.into(),
+            period: "2023-2024".into(),
+            n_respondents: n,
+            n_responses: n,
+            mean: (!suppressed).then_some(4.0),
+            sd: None,
+            ci_low: None,
+            ci_high: None,
+            mean_pomp: (!suppressed).then_some(75.0),
+            alpha: None,
+            response_rate: None,
+            reliable: true,
+            suppressed,
+            suppression_reason: suppressed.then_some(SuppressionReason::MinN),
+            scale_min: 1.0,
+            scale_max: 5.0,
+            floor: 4,
+            in_total: false,
+            atoms: vec![],
+        }
+    }
+
+    fn count(item: &str, scale: &str, value: Option<f64>, n: u64) -> ItemCount {
+        ItemCount {
+            rso_id: "R".into(),
+            instrument: "d-rect".into(),
+            instrument_version: "2016".into(),
+            scale_id: scale.into(),
+            item_id: item.into(),
+            period: "2023-2024".into(),
+            value,
+            n,
+        }
+    }
+
+    /// Regression: item counts were kept whenever the RSO total was
+    /// published, even when the item's own subscale was suppressed or only
+    /// two people answered the item.
+    #[test]
+    fn item_counts_follow_their_own_subscale_and_the_floor() {
+        let mut t = Table {
+            cells: vec![
+                rso_cell("total", 10, false),
+                rso_cell("a", 10, false),
+                rso_cell("b", 2, true),
+            ],
+            item_counts: vec![
+                count("a1", "a", Some(4.0), 6),
+                count("a1", "a", Some(5.0), 4),
+                count("a2", "a", Some(5.0), 2),
+                count("a2", "a", None, 8),
+                count("b1", "b", Some(3.0), 2),
+            ],
+            ..Default::default()
+        };
+        protect(&mut t);
+        let kept: Vec<&str> = t.item_counts.iter().map(|k| k.item_id.as_str()).collect();
+        assert_eq!(
+            kept,
+            vec!["a1", "a1"],
+            "a2: 2 answers below the floor; b1: its subscale is suppressed"
+        );
+    }
+
+    #[test]
+    fn a_small_group_that_answered_as_one_gets_no_distribution() {
+        // Floor 4: a3's five answers are all "5" (below 2 x 4: each one's
+        // answer would be known); a4's nine are all "4" (a large group may
+        // agree); a1 has two answers.
+        let mut t = Table {
+            cells: vec![rso_cell("total", 20, false), rso_cell("a", 20, false)],
+            item_counts: vec![
+                count("a1", "a", Some(4.0), 3),
+                count("a1", "a", Some(5.0), 2),
+                count("a3", "a", Some(5.0), 5),
+                count("a3", "a", None, 3),
+                count("a4", "a", Some(4.0), 9),
+            ],
+            ..Default::default()
+        };
+        protect(&mut t);
+        let kept: Vec<&str> = t.item_counts.iter().map(|k| k.item_id.as_str()).collect();
+        assert_eq!(kept, vec!["a1", "a1", "a4"]);
+    }
+}
