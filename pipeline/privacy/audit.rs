@@ -22,9 +22,10 @@
 //! The unknowns are the suppressed cells' sums; for each, the auditor
 //! minimises and maximises it subject to the relations and the bounds, and
 //! divides by n. The interval is exact for that model (a linear programme
-//! over real sums); integer sums, which a scale of whole answers gives, can
-//! only narrow it further by less than one response's worth (1/n on the
-//! mean; the property test checks that against enumeration).
+//! over real sums). With whole answers the sums are whole numbers, which
+//! can narrow it further: the whole-number interval lies inside, and on the
+//! property test's small regions within one response's worth (1/n on the
+//! mean) of each end.
 //!
 //! **What it does not consider**, and an attacker could:
 //! - the published sd, confidence interval and Cronbach's alpha, which
@@ -77,8 +78,9 @@ pub const MIN_WIDTH_FRACTION: f64 = 0.20;
 /// constraints to 1e-7 in sums.
 pub const TOLERANCE: f64 = 1e-6;
 
-/// Within this (per response, on the sums' scale) a solution's value counts
-/// as sitting on its bound (the solver's own feasibility tolerance is 1e-7).
+/// Within this fraction of a sum's range a solution's value counts as
+/// sitting on its bound (the solver's own feasibility tolerance is 1e-7).
+/// Settling a side this way is off by at most that much.
 const AT_BOUND: f64 = 1e-7;
 
 /// The interval a suppressed cell's mean can take, given what is published.
@@ -160,8 +162,8 @@ pub fn feasible_intervals(cells: &[Cell], relations: &[Relation]) -> Vec<Interva
 }
 
 /// The cells whose interval is narrower than `min_width_fraction` of their
-/// scale range (`MIN_WIDTH_FRACTION` by default), and those without an
-/// interval (nothing shows them to be safe); sorted. An interval exactly as
+/// scale range (pass `MIN_WIDTH_FRACTION` for the default), and those
+/// without an interval (nothing shows them to be safe); sorted. An interval exactly as
 /// wide as the minimum, within `TOLERANCE`, passes.
 pub fn too_narrow(intervals: &[Interval], min_width_fraction: f64) -> Vec<usize> {
     let mut out: Vec<usize> = intervals
@@ -738,6 +740,42 @@ mod tests {
         })
     }
 
+    /// The sample's case again, with the relations `super::relations`
+    /// finds from the atoms: each department is its institution too, and
+    /// the 2019 cells are their cycle's, so the suppression takes those
+    /// copies along. Umcl 4 responses summing to 16, Brakelduin 1 (4),
+    /// Meerhaven 3 (5, 5, 5): the same [14/3, 5] for Meerhaven, [4, 5] for
+    /// Brakelduin, in the year and in the cycle, as department and as
+    /// institution.
+    #[test]
+    fn the_sample_case_through_the_found_relations() {
+        let atoms = vec![
+            (atom(0, 0, Some(0), 2019), vec![4, 4, 4, 4]),
+            (atom(1, 0, Some(0), 2019), vec![4]),
+            (atom(2, 0, Some(0), 2019), vec![5, 5, 5]),
+        ];
+        let (mut cells, _) = pooled(&atoms);
+        for c in cells.iter_mut() {
+            if c.unit_id.starts_with("i1") || c.unit_id.starts_with("i2") {
+                c.suppress(SuppressionReason::MinN);
+            }
+        }
+        let rels = relations(&cells);
+        assert!(recover_linear(&cells, &rels).is_empty());
+        let iv = feasible_intervals(&cells, &rels);
+        assert_eq!(iv.len(), 8, "2 departments and 2 institutions, 2 periods");
+        for i in &iv {
+            if cells[i.cell].unit_id.starts_with("i2") {
+                assert_bounds(i, 14.0 / 3.0, 5.0);
+            } else {
+                assert_bounds(i, 4.0, 5.0);
+            }
+        }
+        let narrow = too_narrow(&iv, MIN_WIDTH_FRACTION);
+        assert!(narrow.iter().all(|&c| cells[c].unit_id.starts_with("i2")));
+        assert_eq!(narrow.len(), 4);
+    }
+
     /// (d) Property: on random small regions with random suppressions, the
     /// LP interval of every suppressed mean contains the mean of every
     /// whole-number solution (found by enumeration, a second source), and
@@ -891,5 +929,6 @@ mod tests {
             systems.iter().map(|s| s.cells.len()).max().unwrap_or(0),
             too_narrow(&iv, MIN_WIDTH_FRACTION).len()
         );
+        assert!(iv.iter().all(|i| i.bounds.is_ok()), "unsolved cells");
     }
 }
