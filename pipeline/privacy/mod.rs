@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::domain::SuppressionReason;
 use crate::table::{Cell, Level, Table};
 
+pub mod audit;
+
 /// The comment gate, the one rule for open answers: a group's comments
 /// are published only where the group's total cell of the instrument in
 /// the period has at least `floor` distinct respondents.
