@@ -440,6 +440,7 @@ mod tests {
             scale_min: 1.0,
             scale_max: 5.0,
             floor: 4,
+            in_total: false,
             atoms: Vec::new(),
         };
         if sum.is_none() {
