@@ -103,6 +103,9 @@ pub fn print_batch(report: &BatchReport, max_problems: usize, written: &str) {
             }
         );
     }
+    for f in report.files.iter().filter(|f| !f.note.is_empty()) {
+        println!("{}: {}, {}", f.name, f.status.as_str(), f.note);
+    }
     for f in report.files.iter().filter(|f| !f.problems.is_empty()) {
         println!();
         let what = if f.status == FileStatus::Failed {

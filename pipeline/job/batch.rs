@@ -23,7 +23,9 @@ use crate::ingest::{self, Context, FileOutcome, QuarantineRecord};
 pub enum FileStatus {
     /// Ingested now (possibly with quarantined rows).
     New,
-    /// Already in the manifest: not read again.
+    /// Not read: already ingested (the manifest holds the same SHA-256), or
+    /// a copy of another file of the same batch. Its counts are all 0:
+    /// nothing of it was read or written this time.
     Skipped,
     /// Rejected as a whole (no profile, unreadable, wrong columns).
     Failed,
@@ -53,14 +55,20 @@ pub struct FileReport {
     pub status: FileStatus,
     /// Profile applied.
     pub profile: String,
-    /// Data rows read.
+    /// Data rows read (0 for a skipped file).
     pub rows_read: u64,
-    /// Rows in the dataset (new or already there).
+    /// Rows whose response is in the dataset after the batch: new ones and
+    /// those already stored (`rows_duplicate`). In a validation: the rows
+    /// an ingest would write.
     pub rows_written: u64,
     /// Rows rejected.
     pub rows_quarantined: u64,
-    /// Rows already stored from an earlier export.
+    /// Of `rows_written`, rows whose response was already stored from an
+    /// earlier export or an earlier file of the same batch (a cumulative
+    /// re-export): not stored twice.
     pub rows_duplicate: u64,
+    /// Why a file was skipped ("already ingested ..."), empty otherwise.
+    pub note: String,
     /// The reasons rows (or the file) were rejected.
     pub problems: Vec<QuarantineRecord>,
 }
@@ -157,7 +165,10 @@ fn display_name(path: &Path, inbox: &Path) -> String {
 pub enum Mode {
     /// Ingest and commit.
     Ingest,
-    /// Check only: nothing is written, every file is read even if known.
+    /// Check only: nothing is written. Every decision is an ingest's (a
+    /// known file is skipped, a copy in the batch too, and rows whose
+    /// response is already stored count as duplicates), so a validation
+    /// and the ingest after it give the same counts for every file.
     Validate,
 }
 
@@ -222,6 +233,7 @@ pub fn run(
                         rows_written: 0,
                         rows_quarantined: 0,
                         rows_duplicate: 0,
+                        note: String::new(),
                         problems: ingest::rejected_file(0, problem).quarantine,
                     },
                     batch: None,
@@ -240,26 +252,30 @@ pub fn run(
             rows_written: 0,
             rows_quarantined: 0,
             rows_duplicate: 0,
+            note: String::new(),
             problems: Vec::new(),
         };
-        if mode == Mode::Ingest {
-            // Known files are skipped, unless rows were quarantined and
-            // the registry, profile or definition changed since: then the
-            // fix the message asked for is applied by reading it again.
-            if let Some(m) = entries_of(&sha).iter().find(|m| {
-                m.status == "ingested"
-                    && (m.rows_quarantined == 0 || m.settings == settings_of(&m.profile))
-            }) {
-                report.status = FileStatus::Skipped;
-                report.profile = m.profile.clone();
-                if let Some(p) = progress {
-                    p(&report.name);
-                }
-                return Ok(Work {
-                    report,
-                    batch: None,
-                });
+        // Known files are skipped (by an ingest and a validation alike),
+        // unless rows were quarantined and the registry, profile or
+        // definition changed since: then the fix the message asked for is
+        // applied by reading it again.
+        if let Some(m) = entries_of(&sha).iter().find(|m| {
+            m.status == "ingested"
+                && (m.rows_quarantined == 0 || m.settings == settings_of(&m.profile))
+        }) {
+            report.status = FileStatus::Skipped;
+            report.profile = m.profile.clone();
+            report.note = format!(
+                "already ingested (the same SHA-256 as {}, batch {})",
+                m.source_file, m.batch_id
+            );
+            if let Some(p) = progress {
+                p(&report.name);
             }
+            return Ok(Work {
+                report,
+                batch: None,
+            });
         }
         let file_name = path
             .file_name()
@@ -352,16 +368,34 @@ pub fn run(
     // chunk, not the batch.
     let chunk = 8 * rayon::current_num_threads().max(1);
     let mut staging = None;
+    // A validation counts duplicates as the staging would: against the
+    // stored responses and the earlier files of the batch.
+    let mut known = match mode {
+        Mode::Validate => Some(dataset.known_responses()?),
+        Mode::Ingest => None,
+    };
     let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
     let mut batches = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
     for paths in files.chunks(chunk) {
         let work = paths.par_iter().map(process).collect::<Result<Vec<_>>>()?;
         for mut w in work {
-            // The same bytes under two names: the second is a copy.
-            if !w.report.sha256.is_empty() && !seen.insert(w.report.sha256.clone()) {
-                w.batch = None;
-                w.report.status = FileStatus::Skipped;
+            // The same bytes under two names: the second is a copy, not
+            // read (in name order, so the same one every time).
+            if !w.report.sha256.is_empty() {
+                match seen.get(&w.report.sha256) {
+                    Some(first) if w.report.status != FileStatus::Skipped => {
+                        w.batch = None;
+                        w.report.status = FileStatus::Skipped;
+                        w.report.note = format!(
+                            "a copy of {first} in this batch (the same SHA-256): read once"
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        seen.insert(w.report.sha256.clone(), w.report.name.clone());
+                    }
+                }
             }
             let Some(mut b) = w.batch else {
                 reports.push(w.report);
@@ -369,15 +403,35 @@ pub fn run(
             };
             let mut r = w.report;
             r.problems = b.outcome.quarantine.clone();
-            reports.push(r);
-            if mode == Mode::Ingest && !b.outcome.responses.is_empty() {
-                if staging.is_none() {
-                    staging = Some(dataset.begin(&batch_id)?);
+            match (mode, known.as_mut()) {
+                (Mode::Validate, Some(known)) => {
+                    if let Some(inst) = &b.instrument {
+                        b.entry.rows_duplicate = b
+                            .outcome
+                            .responses
+                            .iter()
+                            .filter(|resp| !known.insert(&inst.id, &resp.response_id))
+                            .count() as u64;
+                    }
+                    b.outcome.responses = Vec::new();
                 }
-                if let Some(st) = staging.as_mut() {
-                    st.add(&mut b)?;
+                _ => {
+                    if !b.outcome.responses.is_empty() {
+                        if staging.is_none() {
+                            staging = Some(dataset.begin(&batch_id)?);
+                        }
+                        if let Some(st) = staging.as_mut() {
+                            // Fills in the entry's duplicates.
+                            st.add(&mut b)?;
+                        }
+                    }
                 }
             }
+            r.rows_read = b.entry.rows_read;
+            r.rows_written = b.entry.rows_written;
+            r.rows_quarantined = b.entry.rows_quarantined;
+            r.rows_duplicate = b.entry.rows_duplicate;
+            reports.push(r);
             batches.push(b);
         }
     }
@@ -395,7 +449,7 @@ pub fn run(
                     && m.rows_quarantined == b.entry.rows_quarantined
             })
         });
-    let entries: Vec<ManifestEntry> = if mode == Mode::Ingest && !batches.is_empty() && !unchanged {
+    if mode == Mode::Ingest && !batches.is_empty() && !unchanged {
         out.wrote = true;
         out.batch_id = Some(batch_id.clone());
         // Files without responses (failed, or every row quarantined) get
@@ -404,26 +458,7 @@ pub fn run(
             Some(st) => st,
             None => dataset.begin(&batch_id)?,
         };
-        st.finish(batches)?
-    } else {
-        batches.into_iter().map(|b| b.entry).collect()
-    };
-    let mut written: HashMap<&str, &ManifestEntry> = HashMap::new();
-    for e in &entries {
-        written.entry(e.source_sha256.as_str()).or_insert(e);
-    }
-    for r in reports.iter_mut() {
-        if let Some(e) = written.get(r.sha256.as_str()) {
-            r.rows_read = e.rows_read;
-            r.rows_written = e.rows_written;
-            r.rows_quarantined = e.rows_quarantined;
-            r.rows_duplicate = e.rows_duplicate;
-        } else if let Some(m) = entries_of(&r.sha256).first() {
-            r.rows_read = m.rows_read;
-            r.rows_written = m.rows_written;
-            r.rows_quarantined = m.rows_quarantined;
-            r.rows_duplicate = m.rows_duplicate;
-        }
+        st.finish(batches)?;
     }
     out.files = reports;
     Ok(out)
