@@ -599,3 +599,88 @@ fn validate_run_and_the_summary_count_every_file_alike() {
     assert_eq!((b.rows_read, b.rows_written, b.rows_duplicate), (5, 5, 3));
     assert!(!m.iter().any(|e| e.source_file == "drect_c_copy.csv"));
 }
+
+/// Issue #21, item 14: a run refused because another holds the lock (exit
+/// 3) overwrote run-summary.json with an empty one, hiding the summary of
+/// the run that was working. It now leaves every summary alone.
+#[test]
+fn a_refused_run_keeps_the_summary_of_the_run_before() {
+    let d = small::region();
+    d.write(
+        "inbox/drect_a.csv",
+        small::export(&[("2024-03-01", "a@x.nl", "4")]),
+    );
+    let r = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(r.code(), 0, "{}", r.both());
+    let before = std::fs::read(d.join("reports/run-summary.json")).unwrap();
+    let _held = RunLock::acquire(&d.join("dataset")).unwrap();
+    let refused = d.run(&[
+        "run",
+        "-c",
+        "opleidingsmonitor.toml",
+        "--summary-json",
+        "s.json",
+    ]);
+    assert_eq!(refused.code(), 3, "{}", refused.both());
+    assert_eq!(
+        std::fs::read(d.join("reports/run-summary.json")).unwrap(),
+        before
+    );
+    assert!(!d.join("s.json").exists());
+}
+
+/// A run stopped by an error after the ingest (exit 2) writes its summary
+/// with the error and the files it had committed; a file of many bad rows
+/// lists the first 100 problems and counts the rest.
+#[test]
+fn a_failed_run_writes_its_summary_with_the_error_and_caps_the_problems() {
+    let d = small::region();
+    d.write(
+        "opleidingsmonitor.toml",
+        format!(
+            "{}\n[report]\ntemplates = \"mijn-sjablonen\"\n",
+            std::fs::read_to_string(d.join("opleidingsmonitor.toml")).unwrap()
+        ),
+    );
+    d.write("mijn-sjablonen/rso.html.j2", "<h1>{{ title </h1>\n");
+    let mut rows: Vec<(String, String, &str)> = (0..150)
+        .map(|i| {
+            (
+                format!("2024-03-{:02}", 1 + i % 28),
+                format!("p{i}@x.nl"),
+                "9",
+            )
+        })
+        .collect();
+    rows.extend((0..5).map(|i| (format!("2024-04-{:02}", 1 + i), format!("q{i}@x.nl"), "4")));
+    let rows: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), *c))
+        .collect();
+    d.write("inbox/drect_a.csv", small::export(&rows));
+    let r = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(r.code(), 2, "{}", r.both());
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("reports/run-summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(s["exit_code"], 2);
+    assert!(
+        s["error"].as_str().unwrap().contains("rso.html.j2"),
+        "{s:#}"
+    );
+    let f = &s["files"][0];
+    assert_eq!(
+        (f["rows_read"].as_u64(), f["rows_quarantined"].as_u64()),
+        (Some(155), Some(150))
+    );
+    assert_eq!(f["problems"].as_array().unwrap().len(), 100);
+    assert_eq!(f["problems_more"], 50);
+    // The file was committed before the error: the next run skips it.
+    d.write("mijn-sjablonen/rso.html.j2", "<h1>{{ title }}</h1>\n");
+    let again = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert!(
+        again.stdout().contains("already ingested"),
+        "{}",
+        again.both()
+    );
+}
