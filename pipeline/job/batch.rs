@@ -320,7 +320,7 @@ pub fn run(
                         key,
                     };
                     (
-                        ingest::ingest_bytes_limited(&bytes, &ctx, &config.limits),
+                        ingest::ingest_file(&file_name, &bytes, &ctx, &config.limits),
                         Some(inst.clone()),
                     )
                 }
