@@ -184,7 +184,7 @@ fn a_run_killed_at_any_moment_and_run_again_equals_an_uninterrupted_run() {
         );
     }
     // And at the commit's most delicate points.
-    for point in ["before_ready", "after_ready", "mid_move"] {
+    for point in ["before_ready", "after_ready", "mid_move", "before_manifest"] {
         let d = sample();
         let crashed = d.run_env(
             &["run", "-c", "opleidingsmonitor.toml"],
@@ -682,5 +682,60 @@ fn a_failed_run_writes_its_summary_with_the_error_and_caps_the_problems() {
         again.stdout().contains("already ingested"),
         "{}",
         again.both()
+    );
+}
+
+/// Issue #21, item 16: a reader polling during a commit could see the new
+/// manifest while the responses were still the old ones. The manifest is
+/// now renamed last, and a reader that reads it first and then only the
+/// parts of the batches it lists (`committed_parts`) sees each commit
+/// whole: here the commit is stopped with every part moved in and the
+/// manifest not yet.
+#[test]
+fn a_reader_during_a_commit_sees_the_previous_batch_whole() {
+    use opleidingsmonitor::dataset::{committed_parts, parquet_files, Dataset};
+    let d = small::region();
+    d.write(
+        "inbox/drect_a.csv",
+        small::export(&[("2024-03-01", "a@x.nl", "4"), ("2023-03-01", "b@x.nl", "4")]),
+    );
+    assert_eq!(d.run(&["ingest", "-c", "opleidingsmonitor.toml"]).code(), 0);
+    let ds = d.join("dataset");
+    let before = committed_parts(&ds, "responses").unwrap();
+    assert_eq!(before, parquet_files(&ds.join("responses")).unwrap());
+    d.write(
+        "inbox/drect_b.csv",
+        small::export(&[("2024-04-01", "c@x.nl", "4"), ("2025-01-01", "d@x.nl", "4")]),
+    );
+    let crashed = d.run_env(
+        &["ingest", "-c", "opleidingsmonitor.toml"],
+        &[("OPLEIDINGSMONITOR_FAIL_AT", "before_manifest")],
+    );
+    assert_eq!(crashed.code(), 137, "{}", crashed.both());
+    // Every part of the new batch is in place, the manifest is the old one.
+    let all = parquet_files(&ds.join("responses")).unwrap();
+    assert!(all.len() > before.len(), "{all:?}");
+    let m = Dataset::open_read_only(&ds).manifest().unwrap();
+    assert_eq!(m.len(), 1);
+    for table in ["responses", "comments", "response_index"] {
+        let committed = committed_parts(&ds, table).unwrap();
+        assert!(
+            committed
+                .iter()
+                .all(|p| opleidingsmonitor::dataset::batch_of_part(p)
+                    == Some(m[0].batch_id.as_str())),
+            "{table}: {committed:?}"
+        );
+    }
+    assert_eq!(committed_parts(&ds, "responses").unwrap(), before);
+    // The next run finishes the commit: the manifest lists both files and
+    // every part is committed.
+    let again = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(again.code(), 0, "{}", again.both());
+    let m = Dataset::open_read_only(&ds).manifest().unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(
+        committed_parts(&ds, "responses").unwrap(),
+        parquet_files(&ds.join("responses")).unwrap()
     );
 }

@@ -195,7 +195,11 @@ pub fn run(
     let entries_of = |sha: &str| known.get(sha).map_or(&[][..], |v| v.as_slice());
     let now = chrono::Utc::now();
     let ingested_at = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let batch_id = now.format("%Y%m%dT%H%M%S%6f").to_string();
+    // Later than every batch before it, also when the clock was set back:
+    // readers take a part file of a later batch than the manifest's newest
+    // for one still being committed.
+    let batch_id =
+        crate::dataset::next_batch_id(now, manifest.iter().map(|m| m.batch_id.as_str()).max());
 
     let registry_bytes = std::fs::read(&config.paths.registry).unwrap_or_default();
     let settings_of = |profile_id: &str| -> String {
