@@ -173,14 +173,34 @@ pub enum Mode {
 }
 
 /// Ingests (or validates) the given files into the configured dataset.
-/// `progress` is told the name of every file when it has been read.
+/// `profile` names the source profile for every file, whatever the
+/// profiles' file-name patterns say (`--profile`); without it each file
+/// takes the one profile whose pattern matches its name. `progress` is told
+/// the name of every file when it has been read.
 pub fn run(
     config: &Config,
     paths: &[PathBuf],
     key: &PseudonymKey,
     mode: Mode,
+    profile: Option<&str>,
     progress: Option<&(dyn Fn(&str) + Sync)>,
 ) -> Result<BatchReport> {
+    let forced = match profile {
+        None => None,
+        Some(name) => Some(
+            config
+                .profiles
+                .iter()
+                .find(|p| p.id == name)
+                .ok_or_else(|| Error::Profile {
+                    file: config.paths.profiles.display().to_string(),
+                    message: format!(
+                        "there is no source profile {name:?} (--profile): the profiles are {}",
+                        crate::text::quoted_list(config.profiles.iter().map(|p| p.id.as_str()), 50)
+                    ),
+                })?,
+        ),
+    };
     let files = find_files(paths)?;
     let dataset = match mode {
         Mode::Ingest => Dataset::open(&config.paths.dataset)?,
@@ -285,11 +305,14 @@ pub fn run(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let matching: Vec<_> = config
-            .profiles
-            .iter()
-            .filter(|p| p.matches(&file_name))
-            .collect();
+        let matching: Vec<_> = match forced {
+            Some(p) => vec![p],
+            None => config
+                .profiles
+                .iter()
+                .filter(|p| p.matches(&file_name))
+                .collect(),
+        };
         let mut entry = ManifestEntry {
             source_sha256: sha,
             source_file: name,
@@ -330,7 +353,7 @@ pub fn run(
                 }
                 [] => (
                     no_profile(format!(
-                        "no source profile applies to {file_name:?}: add a matching pattern to `files` in the right profile in {}",
+                        "no source profile applies to {file_name:?}: add a matching pattern to `files` in the right profile in {}, or name the profile with --profile",
                         config.paths.profiles.display()
                     )),
                     None,

@@ -304,7 +304,7 @@ fn run_steps(
     }
     let inbox = vec![config.paths.inbox.clone()];
     let report = if config.paths.inbox.exists() {
-        batch::run(config, &inbox, key, Mode::Ingest, progress)?
+        batch::run(config, &inbox, key, Mode::Ingest, None, progress)?
     } else {
         summary.warnings.push(format!(
             "the inbox {} does not exist",
