@@ -242,21 +242,23 @@ impl Instrument {
                 && s.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         };
+        // Every message names the field as it is written in the file
+        // (`[[items]] "q3": subscale = "b"`), so the line is found by search.
         if !id_ok(&self.id) {
             return fail(format!(
-                "instrument id {:?} must use lowercase letters, digits and '-' only",
+                "field `id` = {:?}: use lowercase letters, digits and '-' only (it names the dataset's partition folder)",
                 self.id
             ));
         }
         if self.version.is_empty() || self.version.contains(['/', '\\', '=']) {
             return fail(format!(
-                "version {:?} is empty or has / \\ or =",
+                "field `version` = {:?}: give a non-empty version without / \\ or = (it is part of file names)",
                 self.version
             ));
         }
         if self.scale.min >= self.scale.max {
             return fail(format!(
-                "scale min {} must be below max {}",
+                "[scale]: `min` = {} must be below `max` = {}",
                 self.scale.min, self.scale.max
             ));
         }
@@ -264,38 +266,50 @@ impl Instrument {
         for s in &self.subscales {
             if s.id == "total" {
                 return fail(
-                    "a subscale may not be called \"total\": that id is the total score".into(),
+                    "[[subscales]]: `id` = \"total\" is not allowed: that id is the total score; choose another".into(),
                 );
             }
             if !subs.insert(s.id.as_str()) {
-                return fail(format!("subscale {:?} is defined twice", s.id));
+                return fail(format!(
+                    "[[subscales]]: `id` = {:?} is defined twice: give each subscale its own id",
+                    s.id
+                ));
             }
         }
         let mut items = HashSet::new();
         let mut used = HashSet::new();
         for it in &self.items {
             if !items.insert(it.id.as_str()) {
-                return fail(format!("item {:?} is defined twice", it.id));
+                return fail(format!(
+                    "[[items]]: `id` = {:?} is defined twice: give each item its own id",
+                    it.id
+                ));
             }
             if !subs.contains(it.subscale.as_str()) {
                 return fail(format!(
-                    "item {:?} names subscale {:?}, which is not defined; add a [[subscales]] entry with that id",
+                    "[[items]] {:?}: `subscale` = {:?} is not defined; add a [[subscales]] entry with that id",
                     it.id, it.subscale
                 ));
             }
             used.insert(it.subscale.as_str());
             if it.kind == ItemKind::Grade && (it.min.is_none() || it.max.is_none()) {
-                return fail(format!("grade item {:?} needs its own min and max", it.id));
+                return fail(format!(
+                    "[[items]] {:?}: `kind` = \"grade\" needs the item's own `min` and `max` (e.g. 1 and 10)",
+                    it.id
+                ));
             }
         }
         for s in &self.subscales {
             if !used.contains(s.id.as_str()) {
-                return fail(format!("subscale {:?} has no items", s.id));
+                return fail(format!(
+                    "[[subscales]] {:?} has no items: give items `subscale` = {:?}, or remove the subscale",
+                    s.id, s.id
+                ));
             }
         }
         if let Some(floor) = self.privacy_floor {
             if let Err(why) = crate::domain::check_floor(floor) {
-                return fail(format!("privacy_floor {why}"));
+                return fail(format!("field `privacy_floor` = {why}"));
             }
         }
         Ok(())

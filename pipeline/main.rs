@@ -91,7 +91,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Run(a) => with_config(&a.config, |c| cli::run::run(a, c, !cli.quiet)),
         Command::Ingest(a) => with_config(&a.config, |c| cli::ingest::run(a, c)),
-        Command::Validate(a) => with_config(&a.config, |c| cli::validate::run(a, c)),
+        Command::Validate(a) => cli::validate::main(a),
         Command::Aggregate(a) => with_config(&a.config, |c| cli::aggregate::run(a, c)),
         Command::Report(a) => with_config(&a.config, |c| cli::report::run(a, c)),
         Command::Sample(a) => cli::sample::run(a),

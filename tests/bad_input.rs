@@ -475,3 +475,102 @@ fn a_broken_template_is_named_as_a_template_error() {
         r.both()
     );
 }
+
+/// Issue #21, item 17: an export whose name fits no profile's pattern (a
+/// file renamed by a mail client) is read with `--profile NAME`, by
+/// `validate` and `ingest` alike; an unknown name lists the profiles.
+#[test]
+fn a_profile_named_on_the_command_line_reads_a_file_whatever_its_name() {
+    let d = region();
+    d.write(
+        "inbox/export (3).csv",
+        format!(
+            "{}\n{}\n",
+            header(),
+            row("2024-04-01", "ZHA", "p1@x.nl", "4")
+        ),
+    );
+    let v = d.run(&["validate", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(v.code(), 1, "{}", v.both());
+    assert!(v.stdout().contains("--profile"), "{}", v.both());
+    let v = d.run(&[
+        "validate",
+        "-c",
+        "opleidingsmonitor.toml",
+        "--profile",
+        "plain",
+    ]);
+    assert_eq!(v.code(), 0, "{}", v.both());
+    let unknown = d.run(&[
+        "ingest",
+        "-c",
+        "opleidingsmonitor.toml",
+        "--profile",
+        "plian",
+    ]);
+    assert_eq!(unknown.code(), 2, "{}", unknown.both());
+    assert!(
+        unknown.stderr().contains("\"plian\"") && unknown.stderr().contains("\"plain\", \"xlsx\""),
+        "{}",
+        unknown.both()
+    );
+    assert!(!d.join("dataset/manifest").exists());
+    let i = d.run(&[
+        "ingest",
+        "-c",
+        "opleidingsmonitor.toml",
+        "--profile",
+        "plain",
+    ]);
+    assert_eq!(i.code(), 0, "{}", i.both());
+    let m = Dataset::open(&d.join("dataset"))
+        .unwrap()
+        .manifest()
+        .unwrap();
+    assert_eq!((m[0].profile.as_str(), m[0].rows_written), ("plain", 1));
+}
+
+/// `validate --instrument FILE` checks a definition on its own, without a
+/// configuration, and every error names the field.
+#[test]
+fn validate_checks_an_instrument_definition_and_names_the_field() {
+    let d = Dir::new();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/instruments/d-rect-2016.toml");
+    let ok = d.run(&["validate", "--instrument", shipped]);
+    assert_eq!(ok.code(), 0, "{}", ok.both());
+    assert!(
+        ok.stdout().contains("instrument d-rect version 2016") && ok.stdout().contains("is fine"),
+        "{}",
+        ok.both()
+    );
+    let text = std::fs::read_to_string(shipped).unwrap();
+    let cases = [
+        (
+            text.replacen("subscale = \"", "subscale = \"x", 1),
+            "[[items]]",
+            "`subscale` = \"x",
+        ),
+        (text.replacen("rated =", "rates =", 1), "rates", "line"),
+        (
+            text.replacen("\nid = \"d-rect\"", "\nid = \"D RECT\"", 1),
+            "field `id` = \"D RECT\"",
+            "lowercase",
+        ),
+        (
+            text.replacen("[scale]\nmin = 1", "[scale]\nmin = 9", 1),
+            "[scale]: `min` = 9",
+            "`max`",
+        ),
+    ];
+    for (n, (bad, a, b)) in cases.iter().enumerate() {
+        assert_ne!(bad, &text, "case {n} changed nothing");
+        d.write("kapot.toml", bad);
+        let r = d.run(&["validate", "--instrument", "kapot.toml"]);
+        assert_eq!(r.code(), 2, "case {n}: {}", r.both());
+        let err = r.stderr();
+        assert!(
+            err.contains("kapot.toml") && err.contains(a) && err.contains(b),
+            "case {n}: {err}"
+        );
+    }
+}

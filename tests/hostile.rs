@@ -704,3 +704,53 @@ fn the_lock_holds_through_a_symlinked_path() {
     drop(held);
     assert!(RunLock::acquire(&d.join("via/dataset")).is_ok());
 }
+
+/// Issue #21: a panic inside a library while one file is read (a hostile
+/// file its authors did not foresee) ended the whole run with a stack
+/// trace and exit code 101. Now the file is refused with the library and
+/// its message, and the batch goes on.
+#[test]
+fn a_panic_while_reading_one_file_refuses_that_file_and_the_batch_goes_on() {
+    let d = region();
+    let rows = |date: &str| {
+        format!(
+            "{}\n{}\n{}\n",
+            headings().join(","),
+            csv_row(date, "ZHA", "a@x.nl", "4"),
+            csv_row(date, "ZHA", "b@x.nl", "5")
+        )
+    };
+    d.write("inbox/drect_1.csv", rows("2024-03-01"));
+    d.write("inbox/drect_2.csv", rows("2024-03-02"));
+    d.write("inbox/drect_3.csv", rows("2024-03-03"));
+    let fail = [("OPLEIDINGSMONITOR_FAIL_AT", "ingest-panic:drect_2.csv")];
+    let v = d.run_env(&["validate", "-c", "opleidingsmonitor.toml"], &fail);
+    assert_eq!(v.code(), 1, "{}", v.both());
+    let r = d.run_env(&["run", "-c", "opleidingsmonitor.toml"], &fail);
+    assert_eq!(r.code(), 1, "{}", r.both());
+    assert!(!r.stderr().contains("panicked"), "{}", r.both());
+    let m = manifest(&d);
+    let bad = entry(&m, "drect_2.csv");
+    assert_eq!(bad.status, "failed");
+    assert!(
+        bad.message.starts_with(
+            "the file could not be read: internal error in opleidingsmonitor: OPLEIDINGSMONITOR_FAIL_AT=ingest-panic:drect_2.csv"
+        ),
+        "{}",
+        bad.message
+    );
+    assert_eq!((bad.rows_read, bad.rows_quarantined), (2, 2));
+    for good in ["drect_1.csv", "drect_3.csv"] {
+        let e = entry(&m, good);
+        assert_eq!((e.status.as_str(), e.rows_written), ("ingested", 2));
+    }
+    assert!(
+        r.stdout().contains("internal error in opleidingsmonitor"),
+        "{}",
+        r.both()
+    );
+    // Without the fault, the next run reads the file.
+    let again = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(again.code(), 0, "{}", again.both());
+    assert_eq!(entry(&manifest(&d), "drect_2.csv").rows_written, 2);
+}

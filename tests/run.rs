@@ -184,7 +184,7 @@ fn a_run_killed_at_any_moment_and_run_again_equals_an_uninterrupted_run() {
         );
     }
     // And at the commit's most delicate points.
-    for point in ["before_ready", "after_ready", "mid_move"] {
+    for point in ["before_ready", "after_ready", "mid_move", "before_manifest"] {
         let d = sample();
         let crashed = d.run_env(
             &["run", "-c", "opleidingsmonitor.toml"],
@@ -372,4 +372,370 @@ fn the_first_run_after_the_layout_changed_writes_a_file_per_group() {
         assert!(!after.contains_key(&format!("{t}.parquet")), "{t}");
         assert!(&after == before, "{t} differs from a fresh run's");
     }
+}
+
+/// A small region of one D-RECT CSV layout, for the accounting tests.
+mod small {
+    use crate::util::Dir;
+
+    pub const PROFILE: &str = r#"
+instrument = "d-rect"
+version = "2016"
+files = ["drect_*.csv"]
+encoding = "utf-8"
+delimiter = ","
+[columns]
+submitted_on = "Datum"
+institution = "Ziekenhuis"
+specialty = "Specialisme"
+respondent = "Email"
+[[item_patterns]]
+regex = '^Q(\d+)$'
+item = "d16_q{1:02}"
+"#;
+
+    pub fn region() -> Dir {
+        let d = Dir::new();
+        d.write(
+            "opleidingsmonitor.toml",
+            "[paths]\nregistry = \"registry.toml\"\nprofiles = \"profiles\"\ndataset = \"dataset\"\nkey_file = \"test.key\"\n",
+        );
+        d.write("registry.toml", crate::util::REGISTRY);
+        d.write("profiles/drect.toml", PROFILE);
+        d
+    }
+
+    /// A CSV export: a header and one row per (date, respondent, Q3).
+    pub fn export(rows: &[(&str, &str, &str)]) -> String {
+        let mut s = String::from("Datum,Ziekenhuis,Specialisme,Email");
+        for i in 1..=35 {
+            s.push_str(&format!(",Q{i}"));
+        }
+        s.push('\n');
+        for (date, email, q3) in rows {
+            s.push_str(&format!("{date},ZHA,Anesthesiologie,{email}"));
+            for i in 1..=35 {
+                s.push(',');
+                s.push_str(if i == 3 { q3 } else { "4" });
+            }
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// (status, read, written, quarantined, duplicate) per file name.
+type Counts = BTreeMap<String, (String, u64, u64, u64, u64)>;
+
+/// The table `validate` and `ingest` print.
+fn counts_of_table(out: &str) -> Counts {
+    out.lines()
+        .skip_while(|l| !l.starts_with("file "))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split_whitespace().collect();
+            let n = |i: usize| c.get(i)?.parse::<u64>().ok();
+            Some((
+                c[0].to_string(),
+                (c[1].to_string(), n(2)?, n(3)?, n(4)?, n(5)?),
+            ))
+        })
+        .collect()
+}
+
+/// The lines `run` prints: `status path  read 3, written 3, quarantined 0
+/// (3 already present): note`.
+fn counts_of_run(out: &str, names: &[&str]) -> Counts {
+    let mut m = Counts::new();
+    for l in out.lines() {
+        let Some((head, tail)) = l.split_once("  read ") else {
+            continue;
+        };
+        let (status, path) = head.split_once(' ').unwrap();
+        let name = names
+            .iter()
+            .find(|n| path.trim().ends_with(&format!("/{n}")))
+            .unwrap_or_else(|| panic!("unknown file in {l:?}"));
+        let nums: Vec<u64> = tail
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .take(4)
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let dup = if tail.contains("already present") {
+            nums[3]
+        } else {
+            0
+        };
+        m.insert(
+            name.to_string(),
+            (status.to_string(), nums[0], nums[1], nums[2], dup),
+        );
+    }
+    m
+}
+
+/// Issue #21, item 13: `validate`, the lines `run` prints and
+/// run-summary.json told different stories about the same files (a skipped
+/// file was not printed and had 64 rows written in the summary; validate
+/// saw no duplicates where run found rows already present). Now one
+/// accounting: a skipped file has every count 0.
+#[test]
+fn validate_run_and_the_summary_count_every_file_alike() {
+    let d = small::region();
+    let first = [
+        ("2024-03-01", "a@x.nl", "4"),
+        ("2024-03-02", "b@x.nl", "4"),
+        ("2024-03-03", "c@x.nl", "4"),
+    ];
+    d.write("inbox/drect_a.csv", small::export(&first));
+    let r = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(r.code(), 0, "{}", r.both());
+
+    // The next batch: a copy of the ingested file under another name, a
+    // cumulative re-export (the three rows again and two new ones), a file
+    // with a row off the scale, and a copy of that file in the same batch.
+    let a = std::fs::read(d.join("inbox/drect_a.csv")).unwrap();
+    d.write("inbox/drect_a_copy.csv", &a);
+    let mut cumulative = first.to_vec();
+    cumulative.push(("2024-04-01", "d@x.nl", "5"));
+    cumulative.push(("2024-04-02", "e@x.nl", "3"));
+    d.write("inbox/drect_b.csv", small::export(&cumulative));
+    let c = small::export(&[
+        ("2024-05-01", "f@x.nl", "4"),
+        ("2024-05-02", "g@x.nl", "9"),
+        ("2024-05-03", "h@x.nl", "2"),
+    ]);
+    d.write("inbox/drect_c.csv", &c);
+    d.write("inbox/drect_c_copy.csv", &c);
+    let names = [
+        "drect_a.csv",
+        "drect_a_copy.csv",
+        "drect_b.csv",
+        "drect_c.csv",
+        "drect_c_copy.csv",
+    ];
+    let s = |x: &str| x.to_string();
+    let expected: Counts = [
+        (s("drect_a.csv"), (s("skipped"), 0, 0, 0, 0)),
+        (s("drect_a_copy.csv"), (s("skipped"), 0, 0, 0, 0)),
+        (s("drect_b.csv"), (s("new"), 5, 5, 0, 3)),
+        (s("drect_c.csv"), (s("new"), 3, 2, 1, 0)),
+        (s("drect_c_copy.csv"), (s("skipped"), 0, 0, 0, 0)),
+    ]
+    .into_iter()
+    .collect();
+
+    let v = d.run(&["validate", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(v.code(), 1, "{}", v.both());
+    assert_eq!(
+        counts_of_table(&v.stdout()),
+        expected,
+        "validate: {}",
+        v.both()
+    );
+    assert!(
+        v.stdout()
+            .contains("drect_a_copy.csv: skipped, already ingested"),
+        "{}",
+        v.both()
+    );
+
+    let r = d.run(&[
+        "run",
+        "-c",
+        "opleidingsmonitor.toml",
+        "--summary-json",
+        "s.json",
+    ]);
+    assert_eq!(r.code(), 1, "{}", r.both());
+    assert_eq!(
+        counts_of_run(&r.stdout(), &names),
+        expected,
+        "run: {}",
+        r.both()
+    );
+    assert!(
+        r.stdout().lines().any(|l| l.starts_with("skipped")
+            && l.contains("drect_a.csv")
+            && l.contains("already ingested")),
+        "{}",
+        r.both()
+    );
+    for summary in ["s.json", "reports/run-summary.json"] {
+        let j: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join(summary)).unwrap()).unwrap();
+        let got: Counts = j["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let path = f["path"].as_str().unwrap();
+                let name = path.rsplit('/').next().unwrap().to_string();
+                let n = |k: &str| f[k].as_u64().unwrap();
+                let read = n("rows_read");
+                assert_eq!(read, n("rows_written") + n("rows_quarantined"), "{path}");
+                (
+                    name,
+                    (
+                        f["status"].as_str().unwrap().to_string(),
+                        read,
+                        n("rows_written"),
+                        n("rows_quarantined"),
+                        n("rows_duplicate"),
+                    ),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "{summary}");
+    }
+    // And the manifest agrees for the files that were read.
+    let m = opleidingsmonitor::dataset::Dataset::open(&d.join("dataset"))
+        .unwrap()
+        .manifest()
+        .unwrap();
+    let b = m.iter().find(|e| e.source_file == "drect_b.csv").unwrap();
+    assert_eq!((b.rows_read, b.rows_written, b.rows_duplicate), (5, 5, 3));
+    assert!(!m.iter().any(|e| e.source_file == "drect_c_copy.csv"));
+}
+
+/// Issue #21, item 14: a run refused because another holds the lock (exit
+/// 3) overwrote run-summary.json with an empty one, hiding the summary of
+/// the run that was working. It now leaves every summary alone.
+#[test]
+fn a_refused_run_keeps_the_summary_of_the_run_before() {
+    let d = small::region();
+    d.write(
+        "inbox/drect_a.csv",
+        small::export(&[("2024-03-01", "a@x.nl", "4")]),
+    );
+    let r = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(r.code(), 0, "{}", r.both());
+    let before = std::fs::read(d.join("reports/run-summary.json")).unwrap();
+    let _held = RunLock::acquire(&d.join("dataset")).unwrap();
+    let refused = d.run(&[
+        "run",
+        "-c",
+        "opleidingsmonitor.toml",
+        "--summary-json",
+        "s.json",
+    ]);
+    assert_eq!(refused.code(), 3, "{}", refused.both());
+    assert_eq!(
+        std::fs::read(d.join("reports/run-summary.json")).unwrap(),
+        before
+    );
+    assert!(!d.join("s.json").exists());
+}
+
+/// A run stopped by an error after the ingest (exit 2) writes its summary
+/// with the error and the files it had committed; a file of many bad rows
+/// lists the first 100 problems and counts the rest.
+#[test]
+fn a_failed_run_writes_its_summary_with_the_error_and_caps_the_problems() {
+    let d = small::region();
+    d.write(
+        "opleidingsmonitor.toml",
+        format!(
+            "{}\n[report]\ntemplates = \"mijn-sjablonen\"\n",
+            std::fs::read_to_string(d.join("opleidingsmonitor.toml")).unwrap()
+        ),
+    );
+    d.write("mijn-sjablonen/rso.html.j2", "<h1>{{ title </h1>\n");
+    let mut rows: Vec<(String, String, &str)> = (0..150)
+        .map(|i| {
+            (
+                format!("2024-03-{:02}", 1 + i % 28),
+                format!("p{i}@x.nl"),
+                "9",
+            )
+        })
+        .collect();
+    rows.extend((0..5).map(|i| (format!("2024-04-{:02}", 1 + i), format!("q{i}@x.nl"), "4")));
+    let rows: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), *c))
+        .collect();
+    d.write("inbox/drect_a.csv", small::export(&rows));
+    let r = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(r.code(), 2, "{}", r.both());
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("reports/run-summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(s["exit_code"], 2);
+    assert!(
+        s["error"].as_str().unwrap().contains("rso.html.j2"),
+        "{s:#}"
+    );
+    let f = &s["files"][0];
+    assert_eq!(
+        (f["rows_read"].as_u64(), f["rows_quarantined"].as_u64()),
+        (Some(155), Some(150))
+    );
+    assert_eq!(f["problems"].as_array().unwrap().len(), 100);
+    assert_eq!(f["problems_more"], 50);
+    // The file was committed before the error: the next run skips it.
+    d.write("mijn-sjablonen/rso.html.j2", "<h1>{{ title }}</h1>\n");
+    let again = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert!(
+        again.stdout().contains("already ingested"),
+        "{}",
+        again.both()
+    );
+}
+
+/// Issue #21, item 16: a reader polling during a commit could see the new
+/// manifest while the responses were still the old ones. The manifest is
+/// now renamed last, and a reader that reads it first and then only the
+/// parts of the batches it lists (`committed_parts`) sees each commit
+/// whole: here the commit is stopped with every part moved in and the
+/// manifest not yet.
+#[test]
+fn a_reader_during_a_commit_sees_the_previous_batch_whole() {
+    use opleidingsmonitor::dataset::{committed_parts, parquet_files, Dataset};
+    let d = small::region();
+    d.write(
+        "inbox/drect_a.csv",
+        small::export(&[("2024-03-01", "a@x.nl", "4"), ("2023-03-01", "b@x.nl", "4")]),
+    );
+    assert_eq!(d.run(&["ingest", "-c", "opleidingsmonitor.toml"]).code(), 0);
+    let ds = d.join("dataset");
+    let before = committed_parts(&ds, "responses").unwrap();
+    assert_eq!(before, parquet_files(&ds.join("responses")).unwrap());
+    d.write(
+        "inbox/drect_b.csv",
+        small::export(&[("2024-04-01", "c@x.nl", "4"), ("2025-01-01", "d@x.nl", "4")]),
+    );
+    let crashed = d.run_env(
+        &["ingest", "-c", "opleidingsmonitor.toml"],
+        &[("OPLEIDINGSMONITOR_FAIL_AT", "before_manifest")],
+    );
+    assert_eq!(crashed.code(), 137, "{}", crashed.both());
+    // Every part of the new batch is in place, the manifest is the old one.
+    let all = parquet_files(&ds.join("responses")).unwrap();
+    assert!(all.len() > before.len(), "{all:?}");
+    let m = Dataset::open_read_only(&ds).manifest().unwrap();
+    assert_eq!(m.len(), 1);
+    for table in ["responses", "comments", "response_index"] {
+        let committed = committed_parts(&ds, table).unwrap();
+        assert!(
+            committed
+                .iter()
+                .all(|p| opleidingsmonitor::dataset::batch_of_part(p)
+                    == Some(m[0].batch_id.as_str())),
+            "{table}: {committed:?}"
+        );
+    }
+    assert_eq!(committed_parts(&ds, "responses").unwrap(), before);
+    // The next run finishes the commit: the manifest lists both files and
+    // every part is committed.
+    let again = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(again.code(), 0, "{}", again.both());
+    let m = Dataset::open_read_only(&ds).manifest().unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(
+        committed_parts(&ds, "responses").unwrap(),
+        parquet_files(&ds.join("responses")).unwrap()
+    );
 }

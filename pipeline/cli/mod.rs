@@ -27,7 +27,17 @@ pub const EXIT_FATAL: u8 = 2;
 pub const EXIT_LOCKED: u8 = 3;
 
 /// How the exit codes are explained in `--help`.
-pub const EXIT_CODES_HELP: &str = "Exit codes:\n  0  all good\n  1  finished, but some files or rows were quarantined (see the quarantine table)\n  2  configuration or fatal error\n  3  another run is using the same dataset; nothing was done\n";
+pub const EXIT_CODES_HELP: &str = "Exit codes:
+  0    all good
+  1    finished, but some files or rows were quarantined (see the run summary
+       and the quarantine table); a file that made a library panic is one of
+       them: refused with the library's message, the others read
+  2    wrong command line, configuration error, or a fatal error (what was
+       committed before it stays; run writes its summary with the error)
+  3    another run is using the same dataset; nothing was done, no summary
+       written
+  101  a bug in the program itself: please report the message
+";
 
 /// The exit code for a library error.
 pub fn exit_code_for(e: &opleidingsmonitor::Error) -> u8 {
@@ -102,6 +112,9 @@ pub fn print_batch(report: &BatchReport, max_problems: usize, written: &str) {
                 &f.profile
             }
         );
+    }
+    for f in report.files.iter().filter(|f| !f.note.is_empty()) {
+        println!("{}: {}, {}", f.name, f.status.as_str(), f.note);
     }
     for f in report.files.iter().filter(|f| !f.problems.is_empty()) {
         println!();

@@ -5,16 +5,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use opleidingsmonitor::config::Config;
-use opleidingsmonitor::job::{self, Options, RunSummary};
+use opleidingsmonitor::job::{self, FileSummary, Options, RunSummary};
 
 /// Do everything that is due: ingest new exports from the inbox, aggregate
 /// when the data or settings changed, render the reports when what they show
 /// changed. With nothing new it writes nothing and says so.
 ///
 /// A summary of the run is written as JSON to the reports folder
-/// (run-summary.json) and to --summary-json. Safe to schedule: a second run
-/// on the same dataset exits at once with code 3, and a run that was killed
-/// is completed or undone by the next.
+/// (run-summary.json) and to --summary-json, also when the run stops on an
+/// error (with the error in it). Safe to schedule: a second run on the same
+/// dataset exits at once with code 3 and leaves the summary of the run
+/// holding the lock alone; a run that was killed is completed or undone by
+/// the next.
 #[derive(Debug, clap::Args)]
 #[command(after_help = super::EXIT_CODES_HELP)]
 pub struct Args {
@@ -36,7 +38,16 @@ pub fn summary_path(config: &Config) -> PathBuf {
 
 /// Runs the command. `show_progress`: a bar on a terminal, else log lines.
 pub fn run(args: &Args, config: &Config, show_progress: bool) -> anyhow::Result<ExitCode> {
-    let key = super::load_key(config, true)?;
+    let mut summary = RunSummary::new(config);
+    let key = match super::load_key(config, true) {
+        Ok(k) => k,
+        Err(e) => {
+            summary.exit_code = super::EXIT_FATAL;
+            summary.error = Some(format!("{e:#}"));
+            write_summaries(&summary, args, config);
+            return Err(e);
+        }
+    };
     let bar = (show_progress && std::io::stderr().is_terminal()).then(|| {
         let n =
             opleidingsmonitor::job::batch::find_files(std::slice::from_ref(&config.paths.inbox))
@@ -58,48 +69,30 @@ pub fn run(args: &Args, config: &Config, show_progress: bool) -> anyhow::Result<
         }
         None => tracing::debug!(file = name, "read"),
     };
-    let result = job::run(config, &key, &Options { force: args.force }, Some(&on_file));
+    let result = job::run(
+        config,
+        &key,
+        &Options { force: args.force },
+        Some(&on_file),
+        &mut summary,
+    );
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let summary = match result {
-        Ok(s) => s,
-        Err(e) => {
-            let code = super::exit_code_for(&e);
-            let failed = RunSummary {
-                dataset_dir: config.paths.dataset.display().to_string(),
-                reports_dir: config.paths.reports.display().to_string(),
-                exit_code: code,
-                warnings: vec![e.to_string()],
-                ..Default::default()
-            };
-            write_summaries(&failed, args, config);
-            return Err(e.into());
+    if let Err(e) = result {
+        let code = super::exit_code_for(&e);
+        // A refused run did nothing: the summary there is the one of the
+        // run that holds the lock (or the last one), and stays.
+        if code != super::EXIT_LOCKED {
+            summary.exit_code = code;
+            summary.error = Some(e.to_string());
+            write_summaries(&summary, args, config);
+            print_files(&summary.files);
         }
-    };
-    write_summaries(&summary, args, config);
-    for f in summary.files.iter().filter(|f| f.status != "skipped") {
-        println!(
-            "{:<8} {}  read {}, written {}, quarantined {}{}",
-            f.status,
-            f.path,
-            f.rows_read,
-            f.rows_written,
-            f.rows_quarantined,
-            if f.rows_duplicate > 0 {
-                format!(" ({} already present)", f.rows_duplicate)
-            } else {
-                String::new()
-            }
-        );
-        for p in f.problems.iter().take(10) {
-            println!(
-                "         {}: {}",
-                super::place(p.row, p.column.as_deref()),
-                p.reason
-            );
-        }
+        return Err(e.into());
     }
+    write_summaries(&summary, args, config);
+    print_files(&summary.files);
     for w in &summary.warnings {
         println!("warning: {w}");
     }
@@ -131,6 +124,38 @@ pub fn run(args: &Args, config: &Config, show_progress: bool) -> anyhow::Result<
         );
     }
     Ok(ExitCode::from(summary.exit_code))
+}
+
+/// One line per file, skipped ones included, with the counts of the
+/// summary (and of `validate` and `ingest`), and the first problems.
+fn print_files(files: &[FileSummary]) {
+    for f in files {
+        println!(
+            "{:<8} {}  read {}, written {}, quarantined {}{}{}",
+            f.status,
+            f.path,
+            f.rows_read,
+            f.rows_written,
+            f.rows_quarantined,
+            if f.rows_duplicate > 0 {
+                format!(" ({} already present)", f.rows_duplicate)
+            } else {
+                String::new()
+            },
+            if f.note.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", f.note)
+            }
+        );
+        for p in f.problems.iter().take(10) {
+            println!(
+                "         {}: {}",
+                super::place(p.row, p.column.as_deref()),
+                p.reason
+            );
+        }
+    }
 }
 
 fn write_summaries(summary: &RunSummary, args: &Args, config: &Config) {

@@ -13,10 +13,18 @@
 //!
 //! A batch is committed in three steps: every new file is written under
 //! `.staging/<batch>/` (responses in chunks as files are read, see
-//! `Staging`, so a batch of any size fits in memory); a `READY` marker is written and synced; then the files
-//! are renamed into place and the staging folder removed. `Dataset::open`
-//! finishes a batch that has its marker and discards one that has not, so a
-//! crash at any moment leaves either the previous dataset or the new one.
+//! `Staging`, so a batch of any size fits in memory); a `READY` marker is
+//! written and synced; then the files are renamed into place, the manifest
+//! last, and the staging folder removed. `Dataset::open` finishes a batch
+//! that has its marker and discards one that has not, so a crash at any
+//! moment leaves either the previous dataset or the new one.
+//!
+//! Readers see a commit whole (`committed_parts`): batch ids increase, a
+//! part file's name carries its batch id (`part-<batch>-<n>.parquet`), and
+//! the manifest is renamed into place only after every part of its batch.
+//! A reader that reads the manifest first and then only the parts whose
+//! batch id is at most the manifest's latest sees exactly the batches the
+//! manifest lists, even while the next batch is being moved in.
 //!
 //! The output of the aggregation lives here too: `tables` writes the four
 //! published tables (`aggregates/`, `changes/`, `distributions/`,
@@ -44,6 +52,8 @@ pub mod tables;
 
 const STAGING: &str = ".staging";
 const READY: &str = "READY";
+/// The manifest, relative to the dataset: renamed into place last.
+const MANIFEST: &str = "manifest/manifest.parquet";
 
 /// What happened to one export file, as the manifest records it.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,7 +158,7 @@ impl Dataset {
 
     /// The manifest: one entry per export file ever seen.
     pub fn manifest(&self) -> Result<Vec<ManifestEntry>> {
-        let path = self.root.join("manifest/manifest.parquet");
+        let path = self.root.join(MANIFEST);
         if !path.exists() {
             return Ok(Vec::new());
         }
@@ -306,8 +316,7 @@ impl Dataset {
     /// Counts of stored item rows per `instrument=`/`year=` partition.
     pub fn partition_rows(&self) -> Result<BTreeMap<(String, i32), u64>> {
         let mut out = BTreeMap::new();
-        let dir = self.root.join("responses");
-        for path in parquet_files(&dir)? {
+        for path in committed_parts(&self.root, "responses")? {
             let (inst, year) = partition_of(&path);
             let rows = ParquetReader::new(File::open(&path).map_err(|e| Error::io(&path, e))?)
                 .num_rows()
@@ -527,7 +536,7 @@ impl Staging<'_> {
             .collect();
         manifest.extend(files.iter().map(|f| f.entry.clone()));
         let mut mdf = manifest_frame(&manifest)?;
-        write_parquet(&staging.join("manifest/manifest.parquet"), &mut mdf)?;
+        write_parquet(&staging.join(MANIFEST), &mut mdf)?;
 
         // The commit point.
         fail_point("before_ready");
@@ -569,9 +578,12 @@ pub fn partition_of(path: &Path) -> (String, i32) {
 }
 
 /// Renames every file under `staging` to the same place under `root`
-/// (creating folders), skipping the READY marker.
+/// (creating folders), skipping the READY marker: the manifest last, once
+/// every other file is in place and its folder synced, so a reader that
+/// sees the new manifest finds every file of its batch (see
+/// `committed_parts`). Also used to finish a batch a crash interrupted.
 fn move_into_place(staging: &Path, root: &Path) -> Result<()> {
-    let mut moved_to: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
+    let mut files = Vec::new();
     let mut stack = vec![staging.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
@@ -581,26 +593,80 @@ fn move_into_place(staging: &Path, root: &Path) -> Result<()> {
                 continue;
             }
             let rel = path.strip_prefix(staging).expect("under staging");
-            if rel == Path::new(READY) {
-                continue;
+            if rel != Path::new(READY) {
+                files.push(rel.to_path_buf());
             }
-            let target = root.join(rel);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-            }
-            std::fs::rename(&path, &target).map_err(|e| Error::io(&target, e))?;
-            if let Some(parent) = target.parent() {
-                moved_to.insert(parent.to_path_buf());
-            }
-            fail_point("mid_move");
         }
     }
-    // Every folder that received a file is synced before the staging
-    // folder (and with it the READY marker) is removed.
+    // The manifest sorts last; the others in name order.
+    files.sort_by_key(|rel| (rel == Path::new(MANIFEST), rel.clone()));
+    let mut moved_to: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
+    for rel in files {
+        if rel == Path::new(MANIFEST) {
+            // Every folder that received a file is synced before the
+            // manifest that lists its batch appears.
+            for dir in std::mem::take(&mut moved_to) {
+                sync_dir(&dir);
+            }
+            fail_point("before_manifest");
+        }
+        let target = root.join(&rel);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        std::fs::rename(staging.join(&rel), &target).map_err(|e| Error::io(&target, e))?;
+        if let Some(parent) = target.parent() {
+            moved_to.insert(parent.to_path_buf());
+        }
+        fail_point("mid_move");
+    }
+    // Synced before the staging folder (and with it the READY marker) is
+    // removed.
     for dir in moved_to {
         sync_dir(&dir);
     }
     Ok(())
+}
+
+/// The batch id in a part file's name: `20240301T101112123456` of
+/// `part-20240301T101112123456-00003.parquet`.
+pub fn batch_of_part(path: &Path) -> Option<&str> {
+    let name = path.file_name()?.to_str()?;
+    name.strip_prefix("part-")?.split('-').next()
+}
+
+/// The committed part files of a table (`responses`, `comments`,
+/// `response_index`): those of the batches the manifest lists. The manifest
+/// is read first; a part of a later batch (one being moved into place
+/// while this reads) is left out, so a reader sees every commit whole. The
+/// rule for readers outside this program is the same (README, "The
+/// dataset"). Without a manifest nothing is committed.
+pub fn committed_parts(root: &Path, table: &str) -> Result<Vec<PathBuf>> {
+    let latest = Dataset::open_read_only(root)
+        .manifest()?
+        .into_iter()
+        .map(|m| m.batch_id)
+        .max();
+    let Some(latest) = latest else {
+        return Ok(Vec::new());
+    };
+    Ok(parquet_files(&root.join(table))?
+        .into_iter()
+        .filter(|p| batch_of_part(p).is_some_and(|b| b <= latest.as_str()))
+        .collect())
+}
+
+/// A batch id after `latest` (the manifest's newest): the time `now` as
+/// `YYYYMMDDTHHMMSSffffff`, or, when the clock stands at or before
+/// `latest` (set back, or two batches in one microsecond), `latest` with a
+/// `0` appended, which sorts after it and before any later time. Readers
+/// rely on batch ids increasing (`committed_parts`).
+pub fn next_batch_id(now: chrono::DateTime<chrono::Utc>, latest: Option<&str>) -> String {
+    let id = now.format("%Y%m%dT%H%M%S%6f").to_string();
+    match latest {
+        Some(l) if l >= id.as_str() => format!("{l}0"),
+        _ => id,
+    }
 }
 
 pub(crate) fn sync_dir(dir: &Path) {
@@ -1060,7 +1126,7 @@ pub(crate) fn text_column(df: &DataFrame, name: &str, path: &Path) -> Result<Vec
 /// Every open answer in the dataset.
 pub fn read_comments(root: &Path) -> Result<Vec<CommentRow>> {
     let mut out = Vec::new();
-    for path in parquet_files(&root.join("comments"))? {
+    for path in committed_parts(root, "comments")? {
         let (instrument, year) = partition_of(&path);
         let df = read_parquet(&path)?;
         let col = |n: &str| text_column(&df, n, &path);
@@ -1098,3 +1164,30 @@ pub(crate) fn on(names: &[&str]) -> Vec<Expr> {
 }
 
 pub(crate) const VERSION_KEYS: [&str; 3] = ["instrument", "instrument_version", "scale_id"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_ids_increase_and_parts_name_theirs() {
+        let t = chrono::DateTime::parse_from_rfc3339("2024-03-01T10:11:12.123456Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(next_batch_id(t, None), "20240301T101112123456");
+        assert_eq!(
+            next_batch_id(t, Some("20240301T101112123455")),
+            "20240301T101112123456"
+        );
+        // The clock set back: after the latest, before any later time.
+        let later = next_batch_id(t, Some("20240302T000000000000"));
+        assert_eq!(later, "20240302T0000000000000");
+        assert!(
+            later.as_str() > "20240302T000000000000" && later.as_str() < "20240302T000000000001"
+        );
+        let p =
+            Path::new("responses/instrument=x/year=2024/part-20240301T101112123456-00003.parquet");
+        assert_eq!(batch_of_part(p), Some("20240301T101112123456"));
+        assert_eq!(batch_of_part(Path::new("GROUPS.json")), None);
+    }
+}

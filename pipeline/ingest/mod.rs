@@ -18,6 +18,7 @@
 //! It does not write anything: the `dataset` module stores what it returns.
 
 pub mod decode;
+pub mod guard;
 pub mod limits;
 pub mod profile;
 pub mod pseudonym;
@@ -138,6 +139,41 @@ pub fn today() -> NaiveDate {
 /// quarantine records.
 pub fn ingest_bytes(bytes: &[u8], ctx: &Context) -> FileOutcome {
     ingest_bytes_limited(bytes, ctx, &Limits::default())
+}
+
+/// Reads one export named `name` (for messages and the test hook) within
+/// `limits`, as `ingest_bytes_limited`, and survives a panic in a library
+/// that reads it (`guard`): the file is then refused with the library and
+/// its message, its rows (as far as they can be counted) quarantined, and
+/// the caller's batch goes on.
+///
+/// Test hook: `OPLEIDINGSMONITOR_FAIL_AT=ingest-panic:<file name>` panics
+/// while that file is read.
+pub fn ingest_file(name: &str, bytes: &[u8], ctx: &Context, limits: &Limits) -> FileOutcome {
+    let caught = match guard::catch(|| {
+        if std::env::var("OPLEIDINGSMONITOR_FAIL_AT")
+            .is_ok_and(|v| v.strip_prefix("ingest-panic:") == Some(name))
+        {
+            panic!("OPLEIDINGSMONITOR_FAIL_AT=ingest-panic:{name}: panicking on purpose");
+        }
+        ingest_bytes_limited(bytes, ctx, limits)
+    }) {
+        Ok(outcome) => return outcome,
+        Err(c) => c,
+    };
+    tracing::warn!(file = name, library = %caught.library, location = %caught.location, "a panic while reading the file: refused");
+    // Counting the rows reads the file again with the csv reader, which
+    // may be the library that panicked.
+    let rows = guard::catch(|| count_rows_lossy(bytes, ctx.profile, limits)).unwrap_or(0);
+    rejected_file(
+        rows,
+        FileProblem::file(format!(
+            "the file could not be read: internal error in {}: {} (at {}); the other files were read. Export the file again; if it fails again, report this message",
+            caught.library,
+            echo(&caught.message),
+            caught.location
+        )),
+    )
 }
 
 /// Reads one export within `limits`: never fails; problems become

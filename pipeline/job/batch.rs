@@ -23,7 +23,9 @@ use crate::ingest::{self, Context, FileOutcome, QuarantineRecord};
 pub enum FileStatus {
     /// Ingested now (possibly with quarantined rows).
     New,
-    /// Already in the manifest: not read again.
+    /// Not read: already ingested (the manifest holds the same SHA-256), or
+    /// a copy of another file of the same batch. Its counts are all 0:
+    /// nothing of it was read or written this time.
     Skipped,
     /// Rejected as a whole (no profile, unreadable, wrong columns).
     Failed,
@@ -53,14 +55,20 @@ pub struct FileReport {
     pub status: FileStatus,
     /// Profile applied.
     pub profile: String,
-    /// Data rows read.
+    /// Data rows read (0 for a skipped file).
     pub rows_read: u64,
-    /// Rows in the dataset (new or already there).
+    /// Rows whose response is in the dataset after the batch: new ones and
+    /// those already stored (`rows_duplicate`). In a validation: the rows
+    /// an ingest would write.
     pub rows_written: u64,
     /// Rows rejected.
     pub rows_quarantined: u64,
-    /// Rows already stored from an earlier export.
+    /// Of `rows_written`, rows whose response was already stored from an
+    /// earlier export or an earlier file of the same batch (a cumulative
+    /// re-export): not stored twice.
     pub rows_duplicate: u64,
+    /// Why a file was skipped ("already ingested ..."), empty otherwise.
+    pub note: String,
     /// The reasons rows (or the file) were rejected.
     pub problems: Vec<QuarantineRecord>,
 }
@@ -157,19 +165,42 @@ fn display_name(path: &Path, inbox: &Path) -> String {
 pub enum Mode {
     /// Ingest and commit.
     Ingest,
-    /// Check only: nothing is written, every file is read even if known.
+    /// Check only: nothing is written. Every decision is an ingest's (a
+    /// known file is skipped, a copy in the batch too, and rows whose
+    /// response is already stored count as duplicates), so a validation
+    /// and the ingest after it give the same counts for every file.
     Validate,
 }
 
 /// Ingests (or validates) the given files into the configured dataset.
-/// `progress` is told the name of every file when it has been read.
+/// `profile` names the source profile for every file, whatever the
+/// profiles' file-name patterns say (`--profile`); without it each file
+/// takes the one profile whose pattern matches its name. `progress` is told
+/// the name of every file when it has been read.
 pub fn run(
     config: &Config,
     paths: &[PathBuf],
     key: &PseudonymKey,
     mode: Mode,
+    profile: Option<&str>,
     progress: Option<&(dyn Fn(&str) + Sync)>,
 ) -> Result<BatchReport> {
+    let forced = match profile {
+        None => None,
+        Some(name) => Some(
+            config
+                .profiles
+                .iter()
+                .find(|p| p.id == name)
+                .ok_or_else(|| Error::Profile {
+                    file: config.paths.profiles.display().to_string(),
+                    message: format!(
+                        "there is no source profile {name:?} (--profile): the profiles are {}",
+                        crate::text::quoted_list(config.profiles.iter().map(|p| p.id.as_str()), 50)
+                    ),
+                })?,
+        ),
+    };
     let files = find_files(paths)?;
     let dataset = match mode {
         Mode::Ingest => Dataset::open(&config.paths.dataset)?,
@@ -184,7 +215,11 @@ pub fn run(
     let entries_of = |sha: &str| known.get(sha).map_or(&[][..], |v| v.as_slice());
     let now = chrono::Utc::now();
     let ingested_at = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let batch_id = now.format("%Y%m%dT%H%M%S%6f").to_string();
+    // Later than every batch before it, also when the clock was set back:
+    // readers take a part file of a later batch than the manifest's newest
+    // for one still being committed.
+    let batch_id =
+        crate::dataset::next_batch_id(now, manifest.iter().map(|m| m.batch_id.as_str()).max());
 
     let registry_bytes = std::fs::read(&config.paths.registry).unwrap_or_default();
     let settings_of = |profile_id: &str| -> String {
@@ -222,6 +257,7 @@ pub fn run(
                         rows_written: 0,
                         rows_quarantined: 0,
                         rows_duplicate: 0,
+                        note: String::new(),
                         problems: ingest::rejected_file(0, problem).quarantine,
                     },
                     batch: None,
@@ -240,36 +276,43 @@ pub fn run(
             rows_written: 0,
             rows_quarantined: 0,
             rows_duplicate: 0,
+            note: String::new(),
             problems: Vec::new(),
         };
-        if mode == Mode::Ingest {
-            // Known files are skipped, unless rows were quarantined and
-            // the registry, profile or definition changed since: then the
-            // fix the message asked for is applied by reading it again.
-            if let Some(m) = entries_of(&sha).iter().find(|m| {
-                m.status == "ingested"
-                    && (m.rows_quarantined == 0 || m.settings == settings_of(&m.profile))
-            }) {
-                report.status = FileStatus::Skipped;
-                report.profile = m.profile.clone();
-                if let Some(p) = progress {
-                    p(&report.name);
-                }
-                return Ok(Work {
-                    report,
-                    batch: None,
-                });
+        // Known files are skipped (by an ingest and a validation alike),
+        // unless rows were quarantined and the registry, profile or
+        // definition changed since: then the fix the message asked for is
+        // applied by reading it again.
+        if let Some(m) = entries_of(&sha).iter().find(|m| {
+            m.status == "ingested"
+                && (m.rows_quarantined == 0 || m.settings == settings_of(&m.profile))
+        }) {
+            report.status = FileStatus::Skipped;
+            report.profile = m.profile.clone();
+            report.note = format!(
+                "already ingested (the same SHA-256 as {}, batch {})",
+                m.source_file, m.batch_id
+            );
+            if let Some(p) = progress {
+                p(&report.name);
             }
+            return Ok(Work {
+                report,
+                batch: None,
+            });
         }
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let matching: Vec<_> = config
-            .profiles
-            .iter()
-            .filter(|p| p.matches(&file_name))
-            .collect();
+        let matching: Vec<_> = match forced {
+            Some(p) => vec![p],
+            None => config
+                .profiles
+                .iter()
+                .filter(|p| p.matches(&file_name))
+                .collect(),
+        };
         let mut entry = ManifestEntry {
             source_sha256: sha,
             source_file: name,
@@ -304,13 +347,13 @@ pub fn run(
                         key,
                     };
                     (
-                        ingest::ingest_bytes_limited(&bytes, &ctx, &config.limits),
+                        ingest::ingest_file(&file_name, &bytes, &ctx, &config.limits),
                         Some(inst.clone()),
                     )
                 }
                 [] => (
                     no_profile(format!(
-                        "no source profile applies to {file_name:?}: add a matching pattern to `files` in the right profile in {}",
+                        "no source profile applies to {file_name:?}: add a matching pattern to `files` in the right profile in {}, or name the profile with --profile",
                         config.paths.profiles.display()
                     )),
                     None,
@@ -352,16 +395,34 @@ pub fn run(
     // chunk, not the batch.
     let chunk = 8 * rayon::current_num_threads().max(1);
     let mut staging = None;
+    // A validation counts duplicates as the staging would: against the
+    // stored responses and the earlier files of the batch.
+    let mut known = match mode {
+        Mode::Validate => Some(dataset.known_responses()?),
+        Mode::Ingest => None,
+    };
     let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
     let mut batches = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
     for paths in files.chunks(chunk) {
         let work = paths.par_iter().map(process).collect::<Result<Vec<_>>>()?;
         for mut w in work {
-            // The same bytes under two names: the second is a copy.
-            if !w.report.sha256.is_empty() && !seen.insert(w.report.sha256.clone()) {
-                w.batch = None;
-                w.report.status = FileStatus::Skipped;
+            // The same bytes under two names: the second is a copy, not
+            // read (in name order, so the same one every time).
+            if !w.report.sha256.is_empty() {
+                match seen.get(&w.report.sha256) {
+                    Some(first) if w.report.status != FileStatus::Skipped => {
+                        w.batch = None;
+                        w.report.status = FileStatus::Skipped;
+                        w.report.note = format!(
+                            "a copy of {first} in this batch (the same SHA-256): read once"
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        seen.insert(w.report.sha256.clone(), w.report.name.clone());
+                    }
+                }
             }
             let Some(mut b) = w.batch else {
                 reports.push(w.report);
@@ -369,15 +430,35 @@ pub fn run(
             };
             let mut r = w.report;
             r.problems = b.outcome.quarantine.clone();
-            reports.push(r);
-            if mode == Mode::Ingest && !b.outcome.responses.is_empty() {
-                if staging.is_none() {
-                    staging = Some(dataset.begin(&batch_id)?);
+            match (mode, known.as_mut()) {
+                (Mode::Validate, Some(known)) => {
+                    if let Some(inst) = &b.instrument {
+                        b.entry.rows_duplicate = b
+                            .outcome
+                            .responses
+                            .iter()
+                            .filter(|resp| !known.insert(&inst.id, &resp.response_id))
+                            .count() as u64;
+                    }
+                    b.outcome.responses = Vec::new();
                 }
-                if let Some(st) = staging.as_mut() {
-                    st.add(&mut b)?;
+                _ => {
+                    if !b.outcome.responses.is_empty() {
+                        if staging.is_none() {
+                            staging = Some(dataset.begin(&batch_id)?);
+                        }
+                        if let Some(st) = staging.as_mut() {
+                            // Fills in the entry's duplicates.
+                            st.add(&mut b)?;
+                        }
+                    }
                 }
             }
+            r.rows_read = b.entry.rows_read;
+            r.rows_written = b.entry.rows_written;
+            r.rows_quarantined = b.entry.rows_quarantined;
+            r.rows_duplicate = b.entry.rows_duplicate;
+            reports.push(r);
             batches.push(b);
         }
     }
@@ -395,7 +476,7 @@ pub fn run(
                     && m.rows_quarantined == b.entry.rows_quarantined
             })
         });
-    let entries: Vec<ManifestEntry> = if mode == Mode::Ingest && !batches.is_empty() && !unchanged {
+    if mode == Mode::Ingest && !batches.is_empty() && !unchanged {
         out.wrote = true;
         out.batch_id = Some(batch_id.clone());
         // Files without responses (failed, or every row quarantined) get
@@ -404,26 +485,7 @@ pub fn run(
             Some(st) => st,
             None => dataset.begin(&batch_id)?,
         };
-        st.finish(batches)?
-    } else {
-        batches.into_iter().map(|b| b.entry).collect()
-    };
-    let mut written: HashMap<&str, &ManifestEntry> = HashMap::new();
-    for e in &entries {
-        written.entry(e.source_sha256.as_str()).or_insert(e);
-    }
-    for r in reports.iter_mut() {
-        if let Some(e) = written.get(r.sha256.as_str()) {
-            r.rows_read = e.rows_read;
-            r.rows_written = e.rows_written;
-            r.rows_quarantined = e.rows_quarantined;
-            r.rows_duplicate = e.rows_duplicate;
-        } else if let Some(m) = entries_of(&r.sha256).first() {
-            r.rows_read = m.rows_read;
-            r.rows_written = m.rows_written;
-            r.rows_quarantined = m.rows_quarantined;
-            r.rows_duplicate = m.rows_duplicate;
-        }
+        st.finish(batches)?;
     }
     out.files = reports;
     Ok(out)

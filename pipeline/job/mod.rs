@@ -67,7 +67,14 @@ pub struct ProblemSummary {
     pub reason: String,
 }
 
-/// One file in the summary.
+/// The most problems the summary lists per file; the rest are counted in
+/// `problems_more` (all of them are in `dataset/quarantine`). A file of
+/// half a million bad rows would otherwise make a summary of a hundred MB
+/// that a log collector cannot take.
+pub const MAX_PROBLEMS_PER_FILE: usize = 100;
+
+/// One file in the summary. The counts are the ones `validate` and
+/// `ingest` print for the file: a skipped file has all of them 0.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileSummary {
     /// Path of the file.
@@ -76,16 +83,48 @@ pub struct FileSummary {
     pub sha256: String,
     /// `new`, `skipped` or `failed`.
     pub status: String,
-    /// Data rows read.
+    /// Why a file was skipped (already ingested, or a copy of another file
+    /// of the run); empty otherwise.
+    pub note: String,
+    /// Data rows read (0 when skipped).
     pub rows_read: u64,
-    /// Rows in the dataset.
+    /// Rows whose response is in the dataset: new, or already there.
     pub rows_written: u64,
     /// Rows rejected.
     pub rows_quarantined: u64,
-    /// Rows already stored from an earlier export.
+    /// Of `rows_written`, rows already stored from an earlier export.
     pub rows_duplicate: u64,
-    /// Why rows were rejected.
+    /// Why rows were rejected: the first `MAX_PROBLEMS_PER_FILE`.
     pub problems: Vec<ProblemSummary>,
+    /// Problems not listed in `problems`.
+    pub problems_more: u64,
+}
+
+impl FileSummary {
+    /// The summary of one file of a batch, its problems capped.
+    pub fn of(f: &batch::FileReport) -> FileSummary {
+        FileSummary {
+            path: f.path.display().to_string(),
+            sha256: f.sha256.clone(),
+            status: f.status.as_str().to_string(),
+            note: f.note.clone(),
+            rows_read: f.rows_read,
+            rows_written: f.rows_written,
+            rows_quarantined: f.rows_quarantined,
+            rows_duplicate: f.rows_duplicate,
+            problems: f
+                .problems
+                .iter()
+                .take(MAX_PROBLEMS_PER_FILE)
+                .map(|p| ProblemSummary {
+                    row: p.source_row,
+                    column: p.column.clone(),
+                    reason: p.reason.clone(),
+                })
+                .collect(),
+            problems_more: f.problems.len().saturating_sub(MAX_PROBLEMS_PER_FILE) as u64,
+        }
+    }
 }
 
 /// The machine-readable account of a run.
@@ -97,6 +136,10 @@ pub struct RunSummary {
     pub reports_dir: String,
     /// The exit code the command returns.
     pub exit_code: u8,
+    /// The error that stopped the run (exit code 2), null when it finished.
+    /// What was done before it (files ingested and committed) is still
+    /// listed.
+    pub error: Option<String>,
     /// Wall-clock seconds.
     pub duration_s: f64,
     /// When the run started (UTC).
@@ -121,6 +164,16 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// An empty summary of a run of this configuration, started now.
+    pub fn new(config: &Config) -> RunSummary {
+        RunSummary {
+            dataset_dir: config.paths.dataset.display().to_string(),
+            reports_dir: config.paths.reports.display().to_string(),
+            started_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            ..Default::default()
+        }
+    }
+
     /// Writes the summary as pretty JSON, atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)
@@ -218,22 +271,31 @@ fn release_free_memory() {
     }
 }
 
-/// Runs everything that is due. Returns the summary with exit code 0 (all
-/// good) or 1 (some files or rows quarantined); errors (configuration,
-/// storage, lock) are the caller's to map.
+/// Runs everything that is due, filling in `summary` as it goes, so that
+/// after an error the summary still says what was done before it. Sets the
+/// exit code 0 (all good) or 1 (some files or rows quarantined) when it
+/// finishes; errors (configuration, storage, lock) are the caller's to map
+/// (and to record in the summary).
 pub fn run(
     config: &Config,
     key: &PseudonymKey,
     options: &Options,
     progress: Option<&(dyn Fn(&str) + Sync)>,
-) -> Result<RunSummary> {
+    summary: &mut RunSummary,
+) -> Result<()> {
     let started = Instant::now();
-    let mut summary = RunSummary {
-        dataset_dir: config.paths.dataset.display().to_string(),
-        reports_dir: config.paths.reports.display().to_string(),
-        started_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        ..Default::default()
-    };
+    let result = run_steps(config, key, options, progress, summary);
+    summary.duration_s = started.elapsed().as_secs_f64();
+    result
+}
+
+fn run_steps(
+    config: &Config,
+    key: &PseudonymKey,
+    options: &Options,
+    progress: Option<&(dyn Fn(&str) + Sync)>,
+    summary: &mut RunSummary,
+) -> Result<()> {
     let lock = RunLock::acquire(&config.paths.dataset)?;
     if let Some(holder) = &lock.stale {
         summary.warnings.push(format!(
@@ -242,7 +304,7 @@ pub fn run(
     }
     let inbox = vec![config.paths.inbox.clone()];
     let report = if config.paths.inbox.exists() {
-        batch::run(config, &inbox, key, Mode::Ingest, progress)?
+        batch::run(config, &inbox, key, Mode::Ingest, None, progress)?
     } else {
         summary.warnings.push(format!(
             "the inbox {} does not exist",
@@ -252,30 +314,15 @@ pub fn run(
     };
     summary.changed = report.wrote;
     for f in &report.files {
-        summary.files.push(FileSummary {
-            path: f.path.display().to_string(),
-            sha256: f.sha256.clone(),
-            status: f.status.as_str().to_string(),
-            rows_read: f.rows_read,
-            rows_written: f.rows_written,
-            rows_quarantined: f.rows_quarantined,
-            rows_duplicate: f.rows_duplicate,
-            problems: f
-                .problems
-                .iter()
-                .map(|p| ProblemSummary {
-                    row: p.source_row,
-                    column: p.column.clone(),
-                    reason: p.reason.clone(),
-                })
-                .collect(),
-        });
+        summary.files.push(FileSummary::of(f));
         if f.status == FileStatus::Failed {
             summary
                 .warnings
                 .push(format!("{} was rejected: see its problems", f.name));
         }
     }
+    // Until the run ends, its exit code is that of the ingest.
+    summary.exit_code = if report.has_quarantine() { 1 } else { 0 };
 
     release_free_memory();
     let manifest = Dataset::open_read_only(&config.paths.dataset).manifest()?;
@@ -323,7 +370,5 @@ pub fn run(
         summary.changed = true;
     }
     drop(lock);
-    summary.exit_code = if report.has_quarantine() { 1 } else { 0 };
-    summary.duration_s = started.elapsed().as_secs_f64();
-    Ok(summary)
+    Ok(())
 }
