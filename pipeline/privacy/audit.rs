@@ -136,8 +136,26 @@ impl Interval {
 /// `relations` (as `super::relations` finds them); sorted by cell. See the
 /// module documentation for what this does and does not consider.
 pub fn feasible_intervals(cells: &[Cell], relations: &[Relation]) -> Vec<Interval> {
+    feasible_intervals_of(cells, relations, |_| true)
+}
+
+/// `feasible_intervals` for the suppressed cells `wanted` picks only (for
+/// example the too-small ones): a set of unknowns without a wanted cell is
+/// not solved at all, and within a set only the wanted cells get LPs of
+/// their own.
+pub fn feasible_intervals_of(
+    cells: &[Cell],
+    relations: &[Relation],
+    wanted: impl Fn(&Cell) -> bool + Sync,
+) -> Vec<Interval> {
     use rayon::prelude::*;
-    let systems = systems(cells, relations);
+    let mut systems = systems(cells, relations);
+    for sys in systems.iter_mut() {
+        for (w, &c) in sys.wanted.iter_mut().zip(&sys.cells) {
+            *w = *w && wanted(&cells[c]);
+        }
+    }
+    systems.retain(|sys| sys.wanted.iter().any(|&w| w));
     let mut out: Vec<Interval> = systems
         .par_iter()
         .flat_map_iter(|sys| {
@@ -145,7 +163,9 @@ pub fn feasible_intervals(cells: &[Cell], relations: &[Relation]) -> Vec<Interva
             sys.cells
                 .iter()
                 .zip(bounds)
-                .filter(|(&c, _)| is_target(&cells[c]))
+                .zip(&sys.wanted)
+                .filter(|(_, &w)| w)
+                .map(|(cb, _)| cb)
                 .map(|(&c, b)| {
                     let cell = &cells[c];
                     let n = cell.n_responses as f64;
@@ -944,5 +964,39 @@ mod tests {
             narrow.iter().filter(primary).count()
         );
         assert!(iv.iter().all(|i| i.bounds.is_ok()), "unsolved cells");
+    }
+
+    #[test]
+    fn intervals_of_some_cells_are_those_cells_intervals() {
+        // The sample-like random regions of the property test: asking for
+        // the too-small cells only gives their intervals, the same as
+        // asking for all.
+        let mut rng = Rng::new(5);
+        let mut compared = 0;
+        for _ in 0..20 {
+            let mut table = Table {
+                cells: random_region(&mut rng, 4, 3, 8),
+                ..Default::default()
+            };
+            table.cells.iter_mut().for_each(|c| c.floor = 4);
+            protect(&mut table);
+            let cells = table.cells;
+            let rels = relations(&cells);
+            let all = feasible_intervals(&cells, &rels);
+            let small = |c: &Cell| c.suppression_reason == Some(SuppressionReason::MinN);
+            let some = feasible_intervals_of(&cells, &rels, small);
+            let expected: Vec<&Interval> = all.iter().filter(|i| small(&cells[i.cell])).collect();
+            assert_eq!(some.len(), expected.len());
+            compared += some.len();
+            for (a, b) in some.iter().zip(expected) {
+                assert_eq!(a.cell, b.cell);
+                let (x, y) = (a.bounds.clone().unwrap(), b.bounds.clone().unwrap());
+                assert!((x.0 - y.0).abs() < 1e-6 && (x.1 - y.1).abs() < 1e-6);
+            }
+        }
+        assert!(
+            compared > 20,
+            "the regions have too-small cells: {compared}"
+        );
     }
 }
