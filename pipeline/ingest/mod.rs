@@ -24,6 +24,9 @@ pub mod profile;
 pub mod pseudonym;
 pub mod stream;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};

@@ -184,10 +184,14 @@ struct CleanText<R> {
 }
 
 impl<R: Read> CleanText<R> {
-    fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> CleanText<R> {
+    /// `valid_utf8`: the file was found valid UTF-8 by `scan`, so UTF-8 is
+    /// taken as it is; any other text is decoded (invalid UTF-8 that
+    /// chardetng still calls UTF-8 gets replacement characters, as
+    /// `Encoding::decode` gives a file in memory).
+    fn new(inner: R, encoding: &'static encoding_rs::Encoding, valid_utf8: bool) -> CleanText<R> {
         CleanText {
             inner,
-            decoder: (encoding != encoding_rs::UTF_8)
+            decoder: (encoding != encoding_rs::UTF_8 || !valid_utf8)
                 .then(|| encoding.new_decoder_without_bom_handling()),
             raw: vec![0u8; 256 * 1024],
             raw_len: 0,
@@ -262,11 +266,12 @@ fn open_csv(
     path: &Path,
     encoding: &'static encoding_rs::Encoding,
     skip: usize,
+    valid_utf8: bool,
     delimiter: Option<u8>,
 ) -> std::io::Result<(csv::Reader<Box<dyn Read>>, u8)> {
     let mut file = BufReader::new(File::open(path)?);
     std::io::copy(&mut (&mut file).take(skip as u64), &mut std::io::sink())?;
-    let mut text = CleanText::new(file, encoding);
+    let mut text = CleanText::new(file, encoding, valid_utf8);
     // The first line, or 64 KB of it, for the delimiter.
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -322,8 +327,13 @@ fn for_each_row(
 /// Data rows of a file refused as a whole, counted as Windows-1252 text
 /// (which decodes any bytes), as `count_rows_lossy` counts a file in memory.
 pub fn count_rows_lossy(path: &Path, ctx: &Context) -> u64 {
-    let Ok((mut reader, _)) = open_csv(path, encoding_rs::WINDOWS_1252, 0, ctx.profile.delimiter)
-    else {
+    let Ok((mut reader, _)) = open_csv(
+        path,
+        encoding_rs::WINDOWS_1252,
+        0,
+        false,
+        ctx.profile.delimiter,
+    ) else {
         return 0;
     };
     let mut rows = 0u64;
@@ -360,8 +370,9 @@ pub fn ingest_csv_file(
         Err(problem) => return Ok(refuse(problem)),
     };
     let io = |e: std::io::Error| Error::io(path, e);
+    let valid = scan.invalid_utf8.is_none();
     // Reading 2: the whole file checked, nothing placed.
-    let (mut reader, delimiter) = open_csv(path, encoding, skip, p.delimiter).map_err(io)?;
+    let (mut reader, delimiter) = open_csv(path, encoding, skip, valid, p.delimiter).map_err(io)?;
     let decoded_as = format!("{} {:?}", encoding.name(), delimiter as char);
     let n_header = header_rows(p.layout);
     let mut tally = Tally::new(limits);
@@ -415,7 +426,7 @@ pub fn ingest_csv_file(
     };
 
     // Reading 3: the rows placed, the responses handed on in chunks.
-    let (mut reader, _) = open_csv(path, encoding, skip, Some(delimiter)).map_err(io)?;
+    let (mut reader, _) = open_csv(path, encoding, skip, valid, Some(delimiter)).map_err(io)?;
     let mut out = FileOutcome {
         decoded_as,
         ..Default::default()
