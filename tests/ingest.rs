@@ -325,3 +325,29 @@ fn the_committed_sample_region_is_the_generators_output() {
         );
     }
 }
+
+/// Issue #21, item 4: a large CSV export is streamed (`ingest::stream`)
+/// instead of read whole. Every CSV of the sample streamed, its responses
+/// written in small chunks, gives the same dataset as every file read whole.
+#[test]
+fn streamed_exports_give_the_same_dataset_as_exports_read_whole() {
+    let reference = {
+        let (d, _) = sample();
+        let r = d.run(&["ingest", "-c", "opleidingsmonitor.toml"]);
+        assert_eq!(r.code(), 0, "{}", r.both());
+        crate::util::snapshot(d.path())
+    };
+    let (d, _) = sample();
+    let streamed = [
+        ("OPLEIDINGSMONITOR_STREAM_BYTES", "0"),
+        ("OPLEIDINGSMONITOR_FLUSH_ROWS", "3000"),
+    ];
+    let v = d.run_env(&["validate", "-c", "opleidingsmonitor.toml"], &streamed);
+    assert_eq!(v.code(), 0, "{}", v.both());
+    let r = d.run_env(&["ingest", "-c", "opleidingsmonitor.toml"], &streamed);
+    assert_eq!(r.code(), 0, "{}", r.both());
+    crate::util::assert_same(&crate::util::snapshot(d.path()), &reference, "streamed");
+    // And nothing new the second time.
+    let again = d.run_env(&["ingest", "-c", "opleidingsmonitor.toml"], &streamed);
+    assert!(again.stdout().contains("Nothing new"), "{}", again.both());
+}

@@ -386,9 +386,9 @@ struct Pending {
 /// A batch being written. `add` drops responses already stored (counting
 /// them as duplicates) and keeps the rest until about two million item rows
 /// wait, then writes them per partition under `.staging/<batch>/`; `finish`
-/// writes the response index, quarantine and manifest and commits: the
-/// `READY` marker, then the renames. Memory stays bounded however large the
-/// batch; a crash before the marker leaves the dataset as it was.
+/// writes the response index, quarantine and manifest and commits. Memory
+/// stays bounded however large the batch; a crash before the `READY`
+/// marker leaves the dataset as it was.
 pub struct Staging<'a> {
     dataset: &'a Dataset,
     dir: PathBuf,
@@ -401,17 +401,26 @@ pub struct Staging<'a> {
 }
 
 impl Staging<'_> {
-    /// Takes the file's responses into the batch and fills in its counts.
+    /// Takes the file's responses into the batch and fills in its count of
+    /// duplicates.
     pub fn add(&mut self, fb: &mut FileBatch) -> Result<()> {
-        // The counts are the caller's (`batch::process`).
-        debug_assert_eq!(
-            fb.entry.rows_read,
-            fb.entry.rows_written + fb.entry.rows_quarantined
-        );
         let responses = std::mem::take(&mut fb.outcome.responses);
         let Some(inst) = fb.instrument.as_ref() else {
             return Ok(());
         };
+        fb.entry.rows_duplicate = self.add_responses(&fb.entry, inst, responses)?;
+        Ok(())
+    }
+
+    /// Takes (some of) a file's responses into the batch, in the order
+    /// given; returns how many were already stored (or added before in this
+    /// batch), which are dropped. A streamed file comes in several calls.
+    pub fn add_responses(
+        &mut self,
+        entry: &ManifestEntry,
+        inst: &Instrument,
+        responses: Vec<Response>,
+    ) -> Result<u64> {
         let mut dup = 0u64;
         let mut by_year: BTreeMap<i32, Vec<Response>> = BTreeMap::new();
         for r in responses {
@@ -422,22 +431,21 @@ impl Staging<'_> {
                 dup += 1;
             }
         }
-        fb.entry.rows_duplicate = dup;
         for (year, responses) in by_year {
             self.pending
                 .entry((inst.id.clone(), year))
                 .or_default()
                 .push(Pending {
                     instrument: inst.clone(),
-                    source_file: fb.entry.source_file.clone(),
-                    source_sha256: fb.entry.source_sha256.clone(),
+                    source_file: entry.source_file.clone(),
+                    source_sha256: entry.source_sha256.clone(),
                     responses,
                 });
         }
         if self.pending_rows >= self.flush_rows {
             self.flush()?;
         }
-        Ok(())
+        Ok(dup)
     }
 
     /// Writes what waits: one responses file (and comments file) per
@@ -656,11 +664,9 @@ pub fn committed_parts(root: &Path, table: &str) -> Result<Vec<PathBuf>> {
         .collect())
 }
 
-/// A batch id after `latest` (the manifest's newest): the time `now` as
-/// `YYYYMMDDTHHMMSSffffff`, or, when the clock stands at or before
-/// `latest` (set back, or two batches in one microsecond), `latest` with a
-/// `0` appended, which sorts after it and before any later time. Readers
-/// rely on batch ids increasing (`committed_parts`).
+/// A batch id after `latest` (the manifest's newest): `now` as
+/// `YYYYMMDDTHHMMSSffffff`, or, when the clock stands at or before `latest`,
+/// `latest` with a `0` appended (after it, before any later time).
 pub fn next_batch_id(now: chrono::DateTime<chrono::Utc>, latest: Option<&str>) -> String {
     let id = now.format("%Y%m%dT%H%M%S%6f").to_string();
     match latest {

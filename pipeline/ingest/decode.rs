@@ -112,14 +112,24 @@ pub fn decode(bytes: &[u8], profile: &Profile, limits: &Limits) -> Result<Decode
 
 /// Counts rows and cells while a file is read, and refuses it as soon as
 /// one passes its limit: a hostile file costs at most the limit's work.
-struct Tally<'l> {
+pub(crate) struct Tally<'l> {
     limits: &'l Limits,
     rows: u64,
     cells: u64,
 }
 
-impl Tally<'_> {
-    fn add_row(&mut self, cells: u64) -> Result<(), FileProblem> {
+impl<'l> Tally<'l> {
+    /// Nothing counted yet.
+    pub(crate) fn new(limits: &'l Limits) -> Tally<'l> {
+        Tally {
+            limits,
+            rows: 0,
+            cells: 0,
+        }
+    }
+
+    /// Counts a row of `cells` cells; refuses the file past a limit.
+    pub(crate) fn add_row(&mut self, cells: u64) -> Result<(), FileProblem> {
         self.rows += 1;
         self.add_cells(cells)
     }
@@ -267,7 +277,10 @@ fn decode_csv(bytes: &[u8], profile: &Profile, limits: &Limits) -> Result<Decode
 
 /// A CSV record cut at `max_columns` fields, with what lay beyond if any
 /// of it is a value (trailing empty fields are only delimiters).
-fn clip_width(record: &csv::StringRecord, max_columns: u64) -> (csv::StringRecord, Option<Stray>) {
+pub(crate) fn clip_width(
+    record: &csv::StringRecord,
+    max_columns: u64,
+) -> (csv::StringRecord, Option<Stray>) {
     let max = usize::try_from(max_columns).unwrap_or(usize::MAX);
     if record.len() <= max {
         return (record.clone(), None);

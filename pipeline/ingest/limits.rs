@@ -26,7 +26,8 @@ use super::decode::FileProblem;
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Largest export file, in bytes (default 256 MiB). A year of D-RECT for
-    /// a large region is a few MB; the file is held in memory while read.
+    /// a large region is a few MB. A workbook or a CSV below 16 MiB is held
+    /// in memory while read; a larger CSV is streamed (`stream`).
     pub max_file_bytes: u64,
     /// Most data rows in one export (default 500,000): about fifty times a
     /// country's yearly D-RECT responses.

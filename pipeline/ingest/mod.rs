@@ -22,6 +22,10 @@ pub mod guard;
 pub mod limits;
 pub mod profile;
 pub mod pseudonym;
+pub mod stream;
+
+#[cfg(test)]
+mod fuzz_tests;
 
 use std::collections::HashMap;
 
@@ -204,28 +208,18 @@ pub fn ingest_bytes_limited(bytes: &[u8], ctx: &Context, limits: &Limits) -> Fil
             return out;
         }
     };
-    let mut out = match Columns::resolve(&headings, data, ctx, limits) {
+    let has_value = |i: usize| {
+        data.iter()
+            .any(|r| r.cells.get(i).is_some_and(|c| !c.trim().is_empty()))
+    };
+    let mut out = match Columns::resolve(&headings, &has_value, ctx, limits) {
         Ok(cols) => {
             let mut out = FileOutcome::default();
-            // Two respondents can give identical anonymous answers on one
-            // day: the k-th identical row gets its own id (a cumulative
-            // re-export has the same k-th row, so it is still recognised).
-            let mut seen: HashMap<String, u32> = HashMap::new();
+            let mut placer = Placer::new(cols);
             for row in data {
                 out.rows_read += 1;
-                match cols.place(row, ctx) {
-                    Ok(mut r) => {
-                        if r.content_id {
-                            let k = seen.entry(r.response_id.clone()).or_insert(0);
-                            if *k > 0 {
-                                r.response_id = ctx
-                                    .key
-                                    .pseudonym("response", &format!("{}#{k}", r.response_id));
-                            }
-                            *k += 1;
-                        }
-                        out.responses.push(r)
-                    }
+                match placer.place(row, ctx) {
+                    Ok(r) => out.responses.push(r),
                     Err(q) => {
                         out.rows_quarantined += 1;
                         out.quarantine.push(q);
@@ -238,6 +232,39 @@ pub fn ingest_bytes_limited(bytes: &[u8], ctx: &Context, limits: &Limits) -> Fil
     };
     out.decoded_as = decoded_as;
     out
+}
+
+/// Places the data rows of one file, one after the other.
+struct Placer {
+    cols: Columns,
+    /// How often each content id was seen (files without a response id).
+    seen: HashMap<String, u32>,
+}
+
+impl Placer {
+    fn new(cols: Columns) -> Placer {
+        Placer {
+            cols,
+            seen: HashMap::new(),
+        }
+    }
+
+    fn place(&mut self, row: &RawRow, ctx: &Context) -> Result<Response, QuarantineRecord> {
+        let mut r = self.cols.place(row, ctx)?;
+        // Two respondents can give identical anonymous answers on one day:
+        // the k-th identical row gets its own id (a cumulative re-export
+        // has the same k-th row, so it is still recognised).
+        if r.content_id {
+            let k = self.seen.entry(r.response_id.clone()).or_insert(0);
+            if *k > 0 {
+                r.response_id = ctx
+                    .key
+                    .pseudonym("response", &format!("{}#{k}", r.response_id));
+            }
+            *k += 1;
+        }
+        Ok(r)
+    }
 }
 
 /// The outcome of a file refused as a whole, its `rows` counted as read and
@@ -403,9 +430,11 @@ fn position(col: usize) -> String {
 }
 
 impl Columns {
+    /// `has_value(i)`: whether column `i` holds a value in any data row
+    /// (asked only of columns without a heading).
     fn resolve(
         headings: &[String],
-        data: &[RawRow],
+        has_value: &dyn Fn(usize) -> bool,
         ctx: &Context,
         limits: &Limits,
     ) -> Result<Columns, FileProblem> {
@@ -440,10 +469,7 @@ impl Columns {
             if h.is_empty() {
                 // A column without heading is ignored only when it is empty
                 // in every row: otherwise its answers would vanish unseen.
-                if data
-                    .iter()
-                    .any(|r| r.cells.get(i).is_some_and(|c| !c.trim().is_empty()))
-                {
+                if has_value(i) {
                     return Err(FileProblem {
                         row: None,
                         column: Some(format!("column {}", position(i))),

@@ -240,32 +240,45 @@ pub fn run(
         report: FileReport,
         batch: Option<FileBatch>,
     }
-    let process = |path: &PathBuf| -> Result<Work> {
+    // `sink`: the file is streamed (`ingest::stream`), its responses handed
+    // to the sink a chunk at a time instead of kept in the outcome.
+    // `copies`: the files of the batch so far by SHA-256, for a streamed
+    // file, which is known by its hash only once it has been scanned.
+    let process = |path: &PathBuf,
+                   sink: Option<&mut Sink>,
+                   copies: Option<&HashMap<String, String>>|
+     -> Result<Work> {
         // An unreadable file (permissions, removed while syncing) is a
         // failed file, not the end of the batch.
-        let bytes = match ingest::limits::read_export(path, &config.limits) {
-            Ok(b) => b,
-            Err(problem) => {
-                return Ok(Work {
-                    report: FileReport {
-                        path: path.clone(),
-                        name: display_name(path, &config.paths.inbox),
-                        sha256: String::new(),
-                        status: FileStatus::Failed,
-                        profile: String::new(),
-                        rows_read: 0,
-                        rows_written: 0,
-                        rows_quarantined: 0,
-                        rows_duplicate: 0,
-                        note: String::new(),
-                        problems: ingest::rejected_file(0, problem).quarantine,
-                    },
-                    batch: None,
-                });
+        let unreadable = |problem| Work {
+            report: FileReport {
+                path: path.clone(),
+                name: display_name(path, &config.paths.inbox),
+                sha256: String::new(),
+                status: FileStatus::Failed,
+                profile: String::new(),
+                rows_read: 0,
+                rows_written: 0,
+                rows_quarantined: 0,
+                rows_duplicate: 0,
+                note: String::new(),
+                problems: ingest::rejected_file(0, problem).quarantine,
+            },
+            batch: None,
+        };
+        let (sha, bytes, scan) = if sink.is_some() {
+            match ingest::stream::scan(path, &config.limits) {
+                Ok(scan) => (scan.sha256.clone(), None, Some(scan)),
+                Err(problem) => return Ok(unreadable(problem)),
+            }
+        } else {
+            match ingest::limits::read_export(path, &config.limits) {
+                Ok(b) => (ingest::sha256_hex(&b), Some(b), None),
+                Err(problem) => return Ok(unreadable(problem)),
             }
         };
-        let sha = ingest::sha256_hex(&bytes);
         let name = display_name(path, &config.paths.inbox);
+        let copy_of = copies.and_then(|c| c.get(&sha));
         let mut report = FileReport {
             path: path.clone(),
             name: name.clone(),
@@ -296,6 +309,14 @@ pub fn run(
             if let Some(p) = progress {
                 p(&report.name);
             }
+            return Ok(Work {
+                report,
+                batch: None,
+            });
+        }
+        if let Some(first) = copy_of {
+            report.status = FileStatus::Skipped;
+            report.note = format!("a copy of {first} in this batch (the same SHA-256): read once");
             return Ok(Work {
                 report,
                 batch: None,
@@ -346,10 +367,24 @@ pub fn run(
                         registry: &config.registry,
                         key,
                     };
-                    (
-                        ingest::ingest_file(&file_name, &bytes, &ctx, &config.limits),
-                        Some(inst.clone()),
-                    )
+                    let outcome = match (bytes, scan, sink) {
+                        (Some(bytes), _, _) => {
+                            ingest::ingest_file(&file_name, &bytes, &ctx, &config.limits)
+                        }
+                        (None, Some(scan), Some(sink))
+                            if profile.format == ingest::profile::Format::Csv =>
+                        {
+                            streamed(&file_name, path, &scan, &ctx, &config.limits, &entry, sink)?
+                        }
+                        // A workbook is read whole (within its limits).
+                        _ => match ingest::limits::read_export(path, &config.limits) {
+                            Ok(bytes) => {
+                                ingest::ingest_file(&file_name, &bytes, &ctx, &config.limits)
+                            }
+                            Err(problem) => ingest::rejected_file(0, problem),
+                        },
+                    };
+                    (outcome, Some(inst.clone()))
                 }
                 [] => (
                     no_profile(format!(
@@ -379,7 +414,8 @@ pub fn run(
         entry.decoded_as = outcome.decoded_as.clone();
         entry.rows_read = outcome.rows_read;
         entry.rows_quarantined = outcome.rows_quarantined;
-        entry.rows_written = outcome.responses.len() as u64;
+        // The responses kept in the outcome, or handed to the sink.
+        entry.rows_written = outcome.rows_read.saturating_sub(outcome.rows_quarantined);
         Ok(Work {
             report,
             batch: Some(FileBatch {
@@ -404,8 +440,57 @@ pub fn run(
     let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
     let mut batches = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
-    for paths in files.chunks(chunk) {
-        let work = paths.par_iter().map(process).collect::<Result<Vec<_>>>()?;
+    let stream_bytes = stream_bytes();
+    // In name order: runs of small files read side by side (up to `chunk`
+    // files or GROUP_BYTES), a large CSV file streamed on its own, so that
+    // the responses reach the staging in the same order however the files
+    // are read (which of two copies of a response is the duplicate).
+    let mut rest = &files[..];
+    while !rest.is_empty() {
+        let size = |p: &PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
+        let large = size(&rest[0]) >= stream_bytes;
+        let mut n = 1;
+        if !large {
+            let mut bytes = size(&rest[0]);
+            while n < rest.len() && n < chunk && bytes < GROUP_BYTES {
+                let s = size(&rest[n]);
+                if s >= stream_bytes {
+                    break;
+                }
+                bytes += s;
+                n += 1;
+            }
+        }
+        let (group, after) = rest.split_at(n);
+        rest = after;
+        let mut dup_streamed = 0u64;
+        let work = if large {
+            let mut sink = |entry: &ManifestEntry,
+                            inst: &crate::instrument::Instrument,
+                            responses: Vec<ingest::Response>|
+             -> Result<()> {
+                dup_streamed += match known.as_mut() {
+                    Some(known) => responses
+                        .iter()
+                        .filter(|r| !known.insert(&inst.id, &r.response_id))
+                        .count() as u64,
+                    None => {
+                        if staging.is_none() {
+                            staging = Some(dataset.begin(&batch_id)?);
+                        }
+                        let st = staging.as_mut().expect("begun");
+                        st.add_responses(entry, inst, responses)?
+                    }
+                };
+                Ok(())
+            };
+            vec![process(&group[0], Some(&mut sink), Some(&seen))?]
+        } else {
+            group
+                .par_iter()
+                .map(|p| process(p, None, None))
+                .collect::<Result<Vec<_>>>()?
+        };
         for mut w in work {
             // The same bytes under two names: the second is a copy, not
             // read (in name order, so the same one every time).
@@ -430,6 +515,8 @@ pub fn run(
             };
             let mut r = w.report;
             r.problems = b.outcome.quarantine.clone();
+            // Responses kept in the outcome (a file read whole); a streamed
+            // file's went to the sink, which counted its duplicates.
             match (mode, known.as_mut()) {
                 (Mode::Validate, Some(known)) => {
                     if let Some(inst) = &b.instrument {
@@ -454,6 +541,7 @@ pub fn run(
                     }
                 }
             }
+            b.entry.rows_duplicate += dup_streamed;
             r.rows_read = b.entry.rows_read;
             r.rows_written = b.entry.rows_written;
             r.rows_quarantined = b.entry.rows_quarantined;
@@ -489,6 +577,75 @@ pub fn run(
     }
     out.files = reports;
     Ok(out)
+}
+
+/// Where a streamed file's responses go, a chunk at a time: the staging
+/// (which counts and drops the duplicates) or, in a validation, the count
+/// of duplicates. Returns nothing; the caller keeps the counts.
+type Sink<'s> = dyn FnMut(&ManifestEntry, &crate::instrument::Instrument, Vec<ingest::Response>) -> Result<()>
+    + 's;
+
+/// CSV files of at least this many bytes are streamed
+/// (`OPLEIDINGSMONITOR_STREAM_BYTES` sets another size: the tests stream
+/// small files to compare the two paths).
+const STREAM_BYTES: u64 = 16 << 20;
+
+/// Small files read side by side hold at most about this many bytes of
+/// exports (each file takes about 15 times its size while it is read).
+const GROUP_BYTES: u64 = 64 << 20;
+
+fn stream_bytes() -> u64 {
+    std::env::var("OPLEIDINGSMONITOR_STREAM_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(STREAM_BYTES)
+}
+
+/// Streams one CSV export into `sink`. A panic while it is read refuses
+/// the file as `ingest::ingest_file` does, if no chunk had left yet;
+/// after that, the batch cannot take the chunks back: it stops (nothing of
+/// it is committed) with the error.
+fn streamed(
+    file_name: &str,
+    path: &Path,
+    scan: &ingest::stream::Scan,
+    ctx: &Context,
+    limits: &ingest::limits::Limits,
+    entry: &ManifestEntry,
+    sink: &mut Sink,
+) -> Result<FileOutcome> {
+    let inst = ctx.instrument;
+    let mut handed = false;
+    let result = ingest::guard::catch(|| {
+        if std::env::var("OPLEIDINGSMONITOR_FAIL_AT")
+            .is_ok_and(|v| v.strip_prefix("ingest-panic:") == Some(file_name))
+        {
+            panic!("OPLEIDINGSMONITOR_FAIL_AT=ingest-panic:{file_name}: panicking on purpose");
+        }
+        ingest::stream::ingest_csv_file(path, scan, ctx, limits, &mut |chunk| {
+            handed = true;
+            sink(entry, inst, chunk)
+        })
+    });
+    match result {
+        Ok(outcome) => outcome,
+        Err(caught) if !handed => Ok(ingest::rejected_file(
+            ingest::guard::catch(|| ingest::stream::count_rows_lossy(path, ctx)).unwrap_or(0),
+            ingest::decode::FileProblem::file(format!(
+                "the file could not be read: internal error in {}: {} (at {}); the other files were read. Export the file again; if it fails again, report this message",
+                caught.library,
+                crate::text::echo(&caught.message),
+                caught.location
+            )),
+        )),
+        Err(caught) => Err(Error::io(
+            path,
+            std::io::Error::other(format!(
+                "internal error in {} while the file was streamed: {}; nothing of this batch was committed",
+                caught.library, caught.message
+            )),
+        )),
+    }
 }
 
 fn no_profile(message: String) -> FileOutcome {
