@@ -1,24 +1,8 @@
 //! Every kind of bad input gets a message naming file, row, column and
 //! value, and the good files of the same batch are still ingested.
 
-use crate::util::Dir;
+use crate::util::{drect_headings, drect_values, Dir, CONFIG, DRECT_CSV_PROFILE as PLAIN};
 use opleidingsmonitor::dataset::Dataset;
-
-const PLAIN: &str = r#"
-instrument = "d-rect"
-version = "2016"
-files = ["drect_*.csv"]
-encoding = "utf-8"
-delimiter = ","
-[columns]
-submitted_on = "Datum"
-institution = "Ziekenhuis"
-specialty = "Specialisme"
-respondent = "Email"
-[[item_patterns]]
-regex = '^Q(\d+)$'
-item = "d16_q{1:02}"
-"#;
 
 const XLSX: &str = r#"
 instrument = "exit"
@@ -31,29 +15,12 @@ institution = "Ziekenhuis"
 specialty = "Specialisme"
 "#;
 
-const CONFIG: &str = r#"
-[paths]
-registry = "registry.toml"
-profiles = "profiles"
-dataset = "dataset"
-key_file = "test.key"
-"#;
-
 fn header() -> String {
-    let mut h = String::from("Datum,Ziekenhuis,Specialisme,Email");
-    for i in 1..=35 {
-        h.push_str(&format!(",Q{i}"));
-    }
-    h
+    drect_headings().join(",")
 }
 
 fn row(date: &str, inst: &str, email: &str, q3: &str) -> String {
-    let mut r = format!("{date},{inst},Anesthesiologie,{email}");
-    for i in 1..=35 {
-        r.push(',');
-        r.push_str(if i == 3 { q3 } else { "4" });
-    }
-    r
+    drect_values(date, inst, email, q3).join(",")
 }
 
 fn region() -> Dir {

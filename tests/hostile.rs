@@ -5,25 +5,8 @@
 
 use std::io::Write;
 
-use crate::util::Dir;
+use crate::util::{drect_headings, drect_values, Dir, CONFIG, DRECT_CSV_PROFILE as DRECT_CSV};
 use opleidingsmonitor::dataset::{read_table_as_text, Dataset, ManifestEntry};
-
-/// D-RECT 2016 as CSV, the columns of `tests/bad_input.rs`.
-const DRECT_CSV: &str = r#"
-instrument = "d-rect"
-version = "2016"
-files = ["drect_*.csv"]
-encoding = "utf-8"
-delimiter = ","
-[columns]
-submitted_on = "Datum"
-institution = "Ziekenhuis"
-specialty = "Specialisme"
-respondent = "Email"
-[[item_patterns]]
-regex = '^Q(\d+)$'
-item = "d16_q{1:02}"
-"#;
 
 /// The same layout as an XLSX workbook.
 const DRECT_XLSX: &str = r#"
@@ -57,32 +40,12 @@ regex = '^(exit_\w+)$'
 item = "{1}"
 "#;
 
-const CONFIG: &str = r#"
-[paths]
-registry = "registry.toml"
-profiles = "profiles"
-dataset = "dataset"
-key_file = "test.key"
-"#;
-
 fn headings() -> Vec<String> {
-    let mut h: Vec<String> = ["Datum", "Ziekenhuis", "Specialisme", "Email"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    h.extend((1..=35).map(|i| format!("Q{i}")));
-    h
+    drect_headings()
 }
 
 fn values(date: &str, inst: &str, email: &str, q3: &str) -> Vec<String> {
-    let mut r: Vec<String> = vec![
-        date.into(),
-        inst.into(),
-        "Anesthesiologie".into(),
-        email.into(),
-    ];
-    r.extend((1..=35).map(|i| if i == 3 { q3.to_string() } else { "4".into() }));
-    r
+    drect_values(date, inst, email, q3)
 }
 
 fn csv_row(date: &str, inst: &str, email: &str, q3: &str) -> String {

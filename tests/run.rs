@@ -378,28 +378,11 @@ fn the_first_run_after_the_layout_changed_writes_a_file_per_group() {
 mod small {
     use crate::util::Dir;
 
-    pub const PROFILE: &str = r#"
-instrument = "d-rect"
-version = "2016"
-files = ["drect_*.csv"]
-encoding = "utf-8"
-delimiter = ","
-[columns]
-submitted_on = "Datum"
-institution = "Ziekenhuis"
-specialty = "Specialisme"
-respondent = "Email"
-[[item_patterns]]
-regex = '^Q(\d+)$'
-item = "d16_q{1:02}"
-"#;
+    pub use crate::util::DRECT_CSV_PROFILE as PROFILE;
 
     pub fn region() -> Dir {
         let d = Dir::new();
-        d.write(
-            "opleidingsmonitor.toml",
-            "[paths]\nregistry = \"registry.toml\"\nprofiles = \"profiles\"\ndataset = \"dataset\"\nkey_file = \"test.key\"\n",
-        );
+        d.write("opleidingsmonitor.toml", crate::util::CONFIG);
         d.write("registry.toml", crate::util::REGISTRY);
         d.write("profiles/drect.toml", PROFILE);
         d
@@ -407,17 +390,10 @@ item = "d16_q{1:02}"
 
     /// A CSV export: a header and one row per (date, respondent, Q3).
     pub fn export(rows: &[(&str, &str, &str)]) -> String {
-        let mut s = String::from("Datum,Ziekenhuis,Specialisme,Email");
-        for i in 1..=35 {
-            s.push_str(&format!(",Q{i}"));
-        }
+        let mut s = crate::util::drect_headings().join(",");
         s.push('\n');
         for (date, email, q3) in rows {
-            s.push_str(&format!("{date},ZHA,Anesthesiologie,{email}"));
-            for i in 1..=35 {
-                s.push(',');
-                s.push_str(if i == 3 { q3 } else { "4" });
-            }
+            s.push_str(&crate::util::drect_values(date, "ZHA", email, q3).join(","));
             s.push('\n');
         }
         s

@@ -240,3 +240,53 @@ pub fn binary() -> std::ffi::OsString {
     std::env::var_os("OPLEIDINGSMONITOR_TEST_BIN")
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_opleidingsmonitor").into())
 }
+
+/// A D-RECT 2016 CSV layout (`drect_*.csv`: Datum, Ziekenhuis,
+/// Specialisme, Email, Q1..Q35), the fixture of the input tests.
+pub const DRECT_CSV_PROFILE: &str = r#"
+instrument = "d-rect"
+version = "2016"
+files = ["drect_*.csv"]
+encoding = "utf-8"
+delimiter = ","
+[columns]
+submitted_on = "Datum"
+institution = "Ziekenhuis"
+specialty = "Specialisme"
+respondent = "Email"
+[[item_patterns]]
+regex = '^Q(\d+)$'
+item = "d16_q{1:02}"
+"#;
+
+/// The smallest configuration: registry, profiles, dataset and key beside it.
+pub const CONFIG: &str = r#"
+[paths]
+registry = "registry.toml"
+profiles = "profiles"
+dataset = "dataset"
+key_file = "test.key"
+"#;
+
+/// The headings of a `DRECT_CSV_PROFILE` export.
+pub fn drect_headings() -> Vec<String> {
+    let mut h: Vec<String> = ["Datum", "Ziekenhuis", "Specialisme", "Email"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    h.extend((1..=35).map(|i| format!("Q{i}")));
+    h
+}
+
+/// One anaesthesiology row of a `DRECT_CSV_PROFILE` export: every item 4
+/// but Q3.
+pub fn drect_values(date: &str, inst: &str, email: &str, q3: &str) -> Vec<String> {
+    let mut r: Vec<String> = vec![
+        date.into(),
+        inst.into(),
+        "Anesthesiologie".into(),
+        email.into(),
+    ];
+    r.extend((1..=35).map(|i| if i == 3 { q3.to_string() } else { "4".into() }));
+    r
+}
