@@ -674,6 +674,13 @@ fn the_lock_holds_through_a_symlinked_path() {
 /// its message, and the batch goes on.
 #[test]
 fn a_panic_while_reading_one_file_refuses_that_file_and_the_batch_goes_on() {
+    // Read whole, and streamed (as a large CSV is).
+    for streamed in [false, true] {
+        a_panic_while_reading_one_file(streamed);
+    }
+}
+
+fn a_panic_while_reading_one_file(streamed: bool) {
     let d = region();
     let rows = |date: &str| {
         format!(
@@ -686,7 +693,14 @@ fn a_panic_while_reading_one_file_refuses_that_file_and_the_batch_goes_on() {
     d.write("inbox/drect_1.csv", rows("2024-03-01"));
     d.write("inbox/drect_2.csv", rows("2024-03-02"));
     d.write("inbox/drect_3.csv", rows("2024-03-03"));
-    let fail = [("OPLEIDINGSMONITOR_FAIL_AT", "ingest-panic:drect_2.csv")];
+    let stream = (
+        "OPLEIDINGSMONITOR_STREAM_BYTES",
+        if streamed { "0" } else { "16777216" },
+    );
+    let fail = [
+        ("OPLEIDINGSMONITOR_FAIL_AT", "ingest-panic:drect_2.csv"),
+        stream,
+    ];
     let v = d.run_env(&["validate", "-c", "opleidingsmonitor.toml"], &fail);
     assert_eq!(v.code(), 1, "{}", v.both());
     let r = d.run_env(&["run", "-c", "opleidingsmonitor.toml"], &fail);
@@ -713,7 +727,7 @@ fn a_panic_while_reading_one_file_refuses_that_file_and_the_batch_goes_on() {
         r.both()
     );
     // Without the fault, the next run reads the file.
-    let again = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    let again = d.run_env(&["run", "-c", "opleidingsmonitor.toml"], &[stream]);
     assert_eq!(again.code(), 0, "{}", again.both());
     assert_eq!(entry(&manifest(&d), "drect_2.csv").rows_written, 2);
 }

@@ -715,3 +715,28 @@ fn a_reader_during_a_commit_sees_the_previous_batch_whole() {
         parquet_files(&ds.join("responses")).unwrap()
     );
 }
+
+/// A bug (a panic) after the ingest still leaves a run summary with the
+/// error and the files read; the process ends with Rust's 101.
+#[test]
+fn a_panic_in_the_run_still_writes_the_summary() {
+    let d = small::region();
+    d.write(
+        "inbox/drect_a.csv",
+        small::export(&[("2024-03-01", "a@x.nl", "4")]),
+    );
+    let r = d.run_env(
+        &["run", "-c", "opleidingsmonitor.toml"],
+        &[("OPLEIDINGSMONITOR_FAIL_AT", "run-panic")],
+    );
+    assert_eq!(r.code(), 101, "{}", r.both());
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("reports/run-summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(s["exit_code"], 101);
+    assert!(s["error"].as_str().unwrap().contains("run-panic"), "{s:#}");
+    assert_eq!(s["files"][0]["rows_written"], 1);
+    // The batch was committed before the panic; the next run goes on.
+    let again = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(again.code(), 0, "{}", again.both());
+}

@@ -69,16 +69,37 @@ pub fn run(args: &Args, config: &Config, show_progress: bool) -> anyhow::Result<
         }
         None => tracing::debug!(file = name, "read"),
     };
-    let result = job::run(
-        config,
-        &key,
-        &Options { force: args.force },
-        Some(&on_file),
-        &mut summary,
-    );
+    // A bug (a panic) still leaves a summary that says so and what was done
+    // before it; the panic then ends the process as before (exit code 101,
+    // its message already printed).
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        job::run(
+            config,
+            &key,
+            &Options { force: args.force },
+            Some(&on_file),
+            &mut summary,
+        )
+    }));
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    let result = match result {
+        Ok(r) => r,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            summary.exit_code = 101;
+            summary.error = Some(format!(
+                "internal error (a bug; please report it): {message}"
+            ));
+            write_summaries(&summary, args, config);
+            std::panic::resume_unwind(panic);
+        }
+    };
     if let Err(e) = result {
         let code = super::exit_code_for(&e);
         // A refused run did nothing: the summary there is the one of the

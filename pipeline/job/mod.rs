@@ -323,6 +323,10 @@ fn run_steps(
     }
     // Until the run ends, its exit code is that of the ingest.
     summary.exit_code = if report.has_quarantine() { 1 } else { 0 };
+    // Test hook: a bug after the ingest (the summary must still be written).
+    if std::env::var("OPLEIDINGSMONITOR_FAIL_AT").is_ok_and(|v| v == "run-panic") {
+        panic!("OPLEIDINGSMONITOR_FAIL_AT=run-panic: panicking on purpose");
+    }
 
     release_free_memory();
     let manifest = Dataset::open_read_only(&config.paths.dataset).manifest()?;
