@@ -726,8 +726,53 @@ fn a_panic_while_reading_one_file(streamed: bool) {
         "{}",
         r.both()
     );
-    // Without the fault, the next run reads the file.
+    // The same bytes with the same settings are not read again (a reader
+    // that panicked on them would panic again); a new program version or
+    // changed settings (here: its profile edited) read the file again.
+    let same = d.run_env(&["run", "-c", "opleidingsmonitor.toml"], &[stream]);
+    assert_eq!(same.code(), 1, "{}", same.both());
+    d.write("profiles/drect-csv.toml", format!("# edited\n{DRECT_CSV}"));
     let again = d.run_env(&["run", "-c", "opleidingsmonitor.toml"], &[stream]);
     assert_eq!(again.code(), 0, "{}", again.both());
     assert_eq!(entry(&manifest(&d), "drect_2.csv").rows_written, 2);
+}
+
+/// A file refused as a whole is remembered by its SHA-256: the next run
+/// does not read it again (a zip bomb is not unpacked every night) but
+/// still reports it as refused; changed bytes are read again.
+#[test]
+fn a_refused_file_is_not_read_again_until_it_changes() {
+    let d = region();
+    let mut dup_h = headings();
+    dup_h.push("Ziekenhuis".into());
+    let mut dup_r = values("2024-03-01", "ZHA", "p1@x.nl", "4");
+    dup_r.push("ZHA".into());
+    d.write(
+        "inbox/drect_dup.csv",
+        format!("{}\n{}\n", dup_h.join(","), dup_r.join(",")),
+    );
+    let first = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
+    assert_eq!(first.code(), 1, "{}", first.both());
+    assert!(!first.both().contains("refused before"), "{}", first.both());
+    let second = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
+    assert_eq!(second.code(), 1, "still refused: {}", second.both());
+    let summary = std::fs::read_to_string(d.join("reports/run-summary.json")).unwrap();
+    assert!(summary.contains("refused before"), "{summary}");
+    // One manifest entry: the second run added none.
+    let failed = manifest(&d)
+        .into_iter()
+        .filter(|m| m.source_file.ends_with("drect_dup.csv"))
+        .count();
+    assert_eq!(failed, 1);
+    // Fixed bytes are read again.
+    d.write(
+        "inbox/drect_dup.csv",
+        format!(
+            "{}\n{}\n",
+            headings().join(","),
+            csv_row("2024-03-01", "ZHA", "p1@x.nl", "4")
+        ),
+    );
+    let third = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
+    assert_eq!(third.code(), 0, "{}", third.both());
 }

@@ -201,7 +201,26 @@ pub fn run(
                 })?,
         ),
     };
-    let files = find_files(paths)?;
+    // Never anything of the program's own: the dataset, the reports or the
+    // key, should the inbox hold them (an inbox set to the project folder).
+    let own = [
+        &config.paths.dataset,
+        &config.paths.reports,
+        &config.paths.key_file,
+    ];
+    let files: Vec<PathBuf> = find_files(paths)?
+        .into_iter()
+        .filter(|f| {
+            let theirs = own.iter().any(|o| f.starts_with(o));
+            if theirs {
+                tracing::warn!(
+                    "skipped {}: it is the program's own output or key, not an export",
+                    f.display()
+                );
+            }
+            !theirs
+        })
+        .collect();
     let dataset = match mode {
         Mode::Ingest => Dataset::open(&config.paths.dataset)?,
         Mode::Validate => Dataset::open_read_only(&config.paths.dataset),
@@ -226,6 +245,9 @@ pub fn run(
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
         h.update(&registry_bytes);
+        // A new program version reads a refused file again (its reader may
+        // have been fixed).
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
         // A file refused by a limit is read again once the limit is raised.
         h.update(format!("{:?}", config.limits).as_bytes());
         if let Some(p) = config.profiles.iter().find(|p| p.id == profile_id) {
@@ -309,6 +331,26 @@ pub fn run(
             if let Some(p) = progress {
                 p(&report.name);
             }
+            return Ok(Work {
+                report,
+                batch: None,
+            });
+        }
+        // A file refused before, with the same bytes and settings, is not
+        // read again (a zip bomb is not unpacked on every run); it stays
+        // refused until it or its profile, the registry or the limits
+        // change. A file that matched no profile is always tried again: a
+        // new profile is the fix.
+        if let Some(m) = entries_of(&sha).iter().rev().find(|m| {
+            m.status == "failed" && !m.profile.is_empty() && m.settings == settings_of(&m.profile)
+        }) {
+            report.status = FileStatus::Failed;
+            report.profile = m.profile.clone();
+            report.note = format!(
+                "refused before (batch {}) and not read again until it or the settings change",
+                m.batch_id
+            );
+            report.problems = no_profile(crate::text::echo(&m.message).into_owned()).quarantine;
             return Ok(Work {
                 report,
                 batch: None,
