@@ -84,7 +84,22 @@ fn limit_malloc_arenas() {
     }
 }
 
+/// Files the program makes are not readable by others: the dataset holds
+/// pseudonymised personal data, the reports unpublished results. The
+/// process's file mode mask gets at least `027` (owner all, group read,
+/// others nothing); a stricter mask the user set stays.
+fn private_files() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file mode mask; called first
+    // thing in main, before any file is made.
+    unsafe {
+        let old = libc::umask(0o027);
+        libc::umask(old | 0o027);
+    }
+}
+
 fn main() -> ExitCode {
+    private_files();
     limit_malloc_arenas();
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.quiet);

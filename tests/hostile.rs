@@ -776,3 +776,30 @@ fn a_refused_file_is_not_read_again_until_it_changes() {
     let third = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
     assert_eq!(third.code(), 0, "{}", third.both());
 }
+
+/// The dataset holds pseudonymised personal data: nothing the program
+/// writes is readable by others.
+#[test]
+fn what_the_program_writes_is_not_readable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = region();
+    d.write(
+        "inbox/drect_good.csv",
+        format!(
+            "{}\n{}\n",
+            headings().join(","),
+            csv_row("2024-03-01", "ZHA", "p1@x.nl", "4")
+        ),
+    );
+    let r = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
+    assert_eq!(r.code(), 0, "{}", r.both());
+    let mut checked = 0;
+    for dir in ["dataset", "reports"] {
+        for f in crate::util::files_below(&d.join(dir)) {
+            let mode = std::fs::metadata(&f).unwrap().permissions().mode();
+            assert_eq!(mode & 0o007, 0, "{} is {mode:o}", f.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 5, "{checked} files checked");
+}
