@@ -613,6 +613,7 @@ fn links_and_pipes_in_the_inbox_are_skipped_never_read() {
     let key = std::fs::read_to_string(d.join("test.key")).unwrap();
     std::os::unix::fs::symlink(d.join("test.key"), d.join("inbox/drect_key.csv")).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", d.join("inbox/drect_passwd.csv")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", d.join("inbox/drect_zero.csv")).unwrap();
     let fifo = d.join("inbox/drect_fifo.csv");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -621,7 +622,12 @@ fn links_and_pipes_in_the_inbox_are_skipped_never_read() {
     assert!(made.success());
     let r = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
     assert_eq!(r.code(), 0, "{}", r.both());
-    for name in ["drect_key.csv", "drect_passwd.csv", "drect_fifo.csv"] {
+    for name in [
+        "drect_key.csv",
+        "drect_passwd.csv",
+        "drect_zero.csv",
+        "drect_fifo.csv",
+    ] {
         assert!(
             r.both()
                 .lines()
@@ -802,4 +808,43 @@ fn what_the_program_writes_is_not_readable_by_others() {
         }
     }
     assert!(checked > 5, "{checked} files checked");
+}
+
+/// Very many tiny rows (the 6.5 million one-cell rows), tried with
+/// the limit lowered so the test stays small: the file is refused whole,
+/// named with the limit and its setting, the good file beside it goes in,
+/// and the summary stays small.
+#[test]
+fn a_file_with_more_rows_than_the_limit_is_refused_whole() {
+    let d = region();
+    d.write(
+        "opleidingsmonitor.toml",
+        format!("{CONFIG}\n[limits]\nmax_rows = 1000\n"),
+    );
+    let mut many = headings().join(",");
+    many.push('\n');
+    for i in 0..1500 {
+        many.push_str(&csv_row("2024-03-01", "ZHA", &format!("p{i}@x.nl"), "4"));
+        many.push('\n');
+    }
+    d.write("inbox/drect_many.csv", many);
+    d.write(
+        "inbox/drect_good.csv",
+        format!(
+            "{}\n{}\n",
+            headings().join(","),
+            csv_row("2024-03-01", "ZHA", "a@x.nl", "4")
+        ),
+    );
+    let r = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
+    assert_eq!(r.code(), 1, "{}", r.both());
+    let m = manifest(&d);
+    let many = entry(&m, "drect_many.csv");
+    assert_eq!(many.status, "failed", "{many:?}");
+    assert!(many.message.contains("limits.max_rows"), "{}", many.message);
+    assert_eq!(many.rows_read, many.rows_written + many.rows_quarantined);
+    let good = entry(&m, "drect_good.csv");
+    assert_eq!((good.status.as_str(), good.rows_written), ("ingested", 1));
+    let summary = std::fs::metadata(d.join("reports/run-summary.json")).unwrap();
+    assert!(summary.len() < 100_000, "{} bytes", summary.len());
 }
