@@ -86,6 +86,47 @@ pub fn mask_emails(s: &str) -> Cow<'_, str> {
     EMAIL.replace_all(s, EMAIL_MASK)
 }
 
+/// Contact details in free text, each replaced by a marker that says what
+/// was there: e-mail addresses, web addresses, Dutch and international phone
+/// numbers (06-12345678, 020 123 4567, +31 6 1234 5678, +44 20 7946 0958),
+/// and nine-digit numbers such as a BSN (123456782, 123.456.782). An open
+/// answer is published only in a group's report; these details identify
+/// people whatever the group.
+pub fn mask_contact_details(s: &str) -> Cow<'_, str> {
+    static PATTERNS: std::sync::LazyLock<[(regex::Regex, &str); 4]> = std::sync::LazyLock::new(
+        || {
+            let re = |p: &str| regex::Regex::new(p).expect("static regex");
+            [
+                (
+                    re(r"(?i)\b(?:https?://|www\.)[^\s<>()]+"),
+                    "[link verwijderd]",
+                ),
+                // A phone number: +country or 0, then 9 digits (Dutch) or
+                // 7-12 (international), spaces, dots and dashes between.
+                (
+                    re(
+                        r"(?:\+\d{1,3}[\s.-]?(?:\(0\)[\s.-]?)?(?:\d[\s.-]?){6,11}\d|\b0(?:[\s.-]?\d){9}\b)",
+                    ),
+                    "[telefoonnummer verwijderd]",
+                ),
+                (
+                    re(r"\b\d{3}\.\d{3}\.\d{3}\b|\b\d{9}\b"),
+                    "[nummer verwijderd]",
+                ),
+                (re(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), EMAIL_MASK),
+            ]
+        },
+    );
+    let mut out = Cow::Borrowed(s);
+    // The e-mail pattern last: a web address may hold an '@'.
+    for (re, marker) in PATTERNS.iter() {
+        if let Cow::Owned(o) = re.replace_all(&out, *marker) {
+            out = Cow::Owned(o);
+        }
+    }
+    out
+}
+
 /// How many characters of a value a message or quarantine record shows.
 pub const ECHO_CHARS: usize = 200;
 

@@ -247,11 +247,13 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Replaces every e-mail address, and every given identifier and its name
-/// parts, in free text by a placeholder. Names of people the export does not
-/// identify cannot be found this way; the README says so.
+/// Replaces every contact detail (e-mail and web addresses, phone numbers,
+/// BSN-like numbers: `text::mask_contact_details`), and every given
+/// identifier and its name parts (a surname alone too), in free text by a
+/// placeholder. Names of people the export does not identify cannot be
+/// found this way; the README says so.
 pub fn mask_identifiers(text: &str, identifiers: &[&str]) -> String {
-    let mut out = crate::text::mask_emails(text).into_owned();
+    let mut out = crate::text::mask_contact_details(text).into_owned();
     // Titles and particles are not identifying on their own.
     const SKIP: &[&str] = &[
         "dr", "drs", "prof", "mr", "mw", "dhr", "van", "der", "den", "de", "het", "ter", "ten",
@@ -394,5 +396,38 @@ mod tests {
         std::fs::write(&path, "").unwrap();
         let err = PseudonymKey::load(&path, true).unwrap_err().to_string();
         assert!(err.contains("is empty") && err.contains("delete"), "{err}");
+    }
+
+    #[test]
+    fn a_named_supervisor_and_a_phone_number_are_masked_in_an_answer() {
+        let t = mask_identifiers(
+            "Supervisor Jansen (06-12345678) was vaak afwezig",
+            &["Dr. P. Jansen"],
+        );
+        assert_eq!(
+            t,
+            "Supervisor [naam verwijderd] ([telefoonnummer verwijderd]) was vaak afwezig"
+        );
+        let t = mask_identifiers(
+            "Bel +31 6 1234 5678 of 020 123 4567, zie www.voorbeeld.nl/p?id=3 of https://x.nl; BSN 123456782 en 123.456.782; mail a.b@c.nl",
+            &[],
+        );
+        for leaked in [
+            "1234",
+            "4567",
+            "voorbeeld",
+            "x.nl",
+            "123456782",
+            "456",
+            "a.b@",
+        ] {
+            assert!(!t.contains(leaked), "{leaked} in {t}");
+        }
+        assert_eq!(t.matches("[telefoonnummer verwijderd]").count(), 2, "{t}");
+        assert_eq!(t.matches("[link verwijderd]").count(), 2, "{t}");
+        assert_eq!(t.matches("[nummer verwijderd]").count(), 2, "{t}");
+        // Years, grades and dates stay.
+        let plain = "In 2024 een 8 gegeven, op 01-03-2024 besproken; 12 diensten.";
+        assert_eq!(mask_identifiers(plain, &[]), plain);
     }
 }
