@@ -420,6 +420,17 @@ impl Catalogue {
         self.versions.get(&(id.to_string(), version.to_string()))
     }
 
+    /// The construct a subscale measures, which links versions: `total` for
+    /// the total, the subscale id itself where the catalogue has none.
+    pub fn construct<'a>(&'a self, instrument: &str, version: &str, scale: &'a str) -> &'a str {
+        if scale == crate::domain::TOTAL {
+            return crate::domain::TOTAL;
+        }
+        self.get(instrument, version)
+            .and_then(|i| i.subscale(scale))
+            .map_or(scale, |s| s.construct.as_str())
+    }
+
     /// Every version, ordered by id then version.
     pub fn iter(&self) -> impl Iterator<Item = &Instrument> {
         self.versions.values()

@@ -52,6 +52,19 @@ fn csv_row(date: &str, inst: &str, email: &str, q3: &str) -> String {
     values(date, inst, email, q3).join(",")
 }
 
+/// One good D-RECT export beside whatever a test adds: the rest of the
+/// batch that must go on.
+fn good_export(d: &Dir, email: &str) {
+    d.write(
+        "inbox/drect_good.csv",
+        format!(
+            "{}\n{}\n",
+            headings().join(","),
+            csv_row("2024-03-01", "ZHA", email, "4")
+        ),
+    );
+}
+
 fn region() -> Dir {
     let d = Dir::new();
     d.write("opleidingsmonitor.toml", CONFIG);
@@ -419,6 +432,20 @@ fn hostile_files_are_refused_or_quarantined_and_the_good_files_go_on() {
         })
         .expect("row 2 quarantined");
     assert_eq!(q3["value"].as_deref(), Some("[e-mail verwijderd]"));
+
+    // The hostile files stay in the inbox: the following run finishes (the
+    // refused files reported again, exit 1, nothing crashes) and the
+    // reports are made.
+    let next = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
+    assert_eq!(next.code(), 1, "{}", next.both());
+    let report = d.run(&["report", "--config", "opleidingsmonitor.toml"]);
+    assert_eq!(report.code(), 0, "{}", report.both());
+    assert!(
+        crate::util::files_below(&d.join("reports"))
+            .iter()
+            .any(|f| f.extension().is_some_and(|x| x == "html")),
+        "reports were made"
+    );
 }
 
 /// Regression: a first run on a full disk left a 0-byte key file, and every
@@ -427,14 +454,7 @@ fn hostile_files_are_refused_or_quarantined_and_the_good_files_go_on() {
 #[test]
 fn a_key_write_that_fails_leaves_no_key_and_the_next_run_makes_one() {
     let d = region();
-    d.write(
-        "inbox/drect_good.csv",
-        format!(
-            "{}\n{}\n",
-            headings().join(","),
-            csv_row("2024-03-01", "ZHA", "p1@x.nl", "4")
-        ),
-    );
+    good_export(&d, "p1@x.nl");
     let full = d.run_env(
         &["ingest", "-c", "opleidingsmonitor.toml"],
         &[("OPLEIDINGSMONITOR_FAIL_AT", "key-write")],
@@ -477,14 +497,7 @@ fn a_key_write_that_fails_leaves_no_key_and_the_next_run_makes_one() {
 fn a_key_file_others_can_read_is_refused_with_the_chmod_to_run() {
     use std::os::unix::fs::PermissionsExt;
     let d = region();
-    d.write(
-        "inbox/drect_good.csv",
-        format!(
-            "{}\n{}\n",
-            headings().join(","),
-            csv_row("2024-03-01", "ZHA", "p1@x.nl", "4")
-        ),
-    );
+    good_export(&d, "p1@x.nl");
     assert_eq!(d.run(&["ingest", "-c", "opleidingsmonitor.toml"]).code(), 0);
     let key = d.join("test.key");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
@@ -599,14 +612,7 @@ item = "exit_q{1:02}"
 #[test]
 fn links_and_pipes_in_the_inbox_are_skipped_never_read() {
     let d = region();
-    d.write(
-        "inbox/drect_good.csv",
-        format!(
-            "{}\n{}\n",
-            headings().join(","),
-            csv_row("2024-03-01", "ZHA", "p1@x.nl", "4")
-        ),
-    );
+    good_export(&d, "p1@x.nl");
     // The key exists before the run, so a link to it could be followed.
     let first = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
     assert_eq!(first.code(), 0, "{}", first.both());
@@ -789,14 +795,7 @@ fn a_refused_file_is_not_read_again_until_it_changes() {
 fn what_the_program_writes_is_not_readable_by_others() {
     use std::os::unix::fs::PermissionsExt;
     let d = region();
-    d.write(
-        "inbox/drect_good.csv",
-        format!(
-            "{}\n{}\n",
-            headings().join(","),
-            csv_row("2024-03-01", "ZHA", "p1@x.nl", "4")
-        ),
-    );
+    good_export(&d, "p1@x.nl");
     let r = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
     assert_eq!(r.code(), 0, "{}", r.both());
     let mut checked = 0;
@@ -828,14 +827,7 @@ fn a_file_with_more_rows_than_the_limit_is_refused_whole() {
         many.push('\n');
     }
     d.write("inbox/drect_many.csv", many);
-    d.write(
-        "inbox/drect_good.csv",
-        format!(
-            "{}\n{}\n",
-            headings().join(","),
-            csv_row("2024-03-01", "ZHA", "a@x.nl", "4")
-        ),
-    );
+    good_export(&d, "a@x.nl");
     let r = d.run(&["run", "--config", "opleidingsmonitor.toml"]);
     assert_eq!(r.code(), 1, "{}", r.both());
     let m = manifest(&d);

@@ -197,28 +197,7 @@ pub fn report_files(root: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// A registry with one region, one institution (alias "ZHA"), one specialty
 /// and one RSO, for small fixtures.
-pub const REGISTRY: &str = r#"
-[[regions]]
-id = "r"
-name = "Regio R"
-
-[[institutions]]
-id = "a"
-name = "Ziekenhuis A"
-region = "r"
-aliases = ["ZHA"]
-
-[[specialties]]
-code = "anes"
-name = "Anesthesiologie"
-
-[[rsos]]
-id = "anes-r"
-name = "Anesthesiologie R"
-specialty = "anes"
-region = "r"
-members = [{ institution = "a", valid_from = 2015-01-01 }]
-"#;
+pub const REGISTRY: &str = include_str!("fixtures/registry.toml");
 
 /// The Parquet files of an output table's folder (one per group), by file
 /// name, with their bytes.

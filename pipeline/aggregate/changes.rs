@@ -5,20 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::instrument::Catalogue;
-use crate::score::{self, Summary, TOTAL};
+use crate::score::{self, Summary};
 use crate::table::{Cell, Change, Level};
-
-/// The construct a subscale measures (its id when the catalogue has none).
-pub(crate) fn construct_of(catalogue: &Catalogue, inst: &str, ver: &str, scale: &str) -> String {
-    if scale == TOTAL {
-        return TOTAL.into();
-    }
-    catalogue
-        .get(inst, ver)
-        .and_then(|i| i.subscale(scale))
-        .map(|s| s.construct.clone())
-        .unwrap_or_else(|| scale.to_string())
-}
 
 /// A series of cells that changes compare: one unit, instrument and
 /// construct, years or cycles.
@@ -29,7 +17,9 @@ pub(crate) fn series_key(c: &Cell, catalogue: &Catalogue) -> SeriesKey {
         c.level,
         c.unit_id.clone(),
         c.instrument.clone(),
-        construct_of(catalogue, &c.instrument, &c.instrument_version, &c.scale_id),
+        catalogue
+            .construct(&c.instrument, &c.instrument_version, &c.scale_id)
+            .to_string(),
         c.is_cycle(),
     )
 }

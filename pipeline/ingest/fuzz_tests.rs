@@ -26,28 +26,8 @@ use crate::instrument::Catalogue;
 use crate::org::Registry;
 use test_rng::Rng;
 
-const REGISTRY: &str = r#"
-[[regions]]
-id = "r"
-name = "Regio R"
-
-[[institutions]]
-id = "a"
-name = "Ziekenhuis A"
-region = "r"
-aliases = ["ZHA"]
-
-[[specialties]]
-code = "anes"
-name = "Anesthesiologie"
-
-[[rsos]]
-id = "anes-r"
-name = "Anesthesiologie R"
-specialty = "anes"
-region = "r"
-members = [{ institution = "a", valid_from = 2015-01-01 }]
-"#;
+/// The one-region registry of the integration tests.
+const REGISTRY: &str = include_str!("../../tests/fixtures/registry.toml");
 
 fn profile_toml(format: &str, id_column: bool) -> String {
     format!(

@@ -115,16 +115,10 @@ pub(super) fn trend_svg(
     let (rso, region) = (unit.id.as_str(), unit.region.as_str());
     // The construct a cell measures (the total is its own).
     let measures = |c: &Cell| -> bool {
-        let construct = if c.scale_id == TOTAL {
-            TOTAL
-        } else {
-            ctx.config
-                .catalogue
-                .get(&c.instrument, &c.instrument_version)
-                .and_then(|i| i.subscale(&c.scale_id))
-                .map_or("", |s| s.construct.as_str())
-        };
-        construct == scale_construct
+        ctx.config
+            .catalogue
+            .construct(&c.instrument, &c.instrument_version, &c.scale_id)
+            == scale_construct
     };
     let series_for = |level: Level, unit: &str| -> Vec<TrendPoint> {
         // The unit's cells of this construct, in their order: a period's
@@ -468,20 +462,14 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         let trends = scales
             .iter()
             .map(|s| {
-                let construct = if s == TOTAL {
-                    TOTAL.to_string()
-                } else {
-                    def.subscale(s)
-                        .map(|x| x.construct.clone())
-                        .unwrap_or_default()
-                };
+                let construct = config.catalogue.construct(&instrument, &version, s);
                 trend_svg(
                     ctx,
                     &names,
                     rso,
                     &axis,
                     &instrument,
-                    &construct,
+                    construct,
                     &names.scale(&instrument, &version, s),
                 )
             })

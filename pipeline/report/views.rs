@@ -577,14 +577,10 @@ pub(super) fn hidden_because(
     ch: &crate::table::Change,
 ) -> Option<SuppressionReason> {
     let catalogue = &ctx.config.catalogue;
-    let construct = |c: &Cell| -> String {
-        if c.scale_id == TOTAL {
-            return TOTAL.to_string();
-        }
+    let construct = |c: &Cell| {
         catalogue
-            .get(&c.instrument, &c.instrument_version)
-            .and_then(|i| i.subscale(&c.scale_id))
-            .map_or_else(|| c.scale_id.clone(), |s| s.construct.clone())
+            .construct(&c.instrument, &c.instrument_version, &c.scale_id)
+            .to_string()
     };
     let cells = ctx.published.unit_cells(level, unit);
     let current = cells.iter().find(|c| {
