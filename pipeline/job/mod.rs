@@ -203,10 +203,8 @@ pub fn report_stamps(config: &Config, lang: &str) -> std::collections::BTreeMap<
         // An action that became overdue since the last report changes it,
         // even when no data arrived.
         let today = today();
-        if let Ok(plan) = crate::config::read_plan(p, &config.registry, &config.catalogue) {
-            for a in plan.iter().filter(|a| a.overdue(today)) {
-                base.update(a.action_id.as_bytes());
-            }
+        for a in config.plan.iter().filter(|a| a.overdue(today)) {
+            base.update(a.action_id.as_bytes());
         }
     }
     base.update(std::fs::read(&config.paths.registry).unwrap_or_default());

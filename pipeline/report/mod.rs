@@ -131,10 +131,6 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
     // made from the region's rows, each cycle's tables from the cycle's.
     let nothing = Published::default();
     let comments = crate::dataset::read_comments(&config.paths.dataset)?;
-    let plan = match &config.paths.development_plan {
-        Some(p) if p.exists() => crate::config::read_plan(p, &config.registry, &config.catalogue)?,
-        _ => Vec::new(),
-    };
     let t = labels(config, &opts.lang)?;
     let env = environment(config)?;
     let style = template_text(config, "style.css")?;
@@ -144,7 +140,7 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         published: &nothing,
         found: &none_found,
         comments: &comments,
-        plan: &plan,
+        plan: &config.plan,
         opts,
         t: &t,
     };
