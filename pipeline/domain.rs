@@ -206,6 +206,177 @@ impl fmt::Display for SuppressionReason {
     }
 }
 
+/// What kind of finding a rule makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Something the R-COC should look at.
+    Signal,
+    /// A reliable score below the threshold.
+    Improvement,
+    /// A reliable score at or above the strength threshold, or a
+    /// significant improvement.
+    Strength,
+}
+
+impl Kind {
+    /// The text of the `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Signal => "signal",
+            Kind::Improvement => "improvement",
+            Kind::Strength => "strength",
+        }
+    }
+}
+
+/// The rule that fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// mean_pomp ≥ rules.strength_pomp.
+    HighScore,
+    /// mean_pomp < rules.improvement_pomp.
+    LowScore,
+    /// Significant decline with |g| ≥ rules.decline_effect.
+    Decline,
+    /// Improvement point in this cycle and the previous one.
+    TwoCyclesRunning,
+    /// Response rate below rules.min_response_rate.
+    LowResponse,
+    /// The calendar expected a measurement that is not in the data.
+    Missing,
+    /// A significant improvement with g ≥ rules.decline_effect.
+    Improved,
+}
+
+impl Rule {
+    /// Every rule.
+    pub const ALL: [Rule; 7] = [
+        Rule::HighScore,
+        Rule::LowScore,
+        Rule::Decline,
+        Rule::TwoCyclesRunning,
+        Rule::LowResponse,
+        Rule::Missing,
+        Rule::Improved,
+    ];
+
+    /// The rule's name in finding ids and the `rule` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::HighScore => "high_score",
+            Rule::LowScore => "low_score",
+            Rule::Decline => "decline",
+            Rule::TwoCyclesRunning => "two_cycles_running",
+            Rule::LowResponse => "low_response",
+            Rule::Missing => "missing",
+            Rule::Improved => "improved",
+        }
+    }
+
+    /// Parses a rule's name.
+    pub fn parse(s: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A finding's stable identity: the same finding has the same id on every
+/// run, so that a decision or an action in the quality register keeps
+/// pointing at it. Written
+/// `<cycle>/<unit>/<instrument>/<scale>/<rule>`, for example
+/// `2021-2022/heemdaal:int/d-rect/educational_atmosphere/low_score`; a
+/// missing measurement adds its year: `.../total/missing-2024`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FindingId {
+    /// The cycle (`2023-2024`).
+    pub cycle: String,
+    /// The unit: a department (`institution:specialty`), an RSO or a
+    /// region id.
+    pub unit_id: String,
+    /// Instrument id.
+    pub instrument: String,
+    /// Subscale id or `total`.
+    pub scale_id: String,
+    /// The rule.
+    pub rule: Rule,
+    /// The year of a missing measurement.
+    pub year: Option<i32>,
+}
+
+impl FindingId {
+    /// Parses an id as written in the register; the message says what is
+    /// wrong with it.
+    pub fn parse(text: &str) -> Result<FindingId, String> {
+        let parts: Vec<&str> = text.trim().split('/').map(str::trim).collect();
+        let [cycle, unit, instrument, scale, rule] = parts[..] else {
+            return Err("a finding id has five parts separated by /, like 2021-2022/heemdaal:int/d-rect/educational_atmosphere/low_score: copy it from the report or the findings sheet".into());
+        };
+        if !Period::parse(cycle).is_some_and(Period::is_cycle) {
+            return Err(format!(
+                "{cycle:?} is not a cycle like 2023-2024 (the first part of a finding id)"
+            ));
+        }
+        let (rule_text, year) = match rule.split_once('-') {
+            Some((r, y)) => (
+                r,
+                Some(y.parse::<i32>().map_err(|_| {
+                    format!("{rule:?}: a missing measurement is written missing-2024")
+                })?),
+            ),
+            None => (rule, None),
+        };
+        let rule = Rule::parse(rule_text).ok_or_else(|| {
+            format!(
+                "{rule_text:?} is not a rule; rules are {}",
+                Rule::ALL.map(Rule::as_str).join(", ")
+            )
+        })?;
+        if (rule == Rule::Missing) != year.is_some() {
+            return Err("only a missing measurement has a year: missing-2024".into());
+        }
+        Ok(FindingId {
+            cycle: cycle.to_string(),
+            unit_id: unit.to_string(),
+            instrument: instrument.to_string(),
+            scale_id: scale.to_string(),
+            rule,
+            year,
+        })
+    }
+}
+
+impl FindingId {
+    /// Whether two ids are about the same thing (cycle, unit, instrument,
+    /// scale and year), whichever rule fired: a low score and "two cycles
+    /// running" of one subscale are answered by the same action.
+    pub fn same_subject(&self, other: &FindingId) -> bool {
+        self.cycle == other.cycle
+            && self.unit_id == other.unit_id
+            && self.instrument == other.instrument
+            && self.scale_id == other.scale_id
+            && self.year == other.year
+    }
+}
+
+impl fmt::Display for FindingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}/{}",
+            self.cycle,
+            self.unit_id,
+            self.instrument,
+            self.scale_id,
+            self.rule.as_str()
+        )?;
+        if let Some(y) = self.year {
+            write!(f, "-{y}")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,5 +423,28 @@ mod tests {
             Some(SuppressionReason::MinN)
         );
         assert_eq!(SuppressionReason::Secondary.as_str(), "secondary");
+    }
+
+    #[test]
+    fn finding_ids_round_trip_and_explain_mistakes() {
+        for text in [
+            "2021-2022/heemdaal:int/d-rect/educational_atmosphere/low_score",
+            "2023-2024/int-nv/exit/total/decline",
+            "2023-2024/zonnestede:neu/mctq/total/missing-2024",
+        ] {
+            assert_eq!(FindingId::parse(text).unwrap().to_string(), text);
+        }
+        let id = FindingId::parse(" 2023-2024/a:b/x/y/missing-2024 ").unwrap();
+        assert_eq!((id.rule, id.year), (Rule::Missing, Some(2024)));
+        for (bad, says) in [
+            ("2023-2024/a:b/x/y", "five parts"),
+            ("2023/a:b/x/y/low_score", "not a cycle"),
+            ("2023-2024/a:b/x/y/lowscore", "not a rule"),
+            ("2023-2024/a:b/x/y/low_score-2024", "only a missing"),
+            ("2023-2024/a:b/x/y/missing", "only a missing"),
+        ] {
+            let e = FindingId::parse(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 }

@@ -101,6 +101,10 @@ pub enum Error {
     /// Another run holds the dataset's lock.
     #[error("{0}")]
     Locked(String),
+    /// Several problems at once (every problem of the quality register is
+    /// reported, not only the first), one per line.
+    #[error("{} problems:\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<Error>),
 }
 
 impl Error {

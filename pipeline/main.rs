@@ -47,6 +47,7 @@ enum Command {
     Aggregate(cli::aggregate::Args),
     Report(cli::report::Args),
     Sample(cli::sample::Args),
+    Register(cli::register::Args),
 }
 
 fn init_logging(format: LogFormat, quiet: bool) {
@@ -110,6 +111,7 @@ fn main() -> ExitCode {
         Command::Aggregate(a) => with_config(&a.config, |c| cli::aggregate::run(a, c)),
         Command::Report(a) => with_config(&a.config, |c| cli::report::run(a, c)),
         Command::Sample(a) => cli::sample::run(a),
+        Command::Register(a) => cli::register::run(a),
     };
     match result {
         Ok(code) => code,

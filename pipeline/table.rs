@@ -462,3 +462,52 @@ pub struct Group {
     /// The bytes of those files (how much work the group is).
     pub bytes: u64,
 }
+
+/// One finding as published in `reports/<cycle>/findings.parquet` and the
+/// workbook's findings sheet: what fired, on which numbers, and what the
+/// quality register says about it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FindingRow {
+    /// The stable id (`domain::FindingId`).
+    pub id: String,
+    /// `signal`, `improvement` or `strength`.
+    pub kind: String,
+    /// The rule.
+    pub rule: String,
+    /// Level of the unit.
+    pub level: String,
+    /// Unit id.
+    pub unit_id: String,
+    /// RSO.
+    pub rso_id: Option<String>,
+    /// Instrument.
+    pub instrument: String,
+    /// Subscale or total.
+    pub scale_id: String,
+    /// The cycle.
+    pub cycle: String,
+    /// Year of a missing measurement.
+    pub year: Option<i32>,
+    /// Score on 0-100.
+    pub pomp: Option<f64>,
+    /// Previous score on 0-100.
+    pub previous_pomp: Option<f64>,
+    /// Change on 0-100.
+    pub diff_pomp: Option<f64>,
+    /// p.
+    pub p_value: Option<f64>,
+    /// Hedges' g.
+    pub hedges_g: Option<f64>,
+    /// Respondents.
+    pub n: Option<u64>,
+    /// Response rate.
+    pub response_rate: Option<f64>,
+    /// The group's decision.
+    pub decision: Option<String>,
+    /// Its date.
+    pub decision_date: Option<String>,
+    /// Its explanation.
+    pub explanation: Option<String>,
+    /// Ids of the actions that answer it, comma-separated.
+    pub actions: String,
+}

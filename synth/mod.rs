@@ -691,7 +691,12 @@ pub fn write_sample_region(out: &Path, catalogue: &Catalogue, seed: u64) -> Resu
         &out.join("invitations.csv"),
         invitations.join("\n").as_bytes(),
     )?;
-    write_file(&out.join("ontwikkelplan.csv"), DEVELOPMENT_PLAN.as_bytes())?;
+    for (sheet, text) in REGISTER {
+        write_file(
+            &out.join("register").join(format!("{sheet}.csv")),
+            text.as_bytes(),
+        )?;
+    }
     Ok(summary)
 }
 
@@ -811,7 +816,7 @@ reports = "output/reports"           # the reports
 registry = "registry.toml"           # institutions, specialties, RSOs
 profiles = "profiles"                # one file per export layout
 invitations = "invitations.csv"      # invited per instrument, year and department
-development_plan = "ontwikkelplan.csv"
+register = "register"                # the quality register: one CSV per sheet (or kwaliteitsregister.xlsx)
 # The pseudonymisation key: created on the first run (mode 0600). Keep it
 # outside the dataset and out of version control.
 key_file = "output/opleidingsmonitor.key"
@@ -865,12 +870,64 @@ from = 2020
 every = 2
 "#;
 
-const DEVELOPMENT_PLAN: &str = "action_id,rso_id,institution_id,instrument,scale_id,description,owner_role,start,due,status,target
-A1,anes-nv,,d-rect,coaching_assessment,\"Na elke dienst een kort feedbackmoment met de supervisor; supervisoren volgen de training 'feedback geven'\",RSO-opleidingscommissie,2022-03-01,2023-03-01,afgerond,\"begeleiden en toetsen minstens 70 op 0-100\"
-A2,int-nv,heemdaal,d-rect,educational_atmosphere,\"Werkdruk bespreken in de vakgroep; extra supervisor in de avonddienst\",opleidingsgroep,2024-01-15,2024-09-30,lopend,\"opleidingssfeer terug op het niveau van 2021\"
-A3,neu-nv,,mctq,coaching,\"Regionale training coaching voor alle supervisoren neurologie\",RSO-opleidingscommissie,2023-09-01,2025-06-30,lopend,\"coaching op of boven het regiogemiddelde\"
-A4,int-nv,,exit,workload,\"Exitgesprekken structureel met de opleider voeren\",opleider,2025-01-01,2025-12-31,gepland,\"\"
-";
+/// The sample region's quality register (`register/<sheet>.csv`): the
+/// built-in stories answered, see the README's "The quality loop".
+const REGISTER: &[(&str, &str)] = &[
+    (
+        "acties",
+        "actie,rso,instelling,bevindingen,instrument,subschaal,omschrijving,eigenaar,start,deadline,status,doel
+A1,anes-nv,,2021-2022/anes-nv/d-rect/coaching_assessment/low_score,d-rect,coaching_assessment,\"Na elke dienst een kort feedbackmoment met de supervisor; supervisoren volgen de training 'feedback geven'\",RSO-opleidingscommissie,2022-03-01,2023-03-01,afgerond,>= 65
+A2,int-nv,heemdaal,2023-2024/heemdaal:int/d-rect/educational_atmosphere/low_score,d-rect,educational_atmosphere,\"Werkdruk bespreken in de vakgroep; extra supervisor in de avonddienst\",opleidingsgroep,2024-01-15,2024-09-30,lopend,opleidingssfeer terug op het niveau van 2021
+A3,neu-nv,,,mctq,coaching,\"Regionale training coaching voor alle supervisoren neurologie\",RSO-opleidingscommissie,2023-09-01,2025-06-30,lopend,coaching op of boven het regiogemiddelde
+A4,int-nv,,,exit,workload,\"Exitgesprekken structureel met de opleider voeren\",opleider,2025-01-01,2025-12-31,gepland,
+A5,int-nv,umcl,2021-2022/umcl:int/effect/learning_work/low_score,effect,learning_work,\"Het leerwerkplan van elke aios bespreken in het opleidingsoverleg\",opleider,2022-01-10,2023-06-30,afgerond,+5
+A6,anes-nv,,,,,\"Jaarlijkse kwaliteitssessie met alle opleiders en aios-vertegenwoordigers\",RSO-opleidingscommissie,2024-01-01,2024-12-31,afgerond,
+",
+    ),
+    (
+        "besluiten",
+        "bevinding,besluit,datum,toelichting
+2021-2022/anes-nv/d-rect/coaching_assessment/low_score,erkend,2022-02-15,Herkend in de RSO-opleidingscommissie; actie A1
+2021-2022/umcl:int/effect/learning_work/low_score,erkend,2022-01-10,Leerwerkplannen komen in het opleidingsoverleg te weinig aan bod; actie A5
+2021-2022/brakelduin:anes/d-rect/formal_education/decline,niet herkend,2022-03-20,Het onderwijsprogramma was dat jaar door een verbouwing tijdelijk verplaatst; de groep ziet geen blijvend probleem
+2023-2024/heemdaal:int/d-rect/educational_atmosphere/low_score,in behandeling,2024-12-10,Besproken met de vakgroep; de werkdruk in de avonddiensten is de belangrijkste oorzaak
+",
+    ),
+    (
+        "evaluaties",
+        "rso,cyclus,zelfevaluatie,context,vergaderdatum,conclusies,advies,gesprekken
+anes-nv,2023-2024,\"Feedback en begeleiding zijn na de acties van 2022 duidelijk verbeterd; de SETQ-dalingen in Brakelduin en Zonnestede hebben we nog niet verklaard.\",Zonnestede is sinds 2022 lid van het RSO.,2025-03-18,\"Sterk: begeleiding en feedback na actie A1. Verbeterpunt: SETQ in Brakelduin en Zonnestede.\",\"Bespreek de SETQ-uitkomsten per supervisor in de vakgroepen en leg acties vast in het register.\",Gesprek met de aios-vertegenwoordigers op 2025-02-20.
+",
+    ),
+    (
+        "visitaties",
+        "visitatie,soort,rso,instelling,datum,uitkomst,punt,omschrijving,deadline,status
+V2024-1,RGS-visitatie,int-nv,heemdaal,2024-05-14,\"Positief, met voorwaarden\",voorwaarde,Werkdruk in de avonddiensten verlagen; een plan met tijdlijn naar de RGS,2025-05-01,open
+V2024-1,RGS-visitatie,int-nv,heemdaal,2024-05-14,\"Positief, met voorwaarden\",advies,Supervisoren trainen in feedback geven,2025-12-31,in behandeling
+V2023-1,interne audit,anes-nv,,2023-10-02,Op orde,,,,
+",
+    ),
+    (
+        "signalen",
+        "signaal,bron,rso,instelling,ontvangen,omschrijving,stap,eigenaar,volgende_datum,status
+S1,werkvloer,int-nv,heemdaal,2024-02-10,Aios melden structureel te weinig supervisie in de avonddienst,bespreking,opleider,2025-09-01,open
+S2,kwaliteitsinstrument,neu-nv,,2023-11-05,Daling van de EFFECT-scores van de RSO,monitoring,RSO-opleidingscommissie,2025-03-01,gesloten
+",
+    ),
+    (
+        "jaarkalender",
+        "rso,instelling,jaar,maand,activiteit,eigenaar,uitgevoerd,vrijstelling
+anes-nv,,2023,3,d-rect,onderwijskundige,,
+anes-nv,,2024,3,d-rect,onderwijskundige,,
+anes-nv,,2024,11,kwaliteitssessie,RSO-opleidingscommissie,2024-11-12,
+int-nv,,2024,3,d-rect,onderwijskundige,,
+int-nv,,2024,10,mctq,onderwijskundige,,
+int-nv,,2024,11,kwaliteitssessie,RSO-opleidingscommissie,,
+neu-nv,,2024,3,d-rect,onderwijskundige,,
+neu-nv,meerhaven,2024,3,d-rect,onderwijskundige,,In 2024 geen aios in opleiding bij Meerhaven neurologie
+",
+    ),
+];
 
 /// The source profiles of the sample region: the committed files in
 /// `data-samples/noorderveld/profiles/` are the one copy (a layout is a data

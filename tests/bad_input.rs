@@ -353,8 +353,8 @@ fn a_bad_plan_stops_the_run_before_anything_is_written() {
             "row 3, column rso_id, value \"onbekend-rso\"",
         ),
         (
-            "A2,anes-r,,d-rect,teamwork,x,opleider,1-3-2024,2024-12-31,lopend,",
-            "row 3, column start, value \"1-3-2024\"",
+            "A2,anes-r,,d-rect,teamwork,x,opleider,2024-13-01,2024-12-31,lopend,",
+            "row 3, column start, value \"2024-13-01\"",
         ),
         (
             "A1,anes-r,,d-rect,teamwork,x,opleider,2024-01-01,2024-12-31,lopend,",

@@ -245,8 +245,9 @@ fn every_unit_gets_its_report_with_the_aggregates_numbers_and_its_stories() {
         "{small:?}"
     );
 
-    // The stories. The decline at Heemdaal internal medicine: a point for
-    // improvement (and a signal) in its RSO report and in the region overview.
+    // The stories. The decline at Heemdaal internal medicine: a signal (once,
+    // not repeated as a point for improvement) in its RSO report and in the
+    // region overview.
     let int = read(&d, "2023-2024/rso/int-nv.html");
     let finding = |page: &str, rule: &str, unit: &str, instrument: &str, scale: &str| {
         let re = regex::Regex::new(&format!(
@@ -259,12 +260,11 @@ fn every_unit_gets_its_report_with_the_aggregates_numbers_and_its_stories() {
             .any(|c| c[1].split(',').any(|s| s == scale));
         found
     };
-    let improvements = &int[int
-        .find("class=\"finding-list improvement\"")
-        .expect("improvement points")..];
+    let signals = &int[int.find("class=\"finding-list signal\"").expect("signals")..];
+    let signals = &signals[..signals.find("</section>").unwrap()];
     assert!(
-        finding(improvements, "decline", "heemdaal:int", "d-rect", "total"),
-        "decline not an improvement point"
+        finding(signals, "decline", "heemdaal:int", "d-rect", "total"),
+        "decline not a signal"
     );
     let region_page = read(&d, "2023-2024/region/noorderveld.html");
     assert!(finding(
@@ -290,30 +290,42 @@ fn every_unit_gets_its_report_with_the_aggregates_numbers_and_its_stories() {
         "coaching_assessment"
     ));
     let a1 = config
-        .plan
+        .register
+        .actions
         .iter()
         .find(|a| a.action_id == "A1")
         .unwrap()
         .clone();
-    let effect = pdca::effect(&a1, &published, &config.registry, 2024).expect("A1 measured");
+    let indicator = a1.indicator.clone().expect("A1 names its indicator");
+    let effect =
+        pdca::effect(&a1, &indicator, &published, &config.registry, 2024).expect("A1 measured");
     // The report of a cycle measures up to its own end: 2021-2022 has no
     // year after A1's start (2022).
-    assert!(pdca::effect(&a1, &published, &config.registry, 2022).is_none());
+    assert!(pdca::effect(&a1, &indicator, &published, &config.registry, 2022).is_none());
     assert!(
         effect.diff_pomp.unwrap() > 5.0 && effect.p_value.unwrap() < 0.05,
         "{effect:?}"
     );
     assert!(anes.contains("data-action=\"A1\""));
-    // The missing measurement: Meerhaven neurology ran no D-RECT in 2024.
-    assert!(finding(
+    // The missing measurement: Meerhaven neurology ran no D-RECT in 2024,
+    // and the quality register exempts it (no aios that year): no signal,
+    // and the calendar says why (tests/register.rs removes the exemption).
+    assert!(!finding(
         &region_page,
         "missing",
         "meerhaven:neu",
         "d-rect",
         "total"
     ));
+    let neu = read(&d, "2023-2024/rso/neu-nv.html");
+    assert!(
+        neu.contains(
+            "data-status=\"exempt\"><td>2024</td><td>3</td><td>D-RECT (Meerhaven Medisch Centrum)"
+        ),
+        "the exemption is in neurology's calendar"
+    );
     // The overdue action of Heemdaal is highlighted.
-    assert!(int.contains("class=\"overdue-row\" data-action=\"A2\""));
+    assert!(int.contains("id=\"action-A2\" class=\"overdue-row\" data-action=\"A2\""));
     // Thresholds are presented as settings, not norms.
     assert!(anes.contains("geen officiële normen"));
 }

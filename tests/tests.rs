@@ -13,5 +13,6 @@ mod architecture;
 mod bad_input;
 mod hostile;
 mod ingest;
+mod register;
 mod report;
 mod run;

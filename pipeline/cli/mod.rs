@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 pub mod ingest;
+pub mod register;
 pub mod report;
 pub mod run;
 pub mod sample;

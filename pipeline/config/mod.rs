@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod invitations;
-mod plan;
+pub mod register;
 
 pub use invitations::{read_invitations, Invitation};
-pub use plan::{read_plan, Action};
+pub use register::{Action, ActionStatus, Register};
 
 use crate::domain::check_floor;
 use crate::error::{Error, Result};
@@ -149,8 +149,12 @@ pub struct RawPaths {
     pub instruments: Option<PathBuf>,
     /// Invitations per instrument, year and department (CSV).
     pub invitations: Option<PathBuf>,
-    /// The development plan (CSV).
+    /// The development plan (CSV): the acties sheet of the quality
+    /// register in a file of its own.
     pub development_plan: Option<PathBuf>,
+    /// The quality register: a workbook (`kwaliteitsregister.xlsx`) or a
+    /// folder with one CSV per sheet.
+    pub register: Option<PathBuf>,
     /// The pseudonymisation key file: keep it outside the dataset and
     /// out of version control.
     #[serde(default = "d_key")]
@@ -239,6 +243,8 @@ pub struct Paths {
     pub invitations: Option<PathBuf>,
     /// Development plan CSV, if any.
     pub development_plan: Option<PathBuf>,
+    /// The quality register, if any.
+    pub register: Option<PathBuf>,
     /// Key file.
     pub key_file: PathBuf,
 }
@@ -275,9 +281,9 @@ pub struct Config {
     /// The invitations file's rows (empty without one), checked against
     /// the registry.
     pub invitations: Vec<Invitation>,
-    /// The development plan's actions (empty without one), checked against
-    /// the registry and the instruments.
-    pub plan: Vec<Action>,
+    /// The quality register (and the development plan's actions in it),
+    /// checked against the registry and the instruments.
+    pub register: Register,
 }
 
 impl Config {
@@ -294,8 +300,26 @@ impl Config {
         Config::resolve(raw, path)
     }
 
+    /// Reads and resolves a configuration file without reading the
+    /// quality register (for `register init`, which makes one).
+    pub fn load_without_register(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            file: path.display().to_string(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| Error::Config {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Config::resolve_with(raw, path, false)
+    }
+
     /// Resolves a raw configuration read from `path`.
     pub fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
+        Config::resolve_with(raw, path, true)
+    }
+
+    fn resolve_with(raw: RawConfig, path: &Path, with_register: bool) -> Result<Config> {
         let file = path.display().to_string();
         let config_path = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
         let base = config_path.parent().unwrap_or(Path::new("/")).to_path_buf();
@@ -320,6 +344,7 @@ impl Config {
             instruments: raw.paths.instruments.as_deref().map(abs),
             invitations: raw.paths.invitations.as_deref().map(abs),
             development_plan: raw.paths.development_plan.as_deref().map(abs),
+            register: raw.paths.register.as_deref().map(abs),
             key_file,
         };
         if paths.key_file.starts_with(&paths.dataset) {
@@ -358,9 +383,16 @@ impl Config {
             Some(p) if p.exists() => read_invitations(p, &registry)?,
             _ => Vec::new(),
         };
-        let plan = match &paths.development_plan {
-            Some(p) if p.exists() => read_plan(p, &registry, &catalogue)?,
-            _ => Vec::new(),
+        let register = if with_register {
+            register::load(
+                paths.register.as_deref(),
+                paths.development_plan.as_deref(),
+                &registry,
+                &catalogue,
+                &raw.limits,
+            )?
+        } else {
+            Register::default()
         };
         let language = raw.report.language.clone().unwrap_or_else(|| "nl".into());
         if language != "nl" && language != "en" {
@@ -384,7 +416,7 @@ impl Config {
             registry,
             profiles,
             invitations,
-            plan,
+            register,
         })
     }
 

@@ -487,3 +487,70 @@ pub fn read_published_scoped(
         data_until_by_cycle,
     })
 }
+
+/// Writes a cycle's findings (`reports/<cycle>/findings.parquet`),
+/// atomically, in the order given.
+pub fn write_findings(path: &Path, rows: &[crate::table::FindingRow]) -> Result<()> {
+    let s = |f: fn(&crate::table::FindingRow) -> &str| {
+        Column::new("".into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
+    let o = |f: fn(&crate::table::FindingRow) -> Option<&str>| {
+        Column::new("".into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
+    let x = |f: fn(&crate::table::FindingRow) -> Option<f64>| {
+        Column::new("".into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
+    let names = [
+        "id",
+        "kind",
+        "rule",
+        "level",
+        "unit_id",
+        "rso_id",
+        "instrument",
+        "scale_id",
+        "cycle",
+        "year",
+        "pomp",
+        "previous_pomp",
+        "diff_pomp",
+        "p_value",
+        "hedges_g",
+        "n",
+        "response_rate",
+        "decision",
+        "decision_date",
+        "explanation",
+        "actions",
+    ];
+    let cols = vec![
+        s(|r| &r.id),
+        s(|r| &r.kind),
+        s(|r| &r.rule),
+        s(|r| &r.level),
+        s(|r| &r.unit_id),
+        o(|r| r.rso_id.as_deref()),
+        s(|r| &r.instrument),
+        s(|r| &r.scale_id),
+        s(|r| &r.cycle),
+        Column::new("".into(), rows.iter().map(|r| r.year).collect::<Vec<_>>()),
+        x(|r| r.pomp),
+        x(|r| r.previous_pomp),
+        x(|r| r.diff_pomp),
+        x(|r| r.p_value),
+        x(|r| r.hedges_g),
+        Column::new("".into(), rows.iter().map(|r| r.n).collect::<Vec<_>>()),
+        x(|r| r.response_rate),
+        o(|r| r.decision.as_deref()),
+        o(|r| r.decision_date.as_deref()),
+        o(|r| r.explanation.as_deref()),
+        s(|r| &r.actions),
+    ];
+    let cols = cols
+        .into_iter()
+        .zip(names)
+        .map(|(c, n)| c.with_name(n.into()))
+        .collect();
+    let mut df = DataFrame::new(rows.len(), cols).map_err(super::pl_err(path))?;
+    super::write_parquet(path, &mut df)
+}

@@ -217,8 +217,24 @@ pub fn sniff_delimiter(text: &str) -> u8 {
     best.0
 }
 
+/// What reading a CSV needs from its profile.
+struct CsvSettings<'p> {
+    encoding: Encoding,
+    delimiter: Option<u8>,
+    id: &'p str,
+}
+
 fn decode_csv(bytes: &[u8], profile: &Profile, limits: &Limits) -> Result<Decoded, FileProblem> {
-    let (text, encoding) = decode_text(bytes, profile.encoding, &profile.id)?;
+    let settings = CsvSettings {
+        encoding: profile.encoding,
+        delimiter: profile.delimiter,
+        id: &profile.id,
+    };
+    csv_rows(bytes, &settings, limits)
+}
+
+fn csv_rows(bytes: &[u8], profile: &CsvSettings, limits: &Limits) -> Result<Decoded, FileProblem> {
+    let (text, encoding) = decode_text(bytes, profile.encoding, profile.id)?;
     // The invisible characters are never a delimiter, quote or line end, so
     // removing them from the whole text is removing them from every cell, in
     // one pass (and none for the usual file).
@@ -411,19 +427,72 @@ impl SheetRow {
 // every other row is ingested. Only a sheet whose actual rows or cells
 // exceed the limits is refused as a whole.
 fn decode_xlsx(bytes: &[u8], profile: &Profile, limits: &Limits) -> Result<Decoded, FileProblem> {
+    read_xlsx(
+        bytes,
+        profile.sheet.as_deref(),
+        &format!(
+            ", or set format = \"csv\" in profile {} if it is a CSV",
+            profile.id
+        ),
+        &format!("set sheet = \"...\" in profile {}", profile.id),
+        limits,
+    )
+}
+
+/// The sheet names of a workbook, checked like an export's (zip parts
+/// bounded before anything is unpacked).
+pub fn sheet_names(bytes: &[u8], limits: &Limits) -> Result<Vec<String>, FileProblem> {
+    limits.check_file_bytes(bytes.len() as u64)?;
     let not_xlsx = |e: String| {
         FileProblem::file(format!(
-            "not a readable .xlsx workbook ({}); save it again from Excel as .xlsx, or set format = \"csv\" in profile {} if it is a CSV",
+            "not a readable .xlsx workbook ({}); save it again from Excel as .xlsx",
+            echo(&e)
+        ))
+    };
+    check_parts(bytes, limits, not_xlsx)?;
+    let book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| not_xlsx(e.to_string()))?;
+    Ok(book.sheet_names().to_vec())
+}
+
+/// One sheet of a workbook the region keeps (not an export: the quality
+/// register), read cell by cell within the same bounds as an export.
+pub fn decode_sheet(bytes: &[u8], sheet: &str, limits: &Limits) -> Result<Decoded, FileProblem> {
+    limits.check_file_bytes(bytes.len() as u64)?;
+    read_xlsx(bytes, Some(sheet), "", "check the sheet's name", limits)
+}
+
+/// A CSV file the region keeps (not an export): any encoding, the
+/// delimiter sniffed.
+pub fn decode_plain_csv(bytes: &[u8], limits: &Limits) -> Result<Decoded, FileProblem> {
+    limits.check_file_bytes(bytes.len() as u64)?;
+    let profile = CsvSettings {
+        encoding: Encoding::Auto,
+        delimiter: None,
+        id: "",
+    };
+    csv_rows(bytes, &profile, limits)
+}
+
+fn read_xlsx(
+    bytes: &[u8],
+    sheet: Option<&str>,
+    not_xlsx_hint: &str,
+    sheet_hint: &str,
+    limits: &Limits,
+) -> Result<Decoded, FileProblem> {
+    let not_xlsx = |e: String| {
+        FileProblem::file(format!(
+            "not a readable .xlsx workbook ({}); save it again from Excel as .xlsx{not_xlsx_hint}",
             echo(&e),
-            profile.id
         ))
     };
     check_parts(bytes, limits, not_xlsx)?;
     let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e: calamine::XlsxError| not_xlsx(e.to_string()))?;
     let names = book.sheet_names().to_vec();
-    let sheet = match &profile.sheet {
-        Some(s) => s.clone(),
+    let sheet = match sheet {
+        Some(s) => s.to_string(),
         None => names
             .first()
             .cloned()
@@ -431,11 +500,10 @@ fn decode_xlsx(bytes: &[u8], profile: &Profile, limits: &Limits) -> Result<Decod
     };
     let cannot = |e: calamine::XlsxError| {
         FileProblem::file(format!(
-            "sheet {:?} cannot be read ({}); the workbook has {}: set sheet = \"...\" in profile {}",
+            "sheet {:?} cannot be read ({}); the workbook has {}: {sheet_hint}",
             echo(&sheet),
             echo(&e.to_string()),
             quoted_list(names.iter().map(String::as_str), 12),
-            profile.id
         ))
     };
     let mut reader = book.worksheet_cells_reader(&sheet).map_err(cannot)?;

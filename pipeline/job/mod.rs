@@ -198,15 +198,17 @@ pub fn today() -> chrono::NaiveDate {
 pub fn report_stamps(config: &Config, lang: &str) -> std::collections::BTreeMap<String, String> {
     let mut base = Sha256::new();
     base.update(format!("{}\n", env!("CARGO_PKG_VERSION")).as_bytes());
-    if let Some(p) = &config.paths.development_plan {
-        base.update(std::fs::read(p).unwrap_or_default());
-        // An action that became overdue since the last report changes it,
-        // even when no data arrived.
-        let today = today();
-        for a in config.plan.iter().filter(|a| a.overdue(today)) {
-            base.update(a.action_id.as_bytes());
-        }
-    }
+    // The quality register as read (actions, decisions, evaluations,
+    // visitations, escalations, calendar), and what today makes of it: an
+    // action that became overdue, or a calendar month that passed, changes
+    // a report even when no data arrived.
+    base.update(format!("{:?}", config.register.actions).as_bytes());
+    base.update(format!("{:?}", config.register.decisions).as_bytes());
+    base.update(format!("{:?}", config.register.evaluations).as_bytes());
+    base.update(format!("{:?}", config.register.visitations).as_bytes());
+    base.update(format!("{:?}", config.register.escalations).as_bytes());
+    base.update(format!("{:?}", config.register.calendar).as_bytes());
+    base.update(today().to_string().as_bytes());
     base.update(std::fs::read(&config.paths.registry).unwrap_or_default());
     if let Some(dir) = &config.templates {
         for (name, _) in crate::report::TEMPLATES {

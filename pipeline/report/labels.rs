@@ -26,6 +26,12 @@ pub fn labels(config: &Config, lang: &str) -> Result<Labels> {
     })
 }
 
+/// The label of `key`, or `fallback` (a word from the register that has no
+/// translation, shown as written).
+pub(super) fn label_or(t: &Labels, key: &str, fallback: &str) -> String {
+    t.get(key).cloned().unwrap_or_else(|| fallback.to_string())
+}
+
 /// Fills `{name}` placeholders.
 pub fn fill(template: &str, values: &[(&str, String)]) -> String {
     let mut s = template.to_string();

@@ -17,7 +17,9 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Serialize;
 
+mod board;
 pub mod chart;
+mod cycle;
 mod institution;
 pub mod labels;
 mod region;
@@ -42,6 +44,8 @@ const T_BASE: &str = include_str!("../../reports/base.html.j2");
 const T_RSO_MD: &str = include_str!("../../reports/rso.md.j2");
 const T_REGION_MD: &str = include_str!("../../reports/region.md.j2");
 const T_INSTITUTION_MD: &str = include_str!("../../reports/institution.md.j2");
+const T_BOARD: &str = include_str!("../../reports/board.html.j2");
+const T_BOARD_MD: &str = include_str!("../../reports/board.md.j2");
 const STYLE: &str = include_str!("../../reports/style.css");
 const I18N: &str = include_str!("../../reports/i18n.toml");
 
@@ -55,6 +59,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("rso.md.j2", T_RSO_MD),
     ("region.md.j2", T_REGION_MD),
     ("institution.md.j2", T_INSTITUTION_MD),
+    ("board.html.j2", T_BOARD),
+    ("board.md.j2", T_BOARD_MD),
     ("style.css", STYLE),
     ("i18n.toml", I18N),
 ];
@@ -140,7 +146,6 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         published: &nothing,
         found: &none_found,
         comments: &comments,
-        plan: &config.plan,
         opts,
         t: &t,
     };
@@ -212,9 +217,18 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         crate::dataset::write_file_atomic(&m, md.as_bytes())?;
         Ok(vec![h, m])
     };
-    // The department cells the reports use: of a cycle, its years, and
-    // the cycle before (improvement points two cycles running).
-    let department_periods: Vec<String> = selected
+    // The findings the reports use: of each cycle, and of the cycle before
+    // (its points are followed up), each made from the same rows as in its
+    // own report.
+    let finding_cycles: Vec<String> = selected
+        .iter()
+        .flat_map(|c| std::iter::once(c.clone()).chain(pdca::previous_cycle(c)))
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    // The department cells they need: of a cycle, its years, and the cycle
+    // before (improvement points two cycles running).
+    let department_periods: Vec<String> = finding_cycles
         .iter()
         .flat_map(|c| {
             let years = score::years_of(c).into_iter().map(|y| y.to_string());
@@ -234,19 +248,32 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
                 .filter(|(_, x)| x.region == region)
                 .map(|(id, _)| id.clone())
                 .collect(),
-            cycles: selected.clone(),
+            cycles: finding_cycles.clone(),
             department_periods: department_periods.clone(),
         };
         published_io::read_published_scoped(ds, &config.catalogue, &scope)
     };
+    // Every region's findings per cycle, for findings.parquet and the
+    // workbooks.
+    let found_rows: std::sync::Mutex<BTreeMap<String, Vec<crate::table::FindingRow>>> =
+        std::sync::Mutex::new(BTreeMap::new());
     let render_region = |scoped: &Published, jobs: &[Job]| -> Result<Vec<PathBuf>> {
-        let found = found_for(&selected);
+        let found = found_for(&finding_cycles);
         let ctx = Ctx {
             published: scoped,
             found: &found,
             ..ctx
         };
         let ctx = &ctx;
+        for cycle in &selected {
+            let rows = cycle::finding_rows(ctx, cycle);
+            found_rows
+                .lock()
+                .expect("no panic while holding it")
+                .entry(cycle.clone())
+                .or_default()
+                .extend(rows);
+        }
         let part: Vec<Vec<PathBuf>> = jobs
             .par_iter()
             .map(|job| -> Result<Vec<PathBuf>> {
@@ -255,12 +282,13 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
                         Some(r) => page("rso", cycle, id, page_value(&r, &style)),
                         None => Ok(Vec::new()),
                     },
-                    Job::Region(cycle, id) => page(
-                        "region",
-                        cycle,
-                        id,
-                        page_value(&region::region_report(ctx, id, cycle), &style),
-                    ),
+                    Job::Region(cycle, id) => {
+                        let r = region::region_report(ctx, id, cycle);
+                        let mut files = page("region", cycle, id, page_value(&r, &style))?;
+                        let b = board::board_report(&r);
+                        files.extend(page("board", cycle, id, page_value(&b, &style))?);
+                        Ok(files)
+                    }
                     Job::Institution(cycle, id) => {
                         match institution::institution_report(ctx, id, cycle) {
                             Some(r) if !r.instruments.is_empty() => {
@@ -296,37 +324,51 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         }
         Ok(files)
     };
-    let workbooks = || -> Result<Vec<PathBuf>> {
-        let mut files = Vec::new();
-        for cycle in &selected {
-            let x = out_root.join(cycle).join(format!("tables{suffix}.xlsx"));
-            let of_cycle = published_io::read_published_scoped(
-                ds,
-                &config.catalogue,
-                &Scope::Cycle(cycle.clone()),
-            )?;
-            let found = found_for(std::slice::from_ref(cycle));
-            let ctx = Ctx {
-                published: &of_cycle,
-                found: &found,
-                ..ctx
-            };
-            crate::dataset::write_file_atomic(&x, &xlsx::tables_xlsx(&ctx, cycle)?)?;
-            files.push(x);
-            tracing::debug!(
-                seconds = started.elapsed().as_secs_f64(),
-                cycle,
-                "workbook written"
-            );
-        }
-        Ok(files)
-    };
-    // The regions' pages (each region's in parallel) and the cycles'
-    // workbooks (one writer each, one after the other) side by side: a
-    // workbook is one long job for one core.
-    let (pages, books) = rayon::join(pages, workbooks);
-    let mut files = pages?;
-    let books = books?;
+    let workbooks =
+        |findings: &BTreeMap<String, Vec<crate::table::FindingRow>>| -> Result<Vec<PathBuf>> {
+            let mut files = Vec::new();
+            for cycle in &selected {
+                let none = Vec::new();
+                let of_cycle_findings = findings.get(cycle).unwrap_or(&none);
+                let f = out_root.join(cycle).join("findings.parquet");
+                if suffix.is_empty() {
+                    published_io::write_findings(&f, of_cycle_findings)?;
+                    files.push(f);
+                }
+                let x = out_root.join(cycle).join(format!("tables{suffix}.xlsx"));
+                let of_cycle = published_io::read_published_scoped(
+                    ds,
+                    &config.catalogue,
+                    &Scope::Cycle(cycle.clone()),
+                )?;
+                let found = found_for(std::slice::from_ref(cycle));
+                let ctx = Ctx {
+                    published: &of_cycle,
+                    found: &found,
+                    ..ctx
+                };
+                crate::dataset::write_file_atomic(
+                    &x,
+                    &xlsx::tables_xlsx(&ctx, cycle, of_cycle_findings)?,
+                )?;
+                files.push(x);
+                tracing::debug!(
+                    seconds = started.elapsed().as_secs_f64(),
+                    cycle,
+                    "workbook written"
+                );
+            }
+            Ok(files)
+        };
+    // The regions' pages (each region's in parallel), then the cycles'
+    // findings and workbooks, which list the findings the pages found.
+    let mut files = pages()?;
+    let mut findings = found_rows.into_inner().expect("no panic while holding it");
+    for rows in findings.values_mut() {
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        rows.dedup_by(|a, b| a.id == b.id);
+    }
+    let books = workbooks(&findings)?;
     for cycle in &selected {
         let dir = out_root.join(cycle);
         let mut links: Vec<(String, String, String)> = files
@@ -341,7 +383,7 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
                     .unwrap_or_default();
                 let label = match kind.as_str() {
                     "rso" => config.registry.rsos.get(&id).map(|r| r.name.clone()),
-                    "region" => config.registry.regions.get(&id).map(|r| r.name.clone()),
+                    "region" | "board" => config.registry.regions.get(&id).map(|r| r.name.clone()),
                     _ => config
                         .registry
                         .institutions

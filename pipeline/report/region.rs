@@ -1,4 +1,6 @@
-//! The R-COC's region overview: every RSO with its signals.
+//! The R-COC's region overview: every RSO with its signals and where its
+//! quality loop stands; and the one-page summary for the regional board
+//! and the hospitals' boards (RvB), drawn from the same rows.
 
 use serde::Serialize;
 
@@ -17,8 +19,37 @@ pub struct OverviewRow {
     pub rso: String,
     /// Per instrument: the total on 0-100.
     pub cells: Vec<ShownCell>,
-    /// Signals of this RSO.
+    /// Signals of this RSO (the same as in its report).
     pub signals: usize,
+    /// Improvement points and signals without an action.
+    pub without_action: usize,
+    /// Overdue actions.
+    pub overdue: usize,
+    /// Open escalations: id and step.
+    pub escalations: Vec<String>,
+    /// Open visitation conditions and advices.
+    pub open_conditions: usize,
+    /// Calendar: events done of those due ("3/4"), or "–".
+    pub calendar: String,
+    /// Calendar events missing.
+    pub calendar_missing: usize,
+    /// Whether the R-COC's evaluation of the cycle is recorded.
+    pub evaluated: bool,
+    /// Last cycle's points whose action met its target / did not.
+    pub follow_met: usize,
+    /// Last cycle's points whose actions did not meet their target.
+    pub follow_not_met: usize,
+    /// Last cycle's points without an action.
+    pub follow_no_action: usize,
+}
+
+/// A signal in the region overview, linked to its RSO report.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionSignal {
+    /// RSO id (the report linked).
+    pub rso_id: String,
+    /// The finding.
+    pub finding: FindingView,
 }
 
 /// Everything the region overview template receives.
@@ -44,12 +75,14 @@ pub struct RegionReport {
     pub instruments: Vec<String>,
     /// One row per RSO.
     pub rows: Vec<OverviewRow>,
-    /// Signals, each with its reason.
-    pub signals: Vec<FindingView>,
+    /// Signals, each with its reason: every RSO's, as in its report.
+    pub signals: Vec<RegionSignal>,
     /// Participation: RSO, instrument, respondents, rate.
     pub participation: Vec<(String, String, String)>,
-    /// Largest improvements.
-    pub improvements: Vec<String>,
+    /// Largest improvements, with the actions behind them.
+    pub improvements: Vec<(String, Vec<String>)>,
+    /// RSOs without a recorded evaluation.
+    pub not_evaluated: Vec<String>,
     /// Method texts.
     pub method: Vec<String>,
 }
@@ -76,26 +109,37 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
         cycle,
     );
     let rso_ids: Vec<String> = rsos.iter().map(|r| r.id.clone()).collect();
-    let (findings, missing) = ctx.findings(cycle);
-    let mut fs: Vec<Finding> = findings
-        .iter()
-        // The overview keeps to totals; subscales are in the RSO reports.
-        .filter(|f| {
-            f.kind == Kind::Signal
-                && f.scale_id == TOTAL
-                && f.rso_id.as_ref().is_some_and(|r| rso_ids.contains(r))
-        })
-        .cloned()
-        .collect();
-    fs.extend(
-        missing
+    // Each RSO's findings and loop, exactly as its own report has them.
+    let mut signals = Vec::new();
+    let mut rows = Vec::new();
+    for r in &rsos {
+        let (_, units) = super::cycle::members_in(r, cycle);
+        let fs = super::cycle::rso_findings(ctx, &r.id, &units, cycle);
+        let quality = super::cycle::loop_view(ctx, &names, &r.id, &units, cycle, &fs);
+        let own: Vec<Finding> = fs
             .iter()
-            .filter(|f| f.rso_id.as_ref().is_some_and(|r| rso_ids.contains(r)))
-            .cloned(),
-    );
-    let rows = rsos
-        .iter()
-        .map(|r| OverviewRow {
+            .filter(|f| f.kind == Kind::Signal)
+            .cloned()
+            .collect();
+        // Grouped as in the RSO report's summary: one line per unit,
+        // instrument and rule, every finding id in it.
+        signals.extend(
+            summary_of(&own, config, &names)
+                .signals
+                .into_iter()
+                .map(|finding| RegionSignal {
+                    rso_id: r.id.clone(),
+                    finding,
+                }),
+        );
+        let follow = |key: &str| {
+            quality
+                .follow_up
+                .iter()
+                .filter(|f| f.verdict_key == key)
+                .count()
+        };
+        rows.push(OverviewRow {
             rso_id: r.id.clone(),
             rso: r.name.clone(),
             cells: instruments
@@ -108,12 +152,32 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
                     )
                 })
                 .collect(),
-            signals: fs
+            signals: own.len(),
+            without_action: quality.attention.open_points,
+            overdue: quality.attention.overdue.len(),
+            escalations: quality
+                .escalations
                 .iter()
-                .filter(|f| f.rso_id.as_deref() == Some(r.id.as_str()))
+                .filter(|e| e.signal.open())
+                .map(|e| format!("{}: {}", e.signal.signal_id, e.signal.step))
+                .collect(),
+            open_conditions: quality.visitations.iter().map(|v| v.open).sum(),
+            calendar: if quality.calendar.is_empty() {
+                "–".into()
+            } else {
+                format!("{}/{}", quality.calendar_done, quality.calendar_due)
+            },
+            calendar_missing: quality
+                .calendar
+                .iter()
+                .filter(|c| c.status == crate::pdca::follow::EventStatus::Missing)
                 .count(),
-        })
-        .collect();
+            evaluated: quality.evaluation.is_some(),
+            follow_met: follow("met"),
+            follow_not_met: follow("not_met"),
+            follow_no_action: follow("no_action"),
+        });
+    }
     let mut participation = Vec::new();
     for r in &rsos {
         for (i, v) in &instruments {
@@ -132,11 +196,12 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
             }
         }
     }
+    let register = &config.register;
     let improvements = pdca::largest_improvements(ctx.published, cycle, &config.rules, 8)
         .into_iter()
         .filter(|c| c.region_id.as_deref() == Some(region_id) || rso_ids.contains(&c.unit_id))
         .map(|c| {
-            format!(
+            let text = format!(
                 "{}, {} ({}): +{} ({}, g = {})",
                 names.unit(c.level, &c.unit_id),
                 names.scale(&c.instrument, &c.instrument_version, &c.scale_id),
@@ -144,8 +209,33 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
                 c.diff_pomp.map(|d| num(d, 1, lang)).unwrap_or_default(),
                 c.p_value.map(|p| p_text(p, lang)).unwrap_or_default(),
                 c.hedges_g.map(|g| num(g, 2, lang)).unwrap_or_default()
-            )
+            );
+            // The actions behind it: of the unit, on the same indicator.
+            let behind = register
+                .actions
+                .iter()
+                .filter(|a| {
+                    let unit = match (&a.institution_id, config.registry.rsos.get(&a.rso_id)) {
+                        (Some(i), Some(r)) => {
+                            crate::domain::DepartmentId::new(i, &r.specialty).unit_id()
+                        }
+                        _ => a.rso_id.clone(),
+                    };
+                    let (indicator, _) = crate::pdca::follow::indicator_of(a);
+                    unit == c.unit_id
+                        && indicator.is_some_and(|i| {
+                            i.instrument == c.instrument && i.scale_id == c.scale_id
+                        })
+                })
+                .map(|a| format!("{} {}", a.action_id, a.description))
+                .collect();
+            (text, behind)
         })
+        .collect();
+    let not_evaluated = rows
+        .iter()
+        .filter(|r| !r.evaluated)
+        .map(|r| r.rso.clone())
         .collect();
     RegionReport {
         t: ctx.t.clone(),
@@ -161,9 +251,10 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
             .map(|(i, v)| format!("{} ({v})", names.instrument(i)))
             .collect(),
         rows,
-        signals: fs.iter().map(|f| describe(f, config, &names)).collect(),
+        signals,
         participation,
         improvements,
+        not_evaluated,
         method: method_texts(ctx),
     }
 }

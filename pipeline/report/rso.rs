@@ -10,7 +10,6 @@ use super::chart::{
 };
 use super::labels::*;
 use super::views::*;
-use crate::pdca::{self, Finding};
 use crate::score::{self, TOTAL};
 use crate::table::{Cell, Level};
 
@@ -39,6 +38,9 @@ pub struct RsoReport {
     pub data_until: String,
     /// Generated on.
     pub generated_on: String,
+    /// The quality loop: evaluation, follow-up, attention, actions,
+    /// visitations, escalations, calendar.
+    pub quality: super::cycle::LoopView,
     /// Findings.
     pub summary: SummaryView,
     /// Years of the participation table.
@@ -47,8 +49,6 @@ pub struct RsoReport {
     pub participation: Vec<(String, String, Vec<String>)>,
     /// One section per instrument.
     pub instruments: Vec<InstrumentSection>,
-    /// Development plan.
-    pub plan: Vec<ActionView>,
     /// Exit survey per clinic.
     pub exit: Vec<ExitView>,
     /// Method texts.
@@ -267,36 +267,13 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
     let rso = config.registry.rsos.get(rso_id)?;
     let lang = ctx.opts.lang.as_str();
     let years = score::years_of(cycle);
-    let (first, last) = (*years.first()?, *years.last()?);
-    let members: Vec<String> = rso
-        .members
-        .iter()
-        .filter(|m| m.overlaps_years(first, last))
-        .map(|m| m.institution.clone())
-        .collect();
-    let member_units: Vec<String> = members
-        .iter()
-        .map(|i| format!("{i}:{}", rso.specialty))
-        .collect();
+    let last = *years.last()?;
+    let (members, member_units) = super::cycle::members_in(rso, cycle);
 
-    // Findings for the RSO and its member departments.
-    let (findings, missing) = ctx.findings(cycle);
-    let mut fs: Vec<Finding> = findings
-        .iter()
-        .filter(|f| match f.level {
-            Level::Rso => f.unit_id == rso_id,
-            Level::Department => member_units.contains(&f.unit_id),
-            _ => false,
-        })
-        .cloned()
-        .collect();
-    fs.extend(
-        missing
-            .iter()
-            .filter(|f| f.rso_id.as_deref() == Some(rso_id))
-            .cloned(),
-    );
+    // Findings for the RSO and its member departments, and the loop.
+    let fs = super::cycle::rso_findings(ctx, rso_id, &member_units, cycle);
     let summary = summary_of(&fs, config, &names);
+    let quality = super::cycle::loop_view(ctx, &names, rso_id, &member_units, cycle, &fs);
 
     // Participation per department, instrument and year.
     let mut participation = Vec::new();
@@ -504,61 +481,6 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         });
     }
 
-    // Development plan.
-    let plan = ctx
-        .plan
-        .iter()
-        .filter(|a| a.rso_id == rso_id)
-        .map(|a| {
-            let effect = pdca::effect(a, ctx.published, &config.registry, last);
-            let version = config
-                .catalogue
-                .iter()
-                .filter(|i| {
-                    i.id == a.instrument
-                        && (a.scale_id == TOTAL || i.subscale(&a.scale_id).is_some())
-                })
-                .map(|i| i.version.clone())
-                .last()
-                .unwrap_or_default();
-            let measured = match &effect {
-                None => ctx.t["no_measurement"].clone(),
-                Some(e) if e.not_measurable => ctx.t["not_measurable"].clone(),
-                Some(e) => format!(
-                    "{} {} → {} {}: {} ({}, g = {})",
-                    e.before,
-                    e.before_pomp.map(|v| num(v, 0, lang)).unwrap_or_default(),
-                    e.after,
-                    e.after_pomp.map(|v| num(v, 0, lang)).unwrap_or_default(),
-                    e.diff_pomp
-                        .map(|v| format!("{}{}", if v > 0.0 { "+" } else { "" }, num(v, 1, lang)))
-                        .unwrap_or_default(),
-                    e.p_value
-                        .map(|p| p_text(p, lang))
-                        .unwrap_or_else(|| "p = –".into()),
-                    e.hedges_g
-                        .map(|g| num(g, 2, lang))
-                        .unwrap_or_else(|| "–".into()),
-                ),
-            };
-            ActionView {
-                indicator: format!(
-                    "{}{}: {}",
-                    a.institution_id
-                        .as_ref()
-                        .map(|i| format!("{}, ", names.institution(i)))
-                        .unwrap_or_default(),
-                    names.instrument(&a.instrument),
-                    names.scale(&a.instrument, &version, &a.scale_id)
-                ),
-                overdue: a.overdue(ctx.opts.today),
-                measured,
-                effect,
-                action: a.clone(),
-            }
-        })
-        .collect();
-
     // Exit survey: grades per clinic, tops and tips where the group passes
     // the floor.
     let mut exit = Vec::new();
@@ -716,11 +638,11 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         cycle: cycle.to_string(),
         data_until: ctx.published.data_until(cycle),
         generated_on: ctx.opts.today.to_string(),
+        quality,
         summary,
         years,
         participation,
         instruments: sections,
-        plan,
         exit,
         method,
         sources,

@@ -10,7 +10,7 @@ use super::labels::*;
 use super::Options;
 use crate::config::Config;
 use crate::domain::SuppressionReason;
-use crate::pdca::{self, Action, Finding, Kind, Rule};
+use crate::pdca::{self, Finding, Kind, Rule};
 use crate::score::TOTAL;
 use crate::table::{Cell, Level, Published};
 
@@ -110,11 +110,69 @@ pub(super) fn shown(c: Option<&Cell>, floor: u32, names: &Names) -> ShownCell {
     }
 }
 
+/// One finding's id with the group's decision and the actions that
+/// answer it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingRef {
+    /// The finding's stable id (the HTML anchor).
+    pub id: String,
+    /// The subscale it is about, in words.
+    pub scale: String,
+    /// The decision (`erkend`, `niet herkend`, `in behandeling`), if any.
+    pub decision: Option<String>,
+    /// The decision in the report's language.
+    pub decision_label: String,
+    /// Date of the decision.
+    pub decided_on: String,
+    /// The group's explanation.
+    pub explanation: String,
+    /// Ids of the actions that answer it.
+    pub actions: Vec<String>,
+    /// It asks for an action and has none (and was not "niet herkend").
+    pub needs_action: bool,
+}
+
+fn finding_ref(f: &Finding, config: &Config, names: &Names, version: &str) -> FindingRef {
+    let id = f.id().to_string();
+    let register = &config.register;
+    let decision = register.decision(&id);
+    FindingRef {
+        scale: names.scale(&f.instrument, version, &f.scale_id),
+        decision: decision.map(|d| d.decision.clone()),
+        decision_label: decision
+            .map(|d| {
+                label_or(
+                    names.t,
+                    &format!("decision_{}", d.decision.replace(' ', "_")),
+                    &d.decision,
+                )
+            })
+            .unwrap_or_else(|| names.t["no_decision"].clone()),
+        decided_on: decision
+            .and_then(|d| d.date)
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        explanation: decision.map(|d| d.explanation.clone()).unwrap_or_default(),
+        actions: pdca::follow::actions_for(register, &id)
+            .iter()
+            .map(|a| a.action_id.clone())
+            .collect(),
+        needs_action: pdca::follow::needs_action(register, f),
+        id,
+    }
+}
+
 /// A finding in words.
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingView {
     /// The sentence.
     pub text: String,
+    /// Kind.
+    pub kind: Kind,
+    /// The id of the (first) finding.
+    pub id: String,
+    /// Every finding the sentence covers, with decisions and actions.
+    pub refs: Vec<FindingRef>,
     /// The rule's key.
     pub rule: Rule,
     /// Unit id.
@@ -128,8 +186,15 @@ pub struct FindingView {
 }
 
 pub(super) fn describe(f: &Finding, config: &Config, names: &Names) -> FindingView {
-    let lang = names.lang;
-    let version = config
+    let version = Some(f.instrument_version.clone())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| version_with(config, f));
+    describe_in(f, config, names, &version)
+}
+
+/// The (first) instrument version whose definition has the finding's scale.
+fn version_with(config: &Config, f: &Finding) -> String {
+    config
         .catalogue
         .iter()
         .filter(|i| i.id == f.instrument)
@@ -140,11 +205,15 @@ pub(super) fn describe(f: &Finding, config: &Config, names: &Names) -> FindingVi
                 .get(&f.instrument, v)
                 .is_some_and(|i| f.scale_id == TOTAL || i.subscale(&f.scale_id).is_some())
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn describe_in(f: &Finding, config: &Config, names: &Names, version: &str) -> FindingView {
+    let lang = names.lang;
     let o = |v: Option<f64>, d: usize| v.map(|x| num(x, d, lang)).unwrap_or_else(|| "–".into());
     let vals = vec![
         ("unit", names.unit(f.level, &f.unit_id)),
-        ("scale", names.scale(&f.instrument, &version, &f.scale_id)),
+        ("scale", names.scale(&f.instrument, version, &f.scale_id)),
         ("instrument", names.instrument(&f.instrument)),
         ("pomp", o(f.pomp, 0)),
         ("previous", o(f.previous_pomp, 0)),
@@ -190,6 +259,9 @@ pub(super) fn describe(f: &Finding, config: &Config, names: &Names) -> FindingVi
     }
     FindingView {
         text,
+        kind: f.kind,
+        id: f.id().to_string(),
+        refs: vec![finding_ref(f, config, names, version)],
         rule: f.rule,
         unit_id: f.unit_id.clone(),
         instrument: f.instrument.clone(),
@@ -213,7 +285,10 @@ pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> Summ
     // One line per unit, instrument and rule: the total first, then the
     // subscales with their scores, so a committee reads a few sentences,
     // not a list of every subscale. The RSO comes before its departments.
-    let mut groups: BTreeMap<(Kind, u8, String, String, Rule), Vec<&Finding>> = BTreeMap::new();
+    // (The version too: a cycle that changed version has findings of both,
+    // each named by its own definition.)
+    type Key = (Kind, u8, String, String, String, Rule);
+    let mut groups: BTreeMap<Key, Vec<&Finding>> = BTreeMap::new();
     for f in fs {
         let level_order = match f.level {
             Level::Region => 0,
@@ -226,6 +301,7 @@ pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> Summ
                 level_order,
                 f.unit_id.clone(),
                 f.instrument.clone(),
+                f.instrument_version.clone(),
                 f.rule,
             ))
             .or_default()
@@ -233,7 +309,7 @@ pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> Summ
     }
     let lang = names.lang;
     let mut s = SummaryView::default();
-    for ((kind, _, _, _, rule), mut members) in groups {
+    for ((kind, _, _, _, _, rule), mut members) in groups {
         members.sort_by_key(|f| (f.scale_id != TOTAL, f.scale_id.clone()));
         let first = members[0];
         let mut v = describe(first, config, names);
@@ -247,18 +323,22 @@ pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> Summ
                     | Rule::TwoCyclesRunning
             )
         {
-            let version = config
-                .catalogue
-                .iter()
-                .filter(|i| {
-                    i.id == first.instrument
-                        && members
-                            .iter()
-                            .all(|f| f.scale_id == TOTAL || i.subscale(&f.scale_id).is_some())
-                })
-                .map(|i| i.version.clone())
-                .last()
-                .unwrap_or_default();
+            let version = Some(first.instrument_version.clone())
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| {
+                    config
+                        .catalogue
+                        .iter()
+                        .filter(|i| {
+                            i.id == first.instrument
+                                && members.iter().all(|f| {
+                                    f.scale_id == TOTAL || i.subscale(&f.scale_id).is_some()
+                                })
+                        })
+                        .map(|i| i.version.clone())
+                        .last()
+                        .unwrap_or_default()
+                });
             let parts: Vec<String> = members
                 .iter()
                 .map(|f| {
@@ -302,6 +382,10 @@ pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> Summ
                 phrase
             );
             v.scales = members.iter().map(|f| f.scale_id.clone()).collect();
+            v.refs = members
+                .iter()
+                .map(|f| finding_ref(f, config, names, &version))
+                .collect();
         }
         match kind {
             Kind::Strength => s.strengths.push(v),
@@ -363,21 +447,6 @@ pub struct InstrumentSection {
     pub distribution: Option<String>,
     /// Changes since the previous cycle.
     pub changes: Vec<ChangeView>,
-}
-
-/// An action with its measured effect.
-#[derive(Debug, Clone, Serialize)]
-pub struct ActionView {
-    /// The action.
-    pub action: Action,
-    /// Indicator label.
-    pub indicator: String,
-    /// Whether it is past its due date and not done.
-    pub overdue: bool,
-    /// The measured change in words.
-    pub measured: String,
-    /// The measured change, for machines.
-    pub effect: Option<pdca::Effect>,
 }
 
 /// A clinic's exit survey results.
@@ -461,7 +530,6 @@ pub(super) struct Ctx<'a> {
     /// made once for all reports drawn from it.
     pub(super) found: &'a Found,
     pub(super) comments: &'a [crate::dataset::CommentRow],
-    pub(super) plan: &'a [Action],
     pub(super) opts: &'a Options,
     pub(super) t: &'a Labels,
 }
@@ -482,6 +550,7 @@ impl Ctx<'_> {
                         cycle,
                         &config.calendar,
                         &config.registry,
+                        &config.register,
                     ),
                 )
             })

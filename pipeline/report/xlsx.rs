@@ -7,7 +7,11 @@ use crate::table::Level;
 
 /// The tables behind the reports of a cycle, as a workbook. Every text is
 /// written as text, never as a formula, whatever it starts with.
-pub(super) fn tables_xlsx(ctx: &Ctx, cycle: &str) -> Result<Vec<u8>> {
+pub(super) fn tables_xlsx(
+    ctx: &Ctx,
+    cycle: &str,
+    findings: &[crate::table::FindingRow],
+) -> Result<Vec<u8>> {
     use rust_xlsxwriter::{Format, Workbook};
     let xerr = |e: rust_xlsxwriter::XlsxError| Error::Output {
         path: ctx.config.paths.reports.join(cycle).join("tables.xlsx"),
@@ -147,6 +151,7 @@ pub(super) fn tables_xlsx(ctx: &Ctx, cycle: &str) -> Result<Vec<u8>> {
             "action_id",
             "rso_id",
             "institution_id",
+            "finding_ids",
             "instrument",
             "scale_id",
             "description",
@@ -161,18 +166,25 @@ pub(super) fn tables_xlsx(ctx: &Ctx, cycle: &str) -> Result<Vec<u8>> {
                 .write_string_with_format(0, i as u16, *h, &bold)
                 .map_err(xerr)?;
         }
-        for (r, a) in ctx.plan.iter().enumerate() {
+        for (r, a) in ctx.config.register.actions.iter().enumerate() {
             let vals = [
                 a.action_id.clone(),
                 a.rso_id.clone(),
                 a.institution_id.clone().unwrap_or_default(),
-                a.instrument.clone(),
-                a.scale_id.clone(),
+                a.finding_ids.join(","),
+                a.indicator
+                    .as_ref()
+                    .map(|i| i.instrument.clone())
+                    .unwrap_or_default(),
+                a.indicator
+                    .as_ref()
+                    .map(|i| i.scale_id.clone())
+                    .unwrap_or_default(),
                 a.description.clone(),
                 a.owner_role.clone(),
                 a.start.map(|d| d.to_string()).unwrap_or_default(),
                 a.due.map(|d| d.to_string()).unwrap_or_default(),
-                a.status.clone(),
+                a.status_text.clone(),
                 a.target.clone(),
             ];
             for (i, v) in vals.iter().enumerate() {
@@ -181,6 +193,84 @@ pub(super) fn tables_xlsx(ctx: &Ctx, cycle: &str) -> Result<Vec<u8>> {
                     .map_err(xerr)?;
             }
         }
+    }
+    {
+        // Every finding of the cycle once, with the register's decision
+        // and actions (the same rows as findings.parquet).
+        let sheet = book.add_worksheet();
+        sheet.set_name("findings").map_err(xerr)?;
+        let head = [
+            "id",
+            "kind",
+            "rule",
+            "level",
+            "unit_id",
+            "rso_id",
+            "instrument",
+            "scale_id",
+            "year",
+            "pomp",
+            "previous_pomp",
+            "diff_pomp",
+            "p_value",
+            "hedges_g",
+            "n",
+            "response_rate",
+            "decision",
+            "decision_date",
+            "explanation",
+            "actions",
+        ];
+        for (i, h) in head.iter().enumerate() {
+            sheet
+                .write_string_with_format(0, i as u16, *h, &bold)
+                .map_err(xerr)?;
+        }
+        for (r, f) in findings.iter().enumerate() {
+            let row = r as u32 + 1;
+            let texts = [
+                Some(&f.id),
+                Some(&f.kind),
+                Some(&f.rule),
+                Some(&f.level),
+                Some(&f.unit_id),
+                f.rso_id.as_ref(),
+                Some(&f.instrument),
+                Some(&f.scale_id),
+            ];
+            for (i, t) in texts.iter().enumerate() {
+                if let Some(t) = t {
+                    sheet.write_string(row, i as u16, *t).map_err(xerr)?;
+                }
+            }
+            let numbers = [
+                f.year.map(f64::from),
+                f.pomp,
+                f.previous_pomp,
+                f.diff_pomp,
+                f.p_value,
+                f.hedges_g,
+                f.n.map(|n| n as f64),
+                f.response_rate,
+            ];
+            for (j, v) in numbers.iter().enumerate() {
+                if let Some(v) = v {
+                    sheet.write_number(row, (8 + j) as u16, *v).map_err(xerr)?;
+                }
+            }
+            let more = [
+                f.decision.as_ref(),
+                f.decision_date.as_ref(),
+                f.explanation.as_ref(),
+                Some(&f.actions),
+            ];
+            for (j, t) in more.iter().enumerate() {
+                if let Some(t) = t {
+                    sheet.write_string(row, (16 + j) as u16, *t).map_err(xerr)?;
+                }
+            }
+        }
+        sheet.set_freeze_panes(1, 0).map_err(xerr)?;
     }
     {
         let sheet = book.add_worksheet();

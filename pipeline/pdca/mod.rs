@@ -1,6 +1,8 @@
 //! Check and Act: strengths, improvement points and signals found by
-//! explicit rules, and the development plan with the measured effect of its
-//! actions.
+//! explicit rules, each with a stable id; the development plan with the
+//! measured effect of its actions; and the follow-up of the quality
+//! register (`follow`: verdicts on last cycle's points, the year
+//! calendar's status).
 //!
 //! This module owns the rules (their thresholds are the region's settings in
 //! `[rules]`, never official norms: none exist), the year calendar check for
@@ -15,43 +17,16 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub mod follow;
+
+use crate::config::register::Indicator;
 pub use crate::config::Action;
-use crate::config::{CalendarEntry, Rules};
+use crate::config::{CalendarEntry, Register, Rules};
 use crate::org::Registry;
 use crate::score::{self, Summary, TOTAL};
 use crate::table::{Cell, Change, Level, Published};
 
-/// What kind of finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// A reliable score at or above the strength threshold.
-    Strength,
-    /// A reliable score below the threshold, or a significant decline.
-    Improvement,
-    /// Something the R-COC should look at.
-    Signal,
-}
-
-/// The rule that fired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Rule {
-    /// mean_pomp ≥ rules.strength_pomp.
-    HighScore,
-    /// mean_pomp < rules.improvement_pomp.
-    LowScore,
-    /// Significant decline with |g| ≥ rules.decline_effect.
-    Decline,
-    /// Improvement point in this cycle and the previous one.
-    TwoCyclesRunning,
-    /// Response rate below rules.min_response_rate.
-    LowResponse,
-    /// The calendar expected a measurement that is not in the data.
-    Missing,
-    /// A significant improvement with g ≥ rules.decline_effect.
-    Improved,
-}
+pub use crate::domain::{FindingId, Kind, Rule};
 
 /// One finding, with the numbers behind it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -68,6 +43,8 @@ pub struct Finding {
     pub rso_id: Option<String>,
     /// Instrument.
     pub instrument: String,
+    /// The instrument's version of the cell that fired.
+    pub instrument_version: String,
     /// Subscale or total.
     pub scale_id: String,
     /// Period.
@@ -104,6 +81,7 @@ impl Finding {
                 .clone()
                 .or_else(|| (c.level == Level::Rso).then(|| c.unit_id.clone())),
             instrument: c.instrument.clone(),
+            instrument_version: c.instrument_version.clone(),
             scale_id: c.scale_id.clone(),
             period: c.period.clone(),
             pomp: c.mean_pomp,
@@ -115,6 +93,20 @@ impl Finding {
             n: Some(c.n_respondents),
             year: None,
             version_changed: false,
+        }
+    }
+}
+
+impl Finding {
+    /// The finding's stable id.
+    pub fn id(&self) -> FindingId {
+        FindingId {
+            cycle: self.period.clone(),
+            unit_id: self.unit_id.clone(),
+            instrument: self.instrument.clone(),
+            scale_id: self.scale_id.clone(),
+            rule: self.rule,
+            year: self.year,
         }
     }
 }
@@ -197,8 +189,10 @@ pub fn findings(published: &Published, cycle: &str, rules: &Rules) -> Vec<Findin
         let Some(cell) = cell.filter(|c| c.reliable) else {
             continue;
         };
+        // A significant decline is one finding, a signal (the R-COC looks
+        // at it); it is not repeated as an improvement point.
         let (kind, rule) = if g < 0.0 {
-            (Kind::Improvement, Rule::Decline)
+            (Kind::Signal, Rule::Decline)
         } else {
             (Kind::Strength, Rule::Improved)
         };
@@ -208,14 +202,13 @@ pub fn findings(published: &Published, cycle: &str, rules: &Rules) -> Vec<Findin
         f.hedges_g = Some(g);
         f.version_changed = ch.version_changed;
         f.previous_pomp = cell.mean_pomp.zip(ch.diff_pomp).map(|(a, d)| a - d);
-        if g < 0.0 {
-            out.push(Finding {
-                kind: Kind::Signal,
-                ..f.clone()
-            });
-        }
         out.push(f);
     }
+    // A cycle whose instrument version changed has a cell per version: a
+    // finding is about the cycle's latest version (as the report's
+    // sections are), so each id occurs once.
+    out.sort_by(|a, b| (a.id(), &b.instrument_version).cmp(&(b.id(), &a.instrument_version)));
+    out.dedup_by(|later, first| later.id() == first.id());
     out.sort_by(|a, b| {
         (
             a.kind,
@@ -239,12 +232,13 @@ pub fn findings(published: &Published, cycle: &str, rules: &Rules) -> Vec<Findin
 
 /// Signals for measurements the year calendar expected in the cycle that
 /// are not in the data: per department that was a member of its RSO that
-/// year.
+/// year, unless the quality register exempts the RSO from it that year.
 pub fn missing_measurements(
     published: &Published,
     cycle: &str,
     calendar: &[CalendarEntry],
     registry: &Registry,
+    register: &Register,
 ) -> Vec<Finding> {
     let have: BTreeSet<(String, String, String)> = published
         .cells
@@ -261,7 +255,10 @@ pub fn missing_measurements(
             for m in rso.members.iter().filter(|m| m.covers(mid)) {
                 let unit =
                     crate::domain::DepartmentId::new(&m.institution, &rso.specialty).unit_id();
-                for entry in calendar.iter().filter(|e| e.expects(&rso.specialty, year)) {
+                for entry in calendar.iter().filter(|e| {
+                    e.expects(&rso.specialty, year)
+                        && !register.exempt(&rso.id, &m.institution, &e.instrument, year)
+                }) {
                     if !have.contains(&(unit.clone(), entry.instrument.clone(), year.to_string())) {
                         out.push(Finding {
                             kind: Kind::Signal,
@@ -270,6 +267,7 @@ pub fn missing_measurements(
                             unit_id: unit.clone(),
                             rso_id: Some(rso.id.clone()),
                             instrument: entry.instrument.clone(),
+                            instrument_version: String::new(),
                             scale_id: TOTAL.into(),
                             period: cycle.to_string(),
                             pomp: None,
@@ -312,13 +310,14 @@ pub struct Effect {
     pub not_measurable: bool,
 }
 
-/// The effect of an action on its indicator (the department's cell when the
+/// The effect of an action on an indicator (the department's cell when the
 /// action names an institution, else the RSO's): the last year before the
 /// start against the last year after it up to `until` (the report's last
 /// year: a cycle's report stays what it was when later data arrive), or
 /// None when there is no year before the start or none after it.
 pub fn effect(
     action: &Action,
+    indicator: &Indicator,
     published: &Published,
     registry: &Registry,
     until: i32,
@@ -337,7 +336,9 @@ pub fn effect(
         .unit_cells(level, &unit)
         .iter()
         .filter(|c| {
-            c.instrument == action.instrument && c.scale_id == action.scale_id && !c.is_cycle()
+            c.instrument == indicator.instrument
+                && c.scale_id == indicator.scale_id
+                && !c.is_cycle()
         })
         .collect();
     let before = series
@@ -525,11 +526,7 @@ mod tests {
                 .filter(|f| f.rule == Rule::Decline)
                 .count()
         };
-        assert_eq!(
-            declines(&with(true)),
-            2,
-            "an improvement point and a signal"
-        );
+        assert_eq!(declines(&with(true)), 1, "one signal, not repeated");
         assert_eq!(declines(&with(false)), 0);
     }
 
@@ -539,19 +536,21 @@ mod tests {
             action_id: "A".into(),
             rso_id: "R".into(),
             institution_id: None,
-            instrument: "d-rect".into(),
-            scale_id: "x".into(),
+            finding_ids: vec![],
+            indicator: None,
             description: String::new(),
             owner_role: String::new(),
             start: None,
             due: NaiveDate::from_ymd_opt(2024, 6, 30),
-            status: "lopend".into(),
+            status: crate::config::ActionStatus::Lopend,
+            status_text: "lopend".into(),
             target: String::new(),
+            target_check: None,
         };
         let today = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
         assert!(a.overdue(today));
         assert!(!Action {
-            status: "Afgerond".into(),
+            status: crate::config::ActionStatus::Afgerond,
             ..a.clone()
         }
         .overdue(today));
