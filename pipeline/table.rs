@@ -463,6 +463,81 @@ pub struct Group {
     pub bytes: u64,
 }
 
+/// The columns of `findings.parquet` and the workbook's findings sheet,
+/// in `FindingRow::values` order.
+pub const FINDING_COLUMNS: [&str; 21] = [
+    "id",
+    "kind",
+    "rule",
+    "level",
+    "unit_id",
+    "rso_id",
+    "instrument",
+    "scale_id",
+    "cycle",
+    "year",
+    "pomp",
+    "previous_pomp",
+    "diff_pomp",
+    "p_value",
+    "hedges_g",
+    "n",
+    "response_rate",
+    "decision",
+    "decision_date",
+    "explanation",
+    "actions",
+];
+
+/// A value of a published row, for writers that are not typed per column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// Text.
+    Text(&'a str),
+    /// A number.
+    Number(f64),
+    /// Nothing.
+    Empty,
+}
+
+impl FindingRow {
+    /// The row's values in `FINDING_COLUMNS` order.
+    pub fn values(&self) -> [Value<'_>; 21] {
+        fn t(s: &str) -> Value<'_> {
+            Value::Text(s)
+        }
+        fn o(s: Option<&str>) -> Value<'_> {
+            s.map_or(Value::Empty, Value::Text)
+        }
+        fn x(v: Option<f64>) -> Value<'static> {
+            v.map_or(Value::Empty, Value::Number)
+        }
+        [
+            t(&self.id),
+            t(&self.kind),
+            t(&self.rule),
+            t(&self.level),
+            t(&self.unit_id),
+            o(self.rso_id.as_deref()),
+            t(&self.instrument),
+            t(&self.scale_id),
+            t(&self.cycle),
+            x(self.year.map(f64::from)),
+            x(self.pomp),
+            x(self.previous_pomp),
+            x(self.diff_pomp),
+            x(self.p_value),
+            x(self.hedges_g),
+            x(self.n.map(|n| n as f64)),
+            x(self.response_rate),
+            o(self.decision.as_deref()),
+            o(self.decision_date.as_deref()),
+            o(self.explanation.as_deref()),
+            t(&self.actions),
+        ]
+    }
+}
+
 /// One finding as published in `reports/<cycle>/findings.parquet` and the
 /// workbook's findings sheet: what fired, on which numbers, and what the
 /// quality register says about it.

@@ -289,29 +289,24 @@ pub struct Config {
 impl Config {
     /// Reads, resolves and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
-            file: path.display().to_string(),
-            message: format!("cannot read it: {e}"),
-        })?;
-        let raw: RawConfig = toml::from_str(&text).map_err(|e| Error::Config {
-            file: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        Config::resolve(raw, path)
+        Config::resolve(Config::read_raw(path)?, path)
     }
 
     /// Reads and resolves a configuration file without reading the
     /// quality register (for `register init`, which makes one).
     pub fn load_without_register(path: &Path) -> Result<Config> {
+        Config::resolve_with(Config::read_raw(path)?, path, false)
+    }
+
+    fn read_raw(path: &Path) -> Result<RawConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
             file: path.display().to_string(),
             message: format!("cannot read it: {e}"),
         })?;
-        let raw: RawConfig = toml::from_str(&text).map_err(|e| Error::Config {
+        toml::from_str(&text).map_err(|e| Error::Config {
             file: path.display().to_string(),
             message: e.to_string(),
-        })?;
-        Config::resolve_with(raw, path, false)
+        })
     }
 
     /// Resolves a raw configuration read from `path`.

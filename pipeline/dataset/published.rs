@@ -500,29 +500,7 @@ pub fn write_findings(path: &Path, rows: &[crate::table::FindingRow]) -> Result<
     let x = |f: fn(&crate::table::FindingRow) -> Option<f64>| {
         Column::new("".into(), rows.iter().map(f).collect::<Vec<_>>())
     };
-    let names = [
-        "id",
-        "kind",
-        "rule",
-        "level",
-        "unit_id",
-        "rso_id",
-        "instrument",
-        "scale_id",
-        "cycle",
-        "year",
-        "pomp",
-        "previous_pomp",
-        "diff_pomp",
-        "p_value",
-        "hedges_g",
-        "n",
-        "response_rate",
-        "decision",
-        "decision_date",
-        "explanation",
-        "actions",
-    ];
+    let names = crate::table::FINDING_COLUMNS;
     let cols = vec![
         s(|r| &r.id),
         s(|r| &r.kind),

@@ -199,74 +199,22 @@ pub(super) fn tables_xlsx(
         // and actions (the same rows as findings.parquet).
         let sheet = book.add_worksheet();
         sheet.set_name("findings").map_err(xerr)?;
-        let head = [
-            "id",
-            "kind",
-            "rule",
-            "level",
-            "unit_id",
-            "rso_id",
-            "instrument",
-            "scale_id",
-            "year",
-            "pomp",
-            "previous_pomp",
-            "diff_pomp",
-            "p_value",
-            "hedges_g",
-            "n",
-            "response_rate",
-            "decision",
-            "decision_date",
-            "explanation",
-            "actions",
-        ];
-        for (i, h) in head.iter().enumerate() {
+        for (i, h) in crate::table::FINDING_COLUMNS.iter().enumerate() {
             sheet
                 .write_string_with_format(0, i as u16, *h, &bold)
                 .map_err(xerr)?;
         }
         for (r, f) in findings.iter().enumerate() {
             let row = r as u32 + 1;
-            let texts = [
-                Some(&f.id),
-                Some(&f.kind),
-                Some(&f.rule),
-                Some(&f.level),
-                Some(&f.unit_id),
-                f.rso_id.as_ref(),
-                Some(&f.instrument),
-                Some(&f.scale_id),
-            ];
-            for (i, t) in texts.iter().enumerate() {
-                if let Some(t) = t {
-                    sheet.write_string(row, i as u16, *t).map_err(xerr)?;
-                }
-            }
-            let numbers = [
-                f.year.map(f64::from),
-                f.pomp,
-                f.previous_pomp,
-                f.diff_pomp,
-                f.p_value,
-                f.hedges_g,
-                f.n.map(|n| n as f64),
-                f.response_rate,
-            ];
-            for (j, v) in numbers.iter().enumerate() {
-                if let Some(v) = v {
-                    sheet.write_number(row, (8 + j) as u16, *v).map_err(xerr)?;
-                }
-            }
-            let more = [
-                f.decision.as_ref(),
-                f.decision_date.as_ref(),
-                f.explanation.as_ref(),
-                Some(&f.actions),
-            ];
-            for (j, t) in more.iter().enumerate() {
-                if let Some(t) = t {
-                    sheet.write_string(row, (16 + j) as u16, *t).map_err(xerr)?;
+            for (c, v) in f.values().iter().enumerate() {
+                match v {
+                    crate::table::Value::Text(t) => {
+                        sheet.write_string(row, c as u16, *t).map_err(xerr)?;
+                    }
+                    crate::table::Value::Number(x) => {
+                        sheet.write_number(row, c as u16, *x).map_err(xerr)?;
+                    }
+                    crate::table::Value::Empty => {}
                 }
             }
         }
