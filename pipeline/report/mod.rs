@@ -20,6 +20,7 @@ use serde::Serialize;
 mod board;
 pub mod chart;
 mod cycle;
+mod department;
 mod institution;
 pub mod labels;
 mod region;
@@ -45,6 +46,8 @@ const T_RSO_MD: &str = include_str!("../../reports/rso.md.j2");
 const T_REGION_MD: &str = include_str!("../../reports/region.md.j2");
 const T_INSTITUTION_MD: &str = include_str!("../../reports/institution.md.j2");
 const T_BOARD: &str = include_str!("../../reports/board.html.j2");
+const T_DEPARTMENT: &str = include_str!("../../reports/department.html.j2");
+const T_DEPARTMENT_MD: &str = include_str!("../../reports/department.md.j2");
 const T_BOARD_MD: &str = include_str!("../../reports/board.md.j2");
 const STYLE: &str = include_str!("../../reports/style.css");
 const I18N: &str = include_str!("../../reports/i18n.toml");
@@ -60,6 +63,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("region.md.j2", T_REGION_MD),
     ("institution.md.j2", T_INSTITUTION_MD),
     ("board.html.j2", T_BOARD),
+    ("department.html.j2", T_DEPARTMENT),
+    ("department.md.j2", T_DEPARTMENT_MD),
     ("board.md.j2", T_BOARD_MD),
     ("style.css", STYLE),
     ("i18n.toml", I18N),
@@ -124,6 +129,7 @@ fn page_value<T: Serialize>(report: &T, style: &str) -> minijinja::Value {
 
 enum Job {
     Rso(String, String),
+    Department(String, String),
     Region(String, String),
     Institution(String, String),
 }
@@ -176,10 +182,17 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
     for cycle in &selected {
         for (id, r) in &reg.rsos {
             if opts.rso.as_ref().is_none_or(|x| x == id) {
-                by_region
-                    .entry(&r.region)
-                    .or_default()
-                    .push(Job::Rso(cycle.clone(), id.clone()));
+                let jobs = by_region.entry(&r.region).or_default();
+                jobs.push(Job::Rso(cycle.clone(), id.clone()));
+                // Its departments' reports (a department without data in
+                // the cycle gets none).
+                for m in &r.members {
+                    let unit = crate::domain::DepartmentId::new(&m.institution, &r.specialty);
+                    let job = Job::Department(cycle.clone(), unit.unit_id());
+                    if !jobs.iter().any(|j| matches!((j, &job), (Job::Department(c, u), Job::Department(c2, u2)) if c == c2 && u == u2)) {
+                        jobs.push(job);
+                    }
+                }
             }
         }
         for id in reg.regions.keys() {
@@ -227,7 +240,14 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         .into_iter()
         .collect();
     // The department cells they need: of a cycle, its years, and the cycle
-    // before (improvement points two cycles running).
+    // before (improvement points two cycles running); and every year up to
+    // the last cycle's end, for the department reports' trends (30 years
+    // back at most).
+    let last_year = selected
+        .iter()
+        .filter_map(|c| score::years_of(c).last().copied())
+        .max()
+        .unwrap_or(0);
     let department_periods: Vec<String> = finding_cycles
         .iter()
         .flat_map(|c| {
@@ -236,6 +256,7 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
                 .chain(pdca::previous_cycle(c))
                 .chain(years)
         })
+        .chain((last_year - 30..=last_year).map(|y| y.to_string()))
         .collect::<BTreeSet<String>>()
         .into_iter()
         .collect();
@@ -282,6 +303,18 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
                         Some(r) => page("rso", cycle, id, page_value(&r, &style)),
                         None => Ok(Vec::new()),
                     },
+                    Job::Department(cycle, unit) => {
+                        match department::department_report(ctx, unit, cycle) {
+                            // `institution_specialty`: no colon in a file name.
+                            Some(r) => page(
+                                "department",
+                                cycle,
+                                &unit.replace(':', "_"),
+                                page_value(&r, &style),
+                            ),
+                            None => Ok(Vec::new()),
+                        }
+                    }
                     Job::Region(cycle, id) => {
                         let r = region::region_report(ctx, id, cycle);
                         let mut files = page("region", cycle, id, page_value(&r, &style))?;
@@ -384,6 +417,14 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
                 let label = match kind.as_str() {
                     "rso" => config.registry.rsos.get(&id).map(|r| r.name.clone()),
                     "region" | "board" => config.registry.regions.get(&id).map(|r| r.name.clone()),
+                    "department" => id.split_once('_').map(|(i, s)| {
+                        let names = labels::Names {
+                            config,
+                            lang: &opts.lang,
+                            t: &t,
+                        };
+                        format!("{} – {}", names.institution(i), names.specialty(s))
+                    }),
                     _ => config
                         .registry
                         .institutions

@@ -1,0 +1,383 @@
+//! The department report: one specialty in one institution, for its
+//! opleider and training group, written so it can be handed to a
+//! visitation committee as it is (the "visitation dossier"): every
+//! instrument's trend over all years against its RSO and the region, its
+//! findings with the group's decisions, its actions with their results,
+//! its visitation conditions, participation per year, and the exit survey
+//! with grouped tops and tips. Nothing below the department level is shown,
+//! and no value the suppression hides.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::chart::{self, SeriesStyle, TrendChart, TrendPoint, TrendSeries};
+use super::cycle::{ActionView, FollowUpView, VisitationView};
+use super::labels::*;
+use super::rso::TrendAxis;
+use super::views::*;
+use crate::domain::DepartmentId;
+use crate::score::{self, TOTAL};
+use crate::table::{Cell, Level};
+
+/// One instrument's trend: the chart and the same numbers as a table.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepartmentTrend {
+    /// Instrument name.
+    pub instrument: String,
+    /// The chart (SVG).
+    pub svg: String,
+    /// Per year: the department, the RSO, the region (0-100, or why not).
+    pub rows: Vec<(String, String, String, String)>,
+}
+
+/// Everything the department report template receives.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepartmentReport {
+    /// Labels.
+    pub t: Labels,
+    /// Language.
+    pub lang: String,
+    /// Title of the configuration.
+    pub title: String,
+    /// Unit id (`institution:specialty`).
+    pub unit_id: String,
+    /// Institution.
+    pub institution: String,
+    /// Specialty.
+    pub specialty: String,
+    /// RSO id.
+    pub rso_id: String,
+    /// RSO name.
+    pub rso: String,
+    /// Cycle.
+    pub cycle: String,
+    /// Data up to.
+    pub data_until: String,
+    /// Generated on.
+    pub generated_on: String,
+    /// Trends per instrument (total score), all years up to the cycle.
+    pub trends: Vec<DepartmentTrend>,
+    /// This cycle's findings of the department.
+    pub summary: SummaryView,
+    /// Last cycle's points of the department, followed up.
+    pub follow_up: Vec<FollowUpView>,
+    /// The department's actions.
+    pub actions: Vec<ActionView>,
+    /// Its visitations and their conditions.
+    pub visitations: Vec<VisitationView>,
+    /// Years of the participation table.
+    pub years: Vec<String>,
+    /// Per instrument, per year: respondents (response rate).
+    pub participation: Vec<(String, Vec<String>)>,
+    /// Exit survey: grade on its own scale, n, grouped tops and tips.
+    pub exit: Option<DepartmentExit>,
+    /// Method texts.
+    pub method: Vec<String>,
+}
+
+/// The exit survey of a department in a cycle.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepartmentExit {
+    /// The grade (1-10) or why it is not shown.
+    pub grade: String,
+    /// Respondents of the grade.
+    pub n: u64,
+    /// Tops, identical ones grouped: text and count.
+    pub tops: Vec<(String, usize)>,
+    /// Tips, grouped.
+    pub tips: Vec<(String, usize)>,
+}
+
+/// A cell's score in words: the number, or why there is none.
+fn score_text(c: Option<&Cell>, floor: u32, names: &Names) -> String {
+    let shown = shown(c, floor, names);
+    shown.text
+}
+
+/// Identical texts once, with how often they were given, most often
+/// first (then alphabetically: the order of submission could identify).
+pub(super) fn grouped(texts: Vec<String>) -> Vec<(String, usize)> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for t in texts {
+        *counts.entry(t).or_default() += 1;
+    }
+    let mut v: Vec<(String, usize)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option<DepartmentReport> {
+    let config = ctx.config;
+    let names = Names {
+        config,
+        lang: &ctx.opts.lang,
+        t: ctx.t,
+    };
+    let lang = ctx.opts.lang.as_str();
+    let dept = DepartmentId::parse(unit_id)?;
+    let years = score::years_of(cycle);
+    let last = *years.last()?;
+    // The department's RSO in the cycle.
+    let rso = config.registry.rsos.values().find(|r| {
+        r.specialty == dept.specialty
+            && super::cycle::members_in(r, cycle)
+                .1
+                .iter()
+                .any(|u| u == unit_id)
+    })?;
+    let cells = ctx.published.unit_cells(Level::Department, unit_id);
+    if !cells.iter().any(|c| c.period == cycle) {
+        return None;
+    }
+    let until = |c: &&Cell| !c.is_cycle() && c.period.parse::<i32>().is_ok_and(|y| y <= last);
+    let instruments: Vec<String> = {
+        let mut v: Vec<(u32, String)> = cells
+            .iter()
+            .filter(until)
+            .map(|c| {
+                let order = config
+                    .catalogue
+                    .iter()
+                    .find(|d| d.id == c.instrument)
+                    .map_or(99, |d| d.display_order());
+                (order, c.instrument.clone())
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v.into_iter().map(|(_, i)| i).collect()
+    };
+
+    // Trends of the total score: the department, its RSO, the region.
+    let mut trends = Vec::new();
+    for instrument in &instruments {
+        let axis = TrendAxis::new(ctx, &names, &rso.region, instrument, last);
+        let series_of = |level: Level, unit: &str| -> Vec<(String, Option<&Cell>)> {
+            axis.periods
+                .iter()
+                .map(|p| {
+                    let c = ctx.published.unit_cells(level, unit).iter().find(|c| {
+                        c.instrument == *instrument && c.scale_id == TOTAL && c.period == *p
+                    });
+                    (p.clone(), c)
+                })
+                .collect()
+        };
+        let points = |s: &[(String, Option<&Cell>)]| -> Vec<TrendPoint> {
+            s.iter()
+                .map(|(p, c)| {
+                    let pomp = |v: Option<f64>, c: &Cell| {
+                        v.map(|x| score::pomp(x, c.scale_min, c.scale_max))
+                    };
+                    let c = c.filter(|c| !c.suppressed);
+                    TrendPoint {
+                        period: p.clone(),
+                        value: c.and_then(|c| c.mean_pomp),
+                        ci_low: c.and_then(|c| pomp(c.ci_low, c)),
+                        ci_high: c.and_then(|c| pomp(c.ci_high, c)),
+                    }
+                })
+                .collect()
+        };
+        let own = series_of(Level::Department, unit_id);
+        let of_rso = series_of(Level::Rso, &rso.id);
+        let of_region = series_of(Level::Region, &rso.region);
+        let floor_of = |c: Option<&Cell>| {
+            c.map_or(config.privacy_floor, |c| {
+                config.floor_of(&c.instrument, &c.instrument_version)
+            })
+        };
+        let rows = axis
+            .periods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                (
+                    p.clone(),
+                    score_text(own[i].1, floor_of(own[i].1), &names),
+                    score_text(of_rso[i].1, floor_of(of_rso[i].1), &names),
+                    score_text(of_region[i].1, floor_of(of_region[i].1), &names),
+                )
+            })
+            .collect();
+        let chart = TrendChart {
+            title: format!("{} – {}", names.instrument(instrument), ctx.t["total"]),
+            y_label: "0-100".into(),
+            periods: axis.periods.clone(),
+            series: vec![
+                TrendSeries {
+                    label: names.institution(dept.institution),
+                    style: SeriesStyle::Primary,
+                    band: true,
+                    points: points(&own),
+                },
+                TrendSeries {
+                    label: names.rso(&rso.id),
+                    style: SeriesStyle::Secondary,
+                    band: false,
+                    points: points(&of_rso),
+                },
+                TrendSeries {
+                    label: names.region(&rso.region),
+                    style: SeriesStyle::Benchmark,
+                    band: false,
+                    points: points(&of_region),
+                },
+            ],
+            version_breaks: axis.breaks.clone(),
+        };
+        trends.push(DepartmentTrend {
+            instrument: names.instrument(instrument),
+            svg: chart::trend_svg(&chart, 620, 260),
+            rows,
+        });
+    }
+
+    // Findings, follow-up, actions and visitations: the RSO's loop, kept to
+    // this department.
+    let (_, member_units) = super::cycle::members_in(rso, cycle);
+    let fs: Vec<_> = super::cycle::rso_findings(ctx, &rso.id, &member_units, cycle)
+        .into_iter()
+        .filter(|f| f.unit_id == unit_id)
+        .collect();
+    let summary = summary_of(&fs, config, &names);
+    let quality = super::cycle::loop_view(ctx, &names, &rso.id, &member_units, cycle, &fs);
+    let own_unit = |institution: Option<&str>| institution == Some(dept.institution);
+    let follow_up = quality
+        .follow_up
+        .into_iter()
+        .filter(|f| f.finding.unit_id == unit_id)
+        .collect();
+    let actions = quality
+        .actions
+        .into_iter()
+        .filter(|a| own_unit(a.action.institution_id.as_deref()))
+        .collect();
+    let inst_name = names.institution(dept.institution);
+    let visitations = quality
+        .visitations
+        .into_iter()
+        .filter(|v| v.unit == inst_name)
+        .collect();
+
+    // Participation per instrument and year (respondents and response
+    // rate of the total cell).
+    let all_years: Vec<String> = {
+        let mut v: Vec<String> = cells
+            .iter()
+            .filter(until)
+            .map(|c| c.period.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let participation = instruments
+        .iter()
+        .map(|i| {
+            let per_year = all_years
+                .iter()
+                .map(|y| {
+                    cells
+                        .iter()
+                        .find(|c| c.instrument == *i && c.scale_id == TOTAL && c.period == *y)
+                        .map(|c| match c.response_rate {
+                            // A hidden cell shows why, not its count.
+                            _ if c.suppressed => {
+                                shown(
+                                    Some(c),
+                                    config.floor_of(&c.instrument, &c.instrument_version),
+                                    &names,
+                                )
+                                .text
+                            }
+                            Some(r) => format!("{} ({})", c.n_respondents, pct(r, lang)),
+                            None => c.n_respondents.to_string(),
+                        })
+                        .unwrap_or_else(|| "–".into())
+                })
+                .collect();
+            (names.instrument(i), per_year)
+        })
+        .collect();
+
+    // The exit survey: the grade on its own scale, and tops and tips where
+    // the group passes the floor, identical ones grouped.
+    let exit = config
+        .catalogue
+        .iter()
+        .filter(|d| d.items.iter().any(|i| i.report_as.is_some()))
+        .find_map(|def| {
+            let total = cells.iter().find(|c| {
+                c.instrument == def.id
+                    && c.instrument_version == def.version
+                    && c.scale_id == TOTAL
+                    && c.period == cycle
+            })?;
+            let floor = config.floor_of(&def.id, &def.version);
+            let grade_cell = def.grade_subscale().and_then(|g| {
+                cells.iter().find(|c| {
+                    c.instrument == def.id
+                        && c.instrument_version == def.version
+                        && c.scale_id == g
+                        && c.period == cycle
+                })
+            });
+            let grade = match grade_cell {
+                Some(c) if !c.suppressed && c.mean.is_some() => {
+                    num(c.mean.unwrap_or_default(), 1, lang)
+                }
+                other => shown(other, floor, &names).text,
+            };
+            let passes = crate::privacy::comments_publishable(total, floor);
+            let texts = |part: &str| -> Vec<(String, usize)> {
+                if !passes {
+                    return Vec::new();
+                }
+                let items: Vec<&str> = def.open_items(part).map(|i| i.id.as_str()).collect();
+                grouped(
+                    ctx.comments
+                        .iter()
+                        .filter(|c| {
+                            c.instrument == def.id
+                                && c.institution_id == dept.institution
+                                && c.specialty == dept.specialty
+                                && years.contains(&c.year)
+                                && items.contains(&c.item_id.as_str())
+                        })
+                        .map(|c| c.text.clone())
+                        .collect(),
+                )
+            };
+            Some(DepartmentExit {
+                grade,
+                n: grade_cell.map_or(total.n_respondents, |c| c.n_respondents),
+                tops: texts("tops"),
+                tips: texts("tips"),
+            })
+        });
+
+    Some(DepartmentReport {
+        t: ctx.t.clone(),
+        lang: lang.to_string(),
+        title: config.title.clone(),
+        unit_id: unit_id.to_string(),
+        institution: inst_name,
+        specialty: names.specialty(dept.specialty),
+        rso_id: rso.id.clone(),
+        rso: rso.name.clone(),
+        cycle: cycle.to_string(),
+        data_until: ctx.published.data_until(cycle),
+        generated_on: ctx.opts.today.to_string(),
+        trends,
+        summary,
+        follow_up,
+        actions,
+        visitations,
+        years: all_years,
+        participation,
+        exit,
+        method: method_texts(ctx),
+    })
+}

@@ -1,0 +1,153 @@
+//! The department report (issue #18): the opleider's and the visitation
+//! committee's view of one department, on the sample region.
+
+use crate::synth;
+use crate::util::Dir;
+use opleidingsmonitor::dataset::published::read_published;
+use opleidingsmonitor::instrument::Catalogue;
+use opleidingsmonitor::table::Level;
+
+fn sample_run() -> Dir {
+    let d = Dir::new();
+    let cat = Catalogue::load(None).unwrap();
+    synth::write_sample_region(d.path(), &cat, 20191).unwrap();
+    let r = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
+    assert_eq!(r.code(), 0, "{}", r.both());
+    d
+}
+
+fn page(d: &Dir, cycle: &str, unit: &str) -> String {
+    let f = d.join(&format!(
+        "output/reports/{cycle}/department/{}.html",
+        unit.replace(':', "_")
+    ));
+    std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+}
+
+/// The `<tr data-period="...">` row of a trend table of one instrument.
+fn trend_row(html: &str, instrument: &str, period: &str) -> String {
+    let at = html
+        .find(&format!(
+            "<figure class=\"trend\" data-instrument=\"{instrument}\">"
+        ))
+        .unwrap_or_else(|| panic!("no trend of {instrument}"));
+    let fig = &html[at..at + html[at..].find("</figure>").unwrap()];
+    let row = fig
+        .find(&format!("<tr data-period=\"{period}\">"))
+        .unwrap_or_else(|| panic!("no {period} in the trend of {instrument}"));
+    fig[row..row + fig[row..].find("</tr>").unwrap()].to_string()
+}
+
+/// The text of the `n`th `<td>` of a row.
+fn td(row: &str, n: usize) -> String {
+    let cell = row.split("<td").nth(n + 1).unwrap();
+    let text = &cell[cell.find('>').unwrap() + 1..];
+    text[..text.find("</td>").unwrap()].to_string()
+}
+
+#[test]
+fn every_department_with_data_gets_its_report_and_heemdaal_tells_its_story() {
+    let d = sample_run();
+    let published =
+        read_published(&d.join("output/dataset"), &Catalogue::load(None).unwrap()).unwrap();
+    // A report for every department with data in the cycle.
+    let with_data: std::collections::BTreeSet<String> = published
+        .cells
+        .iter()
+        .filter(|c| c.level == Level::Department && c.period == "2023-2024")
+        .map(|c| c.unit_id.clone())
+        .collect();
+    assert!(with_data.len() >= 10);
+    for unit in &with_data {
+        assert!(page(&d, "2023-2024", unit).contains("Afdelingsrapport"));
+    }
+
+    // Heemdaal internal medicine: the D-RECT decline over the years against
+    // the RSO and the region, its points, action A2 with its status.
+    let h = page(&d, "2023-2024", "heemdaal:int");
+    let score = |period: &str, col: usize| -> f64 {
+        td(&trend_row(&h, "D-RECT", period), col)
+            .replace(',', ".")
+            .trim_end_matches('*')
+            .parse()
+            .unwrap()
+    };
+    // Second source: the published total cells.
+    let cell = |level: Level, unit: &str, period: &str| -> f64 {
+        published
+            .unit_cells(level, unit)
+            .iter()
+            .find(|c| c.instrument == "d-rect" && c.scale_id == "total" && c.period == period)
+            .and_then(|c| c.mean_pomp)
+            .unwrap()
+    };
+    for (period, col, level, unit) in [
+        ("2021", 0, Level::Department, "heemdaal:int"),
+        ("2024", 0, Level::Department, "heemdaal:int"),
+        ("2024", 1, Level::Rso, "int-nv"),
+        ("2024", 2, Level::Region, "noorderveld"),
+    ] {
+        // Shown with no decimals: within 0.5.
+        assert!(
+            (score(period, col) - cell(level, unit, period)).abs() <= 0.5,
+            "{period} {col}"
+        );
+    }
+    assert!(score("2021", 0) - score("2024", 0) > 10.0, "the decline");
+    assert!(score("2024", 0) < score("2024", 1), "below its RSO");
+    assert!(h.contains("data-rule=\"decline\" data-unit=\"heemdaal:int\""));
+    assert!(h.contains("data-rule=\"low_score\" data-unit=\"heemdaal:int\""));
+    let a2 = &h[h.find("id=\"action-A2\"").expect("action A2")..];
+    let a2 = &a2[..a2.find("</tr>").unwrap()];
+    assert!(
+        a2.contains("lopend") && a2.contains("over de deadline"),
+        "{a2}"
+    );
+    assert!(h.contains("data-visitation=\"V2024-1\""));
+    // Another department's action is not in it.
+    assert!(!h.contains("id=\"action-A5\""));
+    // The exit grade on its own 1-10 scale.
+    assert!(h.contains("Rapportcijfer (1-10)"));
+}
+
+#[test]
+fn a_suppressed_year_shows_no_number_in_the_department_report() {
+    let d = sample_run();
+    let published =
+        read_published(&d.join("output/dataset"), &Catalogue::load(None).unwrap()).unwrap();
+    // Every suppressed year total of a department whose report exists.
+    let mut checked = 0;
+    for c in published.cells.iter().filter(|c| {
+        c.level == Level::Department && c.scale_id == "total" && c.suppressed && !c.is_cycle()
+    }) {
+        let f = d.join(&format!(
+            "output/reports/2023-2024/department/{}.html",
+            c.unit_id.replace(':', "_")
+        ));
+        let Ok(html) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let name = opleidingsmonitor::config::Config::load(&d.join("opleidingsmonitor.toml"))
+            .unwrap()
+            .catalogue
+            .iter()
+            .find(|i| i.id == c.instrument)
+            .map(|i| i.display_name("nl").to_string())
+            .unwrap();
+        let Some(_) = html.find(&format!("data-instrument=\"{name}\"")) else {
+            continue;
+        };
+        let row = trend_row(&html, &name, &c.period);
+        let own = td(&row, 0);
+        assert!(
+            !own.chars().any(|ch| ch.is_ascii_digit()) || own.starts_with("n &lt;"),
+            "{} {} {}: {own}",
+            c.unit_id,
+            c.instrument,
+            c.period
+        );
+        assert!(!own.contains(&c.n_respondents.to_string()) || own.starts_with("n &lt;"));
+        checked += 1;
+    }
+    assert!(checked > 0, "the sample has suppressed department years");
+}
