@@ -882,6 +882,9 @@ A3,neu-nv,,,mctq,coaching,\"Regionale training coaching voor alle supervisoren n
 A4,int-nv,,,exit,workload,\"Exitgesprekken structureel met de opleider voeren\",opleider,2025-01-01,2025-12-31,gepland,
 A5,int-nv,umcl,2021-2022/umcl:int/effect/learning_work/low_score,effect,learning_work,\"Het leerwerkplan van elke aios bespreken in het opleidingsoverleg\",opleider,2022-01-10,2023-06-30,afgerond,+5
 A6,anes-nv,,,,,\"Jaarlijkse kwaliteitssessie met alle opleiders en aios-vertegenwoordigers\",RSO-opleidingscommissie,2024-01-01,2024-12-31,afgerond,
+A7,int-nv,meerhaven,2023-2024/meerhaven:int/effect/assessment/low_score,effect,assessment,\"Beoordelingsgesprekken volgens het nieuwe format; opleider en aios bereiden samen voor\",opleider,2025-02-01,2025-12-31,lopend,>= 65
+A8,anes-nv,brakelduin,2023-2024/brakelduin:anes/setq/learner_centeredness/decline,setq,learner_centeredness,\"SETQ-uitkomsten per supervisor bespreken in de vakgroep\",opleider,2025-03-01,2025-10-31,gepland,+5
+A9,anes-nv,zonnestede,2023-2024/zonnestede:anes/setq/total/decline,setq,total,\"Supervisoren volgen de cursus 'teach the teacher'\",opleidingsgroep,2025-01-15,2025-09-30,lopend,>= 72
 ",
     ),
     (

@@ -151,3 +151,57 @@ fn a_suppressed_year_shows_no_number_in_the_department_report() {
     }
     assert!(checked > 0, "the sample has suppressed department years");
 }
+
+#[test]
+fn every_institution_report_has_its_departments_findings_and_actions() {
+    let d = sample_run();
+    let config =
+        opleidingsmonitor::config::Config::load(&d.join("opleidingsmonitor.toml")).unwrap();
+    for inst in config.registry.institutions.keys() {
+        let f = d.join(&format!("output/reports/2023-2024/institution/{inst}.html"));
+        let html = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{inst}: {e}"));
+        assert!(html.contains("id=\"overview\""), "{inst}");
+        assert!(html.contains("<section class=\"department\""), "{inst}");
+        assert!(html.contains("data-kind=\""), "{inst}: findings");
+        let own: Vec<&str> = config
+            .register
+            .actions
+            .iter()
+            .filter(|a| a.institution_id.as_deref() == Some(inst.as_str()))
+            .map(|a| a.action_id.as_str())
+            .collect();
+        assert!(
+            !own.is_empty(),
+            "the sample register has an action for {inst}"
+        );
+        for a in own {
+            assert!(
+                html.contains(&format!("data-action=\"{a}\"")),
+                "{inst}: {a}"
+            );
+        }
+        // Only its own departments' actions.
+        for a in config
+            .register
+            .actions
+            .iter()
+            .filter(|a| a.institution_id.as_deref().is_some_and(|i| i != inst))
+        {
+            assert!(
+                !html.contains(&format!("data-action=\"{}\"", a.action_id)),
+                "{inst}"
+            );
+        }
+    }
+    // Heemdaal: the overdue action, the open visitation condition and the
+    // escalation at its step; a link to each department's report.
+    let h = std::fs::read_to_string(d.join("output/reports/2023-2024/institution/heemdaal.html"))
+        .unwrap();
+    assert!(h.contains("data-action=\"A2\" class=\"overdue-row\""));
+    assert!(h.contains("data-signal=\"S1\""));
+    assert!(h.contains("href=\"../department/heemdaal_int.html\""));
+    assert!(
+        h.contains("2024 ↓") || h.contains("60 ↓"),
+        "the decline's arrow"
+    );
+}

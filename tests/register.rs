@@ -118,8 +118,9 @@ fn the_sample_registers_stories_show_in_the_right_reports_with_the_right_verdict
     };
     let int_row = row("int-nv");
     assert!(int_row.contains("data-evaluated=\"false\""), "{int_row}");
-    // A2 (due 2024-09-30) and A4 (due 2025-12-31) on the tests' today, 2026-11-22.
-    assert!(int_row.contains("data-overdue=\"2\""), "{int_row}");
+    // A2 (due 2024-09-30), A4 (2025-12-31) and A7 (2025-12-31) on the
+    // tests' today, 2026-11-22.
+    assert!(int_row.contains("data-overdue=\"3\""), "{int_row}");
     assert!(int_row.contains("data-conditions=\"2\""), "{int_row}");
     assert!(int_row.contains("S1: bespreking"), "{int_row}");
     assert!(row("anes-nv").contains("data-evaluated=\"true\""));
@@ -258,9 +259,9 @@ fn a_register_with_errors_gives_one_message_per_error_and_writes_nothing() {
         assert_eq!(r.code(), 2, "{}", r.both());
         let out = r.both();
         for expected in [
-            "acties.csv, row 8, column rso, value \"zzz-nv\": unknown RSO",
-            "acties.csv, row 9, column actie, value \"A1\": this action id is used twice",
-            "acties.csv, row 10, column start, value \"31-02-2024x\": not a date",
+            "acties.csv, row 11, column rso, value \"zzz-nv\": unknown RSO",
+            "acties.csv, row 12, column actie, value \"A1\": this action id is used twice",
+            "acties.csv, row 13, column start, value \"31-02-2024x\": not a date",
             "besluiten.csv, row 6, column bevinding, value \"2023-2024/anes-nv/geen-instrument/total/low_score\"",
             "signalen.csv, row 4, column stap, value \"escalatie naar de koning\": write one of",
         ] {

@@ -1,4 +1,9 @@
-//! The COC's institution report: every department of one institution.
+//! The COC's institution report: every department of one institution
+//! across specialties in one overview (instrument × department, with trend
+//! arrows and findings), then per department its signals, points for
+//! improvement, actions (overdue flagged), visitations and escalations,
+//! participation and exit results; then the totals per instrument against
+//! the RSO and region.
 
 use std::collections::BTreeSet;
 
@@ -30,8 +35,200 @@ pub struct InstitutionReport {
     pub generated_on: String,
     /// Instruments with their heat rows (department, its RSO, its region).
     pub instruments: Vec<InstrumentSection>,
+    /// The overview's columns: instruments.
+    pub overview_columns: Vec<String>,
+    /// The overview: per department its total per instrument (with a trend
+    /// arrow) and its numbers of signals and points for improvement.
+    pub overview: Vec<OverviewLine>,
+    /// Per department: its loop.
+    pub departments: Vec<DepartmentBlock>,
     /// Method texts.
     pub method: Vec<String>,
+}
+
+/// A department in the institution overview.
+#[derive(Debug, Clone, Serialize)]
+pub struct OverviewLine {
+    /// Unit id.
+    pub unit_id: String,
+    /// Its name (specialty).
+    pub name: String,
+    /// Its report's file stem.
+    pub file: String,
+    /// Per instrument: the total, and ↑, ↓ or → against the previous cycle
+    /// (a significant change, or none).
+    pub cells: Vec<(ShownCell, String)>,
+    /// Signals.
+    pub signals: usize,
+    /// Points for improvement.
+    pub improvements: usize,
+}
+
+/// One department's loop in the institution report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepartmentBlock {
+    /// Unit id.
+    pub unit_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its report's file stem.
+    pub file: String,
+    /// Signals and points for improvement, in words.
+    pub findings: Vec<FindingView>,
+    /// Its actions.
+    pub actions: Vec<super::cycle::ActionView>,
+    /// Its visitations.
+    pub visitations: Vec<super::cycle::VisitationView>,
+    /// Its escalations.
+    pub escalations: Vec<super::cycle::EscalationView>,
+    /// Participation: instrument, respondents (response rate).
+    pub participation: Vec<(String, String)>,
+    /// The exit grade (1-10) and its n, if measured.
+    pub exit_grade: Option<(String, u64)>,
+}
+
+/// The overview and the per-department blocks.
+fn departments(
+    ctx: &Ctx,
+    names: &Names,
+    inst_id: &str,
+    cycle: &str,
+) -> (Vec<String>, Vec<OverviewLine>, Vec<DepartmentBlock>) {
+    let config = ctx.config;
+    let lang = names.lang;
+    let instruments = versions_in(
+        &config.catalogue,
+        ctx.published,
+        Level::Institution,
+        inst_id,
+        cycle,
+    );
+    let columns = instruments
+        .iter()
+        .map(|(i, _)| names.instrument(i))
+        .collect();
+    let mut lines = Vec::new();
+    let mut blocks = Vec::new();
+    for rso in config.registry.rsos.values() {
+        let (_, units) = super::cycle::members_in(rso, cycle);
+        let unit = crate::domain::DepartmentId::new(inst_id, &rso.specialty).unit_id();
+        if !units.contains(&unit)
+            || !ctx
+                .published
+                .unit_cells(Level::Department, &unit)
+                .iter()
+                .any(|c| c.period == cycle)
+        {
+            continue;
+        }
+        let fs: Vec<_> = super::cycle::rso_findings(ctx, &rso.id, &units, cycle)
+            .into_iter()
+            .filter(|f| f.unit_id == unit)
+            .collect();
+        let count = |k: crate::pdca::Kind| fs.iter().filter(|f| f.kind == k).count();
+        let cells = instruments
+            .iter()
+            .map(|(i, v)| {
+                let cell = find(ctx.published, Level::Department, &unit, i, v, TOTAL, cycle);
+                let change = ctx
+                    .published
+                    .unit_changes(Level::Department, &unit)
+                    .iter()
+                    .find(|c| {
+                        c.instrument == *i
+                            && c.scale_id == TOTAL
+                            && c.period == cycle
+                            && !c.suppressed
+                            && c.reliable
+                    });
+                let arrow = match change.and_then(|c| c.p_value.zip(c.diff_pomp)) {
+                    Some((p, d)) if p < config.rules.significance && d > 0.0 => "↑",
+                    Some((p, d)) if p < config.rules.significance && d < 0.0 => "↓",
+                    Some(_) => "→",
+                    None => "",
+                };
+                (shown(cell, config.floor_of(i, v), names), arrow.to_string())
+            })
+            .collect();
+        let name = names.specialty(&rso.specialty);
+        let file = unit.replace(':', "_");
+        lines.push(OverviewLine {
+            unit_id: unit.clone(),
+            name: name.clone(),
+            file: file.clone(),
+            cells,
+            signals: count(crate::pdca::Kind::Signal),
+            improvements: count(crate::pdca::Kind::Improvement),
+        });
+        let summary = summary_of(&fs, config, names);
+        let quality = super::cycle::loop_view(ctx, names, &rso.id, &units, cycle, &fs);
+        let here = |i: Option<&str>| i == Some(inst_id);
+        let inst_name = names.institution(inst_id);
+        let participation = instruments
+            .iter()
+            .filter_map(|(i, v)| {
+                let c = find(ctx.published, Level::Department, &unit, i, v, TOTAL, cycle)?;
+                let text = if c.suppressed {
+                    shown(Some(c), config.floor_of(i, v), names).text
+                } else {
+                    match c.response_rate {
+                        Some(r) => format!("{} ({})", c.n_respondents, pct(r, lang)),
+                        None => c.n_respondents.to_string(),
+                    }
+                };
+                Some((names.instrument(i), text))
+            })
+            .collect();
+        let exit_grade = config
+            .catalogue
+            .iter()
+            .filter(|d| d.items.iter().any(|i| i.report_as.is_some()))
+            .find_map(|def| {
+                let g = def.grade_subscale()?;
+                let c = find(
+                    ctx.published,
+                    Level::Department,
+                    &unit,
+                    &def.id,
+                    &def.version,
+                    g,
+                    cycle,
+                )?;
+                let text = match c.mean {
+                    Some(m) if !c.suppressed => num(m, 1, lang),
+                    _ => shown(Some(c), config.floor_of(&def.id, &def.version), names).text,
+                };
+                Some((text, c.n_respondents))
+            });
+        blocks.push(DepartmentBlock {
+            unit_id: unit.clone(),
+            name,
+            file,
+            findings: summary
+                .signals
+                .into_iter()
+                .chain(summary.improvements)
+                .collect(),
+            actions: quality
+                .actions
+                .into_iter()
+                .filter(|a| here(a.action.institution_id.as_deref()))
+                .collect(),
+            visitations: quality
+                .visitations
+                .into_iter()
+                .filter(|v| v.unit == inst_name)
+                .collect(),
+            escalations: quality
+                .escalations
+                .into_iter()
+                .filter(|e| here(e.signal.institution_id.as_deref()))
+                .collect(),
+            participation,
+            exit_grade,
+        });
+    }
+    (columns, lines, blocks)
 }
 
 pub(super) fn institution_report(
@@ -149,7 +346,11 @@ pub(super) fn institution_report(
             .collect(),
         });
     }
+    let (overview_columns, overview, departments) = departments(ctx, &names, inst_id, cycle);
     Some(InstitutionReport {
+        overview_columns,
+        overview,
+        departments,
         t: ctx.t.clone(),
         lang: ctx.opts.lang.clone(),
         title: config.title.clone(),
