@@ -234,7 +234,7 @@ fn a_register_with_errors_gives_one_message_per_error_and_writes_nothing() {
     // Unknown RSO; duplicate action id; bad date.
     append(
         "acties",
-        "A7,zzz-nv,,,,,x,opleider,2024-01-01,2024-12-31,lopend,",
+        "A97,zzz-nv,,,,,x,opleider,2024-01-01,2024-12-31,lopend,",
     );
     append(
         "acties",
@@ -242,7 +242,7 @@ fn a_register_with_errors_gives_one_message_per_error_and_writes_nothing() {
     );
     append(
         "acties",
-        "A8,anes-nv,,,,,x,opleider,31-02-2024x,2024-12-31,lopend,",
+        "A98,anes-nv,,,,,x,opleider,31-02-2024x,2024-12-31,lopend,",
     );
     // Unknown finding id (an instrument that does not exist).
     append(
