@@ -205,3 +205,44 @@ fn every_institution_report_has_its_departments_findings_and_actions() {
         "the decline's arrow"
     );
 }
+
+#[test]
+fn an_interim_report_per_rso_per_year_marked_as_interim() {
+    let d = sample_run();
+    let published =
+        read_published(&d.join("output/dataset"), &Catalogue::load(None).unwrap()).unwrap();
+    for rso in ["anes-nv", "int-nv", "neu-nv"] {
+        for year in [2023, 2024] {
+            let base = format!("output/reports/2023-2024/interim/{rso}-{year}");
+            let html = std::fs::read_to_string(d.join(&format!("{base}.html"))).unwrap();
+            let md = std::fs::read_to_string(d.join(&format!("{base}.md"))).unwrap();
+            let banner = format!("Tussenrapportage {year} (cyclus 2023-2024, lopend): niet de formele tweejaarlijkse evaluatie");
+            assert!(
+                html.contains(&format!(
+                    "<div class=\"interim-banner\" role=\"note\">{banner}</div>"
+                )),
+                "{rso} {year}"
+            );
+            assert!(md.contains(&banner), "{rso} {year}");
+            // The RSO's total this year against last year, as published.
+            let total = |y: i32| {
+                published
+                    .unit_cells(Level::Rso, rso)
+                    .iter()
+                    .find(|c| {
+                        c.instrument == "d-rect"
+                            && c.scale_id == "total"
+                            && c.period == y.to_string()
+                    })
+                    .and_then(|c| c.mean_pomp)
+                    .unwrap()
+            };
+            let row = format!(
+                "<tr><td>RSO (gemiddelde)</td><td>D-RECT</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+                format!("{:.0}", total(year - 1)).replace('.', ","),
+                format!("{:.0}", total(year)).replace('.', ",")
+            );
+            assert!(html.contains(&row), "{rso} {year}: {row}");
+        }
+    }
+}

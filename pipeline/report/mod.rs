@@ -22,6 +22,7 @@ pub mod chart;
 mod cycle;
 mod department;
 mod institution;
+mod interim;
 pub mod labels;
 mod region;
 mod rso;
@@ -48,6 +49,8 @@ const T_INSTITUTION_MD: &str = include_str!("../../reports/institution.md.j2");
 const T_BOARD: &str = include_str!("../../reports/board.html.j2");
 const T_DEPARTMENT: &str = include_str!("../../reports/department.html.j2");
 const T_DEPARTMENT_MD: &str = include_str!("../../reports/department.md.j2");
+const T_INTERIM: &str = include_str!("../../reports/interim.html.j2");
+const T_INTERIM_MD: &str = include_str!("../../reports/interim.md.j2");
 const T_BOARD_MD: &str = include_str!("../../reports/board.md.j2");
 const STYLE: &str = include_str!("../../reports/style.css");
 const I18N: &str = include_str!("../../reports/i18n.toml");
@@ -65,6 +68,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("board.html.j2", T_BOARD),
     ("department.html.j2", T_DEPARTMENT),
     ("department.md.j2", T_DEPARTMENT_MD),
+    ("interim.html.j2", T_INTERIM),
+    ("interim.md.j2", T_INTERIM_MD),
     ("board.md.j2", T_BOARD_MD),
     ("style.css", STYLE),
     ("i18n.toml", I18N),
@@ -130,6 +135,7 @@ fn page_value<T: Serialize>(report: &T, style: &str) -> minijinja::Value {
 enum Job {
     Rso(String, String),
     Department(String, String),
+    Interim(String, String, i32),
     Region(String, String),
     Institution(String, String),
 }
@@ -184,6 +190,10 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
             if opts.rso.as_ref().is_none_or(|x| x == id) {
                 let jobs = by_region.entry(&r.region).or_default();
                 jobs.push(Job::Rso(cycle.clone(), id.clone()));
+                // An interim report for each year of the cycle with data.
+                for year in score::years_of(cycle) {
+                    jobs.push(Job::Interim(cycle.clone(), id.clone(), year));
+                }
                 // Its departments' reports (a department without data in
                 // the cycle gets none).
                 for m in &r.members {
@@ -303,6 +313,17 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
                         Some(r) => page("rso", cycle, id, page_value(&r, &style)),
                         None => Ok(Vec::new()),
                     },
+                    Job::Interim(cycle, id, year) => {
+                        match interim::interim_report(ctx, id, *year, cycle) {
+                            Some(r) => page(
+                                "interim",
+                                cycle,
+                                &format!("{id}-{year}"),
+                                page_value(&r, &style),
+                            ),
+                            None => Ok(Vec::new()),
+                        }
+                    }
                     Job::Department(cycle, unit) => {
                         match department::department_report(ctx, unit, cycle) {
                             // `institution_specialty`: no colon in a file name.
@@ -416,6 +437,13 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
                     .unwrap_or_default();
                 let label = match kind.as_str() {
                     "rso" => config.registry.rsos.get(&id).map(|r| r.name.clone()),
+                    "interim" => id.rsplit_once('-').and_then(|(r, y)| {
+                        config
+                            .registry
+                            .rsos
+                            .get(r)
+                            .map(|r| format!("{} {y}", r.name))
+                    }),
                     "region" | "board" => config.registry.regions.get(&id).map(|r| r.name.clone()),
                     "department" => id.split_once('_').map(|(i, s)| {
                         let names = labels::Names {
