@@ -246,3 +246,50 @@ fn an_interim_report_per_rso_per_year_marked_as_interim() {
         }
     }
 }
+
+/// Issue #19 (accessibility, comments): every chart in every HTML report is
+/// an image with a title for screen readers, and identical open answers are
+/// grouped with a count.
+#[test]
+fn every_chart_has_a_title_and_identical_answers_are_grouped() {
+    let d = sample_run();
+    let mut charts = 0;
+    for f in crate::util::files_below(&d.join("output/reports")) {
+        if f.extension().is_none_or(|e| e != "html") {
+            continue;
+        }
+        let html = std::fs::read_to_string(&f).unwrap();
+        for (i, _) in html.match_indices("<svg") {
+            let tag_end = i + html[i..].find('>').unwrap();
+            let tag = &html[i..tag_end];
+            assert!(tag.contains("role=\"img\""), "{}: {tag}", f.display());
+            let rest = &html[tag_end + 1..];
+            assert!(rest.starts_with("<title>"), "{}", f.display());
+            let title = &rest[7..rest.find("</title>").unwrap()];
+            assert!(!title.trim().is_empty(), "{}", f.display());
+            charts += 1;
+        }
+    }
+    assert!(charts > 100, "{charts}");
+    // The generator gives the same top to several leavers of a clinic: one
+    // line with a count, never the same line twice.
+    let int = std::fs::read_to_string(d.join("output/reports/2023-2024/rso/int-nv.html")).unwrap();
+    let exit = &int[int.find("id=\"exit\"").unwrap()..];
+    let exit = &exit[..exit.find("</section>").unwrap()];
+    assert!(exit.contains("×)</span></li>"), "a grouped answer");
+    for list in exit.split("<ul>").skip(1) {
+        let items: Vec<&str> = list[..list.find("</ul>").unwrap()]
+            .split("<li>")
+            .skip(1)
+            .map(|li| {
+                li.split("<span")
+                    .next()
+                    .unwrap()
+                    .trim_end_matches("</li>")
+                    .trim()
+            })
+            .collect();
+        let unique: std::collections::BTreeSet<&&str> = items.iter().collect();
+        assert_eq!(unique.len(), items.len(), "{items:?}");
+    }
+}

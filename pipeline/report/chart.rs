@@ -161,6 +161,54 @@ pub fn heat_text_colour(pomp: f64) -> String {
 /// too little room (many series in a small chart) or plotters fails, a chart
 /// saying "grafiek kon niet worden getekend".
 pub fn trend_svg(chart: &TrendChart, width: u32, height: u32) -> String {
+    // A text alternative: each line's first and last value.
+    let desc: Vec<String> = chart
+        .series
+        .iter()
+        .filter_map(|s| {
+            let pts: Vec<(&str, f64)> = chart
+                .periods
+                .iter()
+                .filter_map(|p| {
+                    let v = s.points.iter().find(|x| x.period == *p)?;
+                    Some((p.as_str(), finite(v.value)?))
+                })
+                .collect();
+            let (first, last) = (pts.first()?, pts.last()?);
+            Some(format!(
+                "{}: {} {:.0}, {} {:.0}",
+                s.label, first.0, first.1, last.0, last.1
+            ))
+        })
+        .collect();
+    accessible(
+        trend_svg_inner(chart, width, height),
+        &chart.title,
+        &desc.join("; "),
+    )
+}
+
+/// Gives an SVG `role="img"`, a `<title>` and a `<desc>`: screen readers
+/// read them, and a browser shows the title on hover.
+fn accessible(svg: String, title: &str, desc: &str) -> String {
+    let Some(end) = svg.find('>') else {
+        return svg;
+    };
+    let (head, rest) = svg.split_at(end);
+    let title = if title.trim().is_empty() {
+        "grafiek"
+    } else {
+        title
+    };
+    format!(
+        "{head} role=\"img\"><title>{}</title><desc>{}</desc>{}",
+        esc(title),
+        esc(desc),
+        &rest[1..]
+    )
+}
+
+fn trend_svg_inner(chart: &TrendChart, width: u32, height: u32) -> String {
     let (w, h) = (width.max(320), height.max(200));
     let drawable = |p: &TrendPoint| finite(p.value).is_some() && chart.periods.contains(&p.period);
     if !chart.series.iter().flat_map(|s| &s.points).any(drawable) {
@@ -173,6 +221,11 @@ pub fn trend_svg(chart: &TrendChart, width: u32, height: u32) -> String {
 /// Draws diverging Likert bars `width` pixels wide (at least 320; 720 suits an
 /// A4 report column); the height follows from the rows and their labels.
 pub fn diverging_svg(d: &Distribution, width: u32) -> String {
+    let desc = format!("{} items; {}", d.rows.len(), d.point_labels.join(", "));
+    accessible(diverging_svg_inner(d, width), &d.title, &desc)
+}
+
+fn diverging_svg_inner(d: &Distribution, width: u32) -> String {
     let w = width.max(320);
     let k = d.rows.iter().map(|r| r.counts.len()).max().unwrap_or(0);
     let k = k.max(d.point_labels.len());
@@ -858,6 +911,7 @@ mod tests {
             diverging_svg(&no_rows, 720),
         ] {
             assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+            assert!(svg.contains(" role=\"img\"><title>"), "{svg}");
             assert!(svg.contains("geen gegevens") && svg.contains("viewBox=\"0 0 "));
         }
     }

@@ -532,12 +532,12 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
             let passes = crate::privacy::comments_publishable(total, floor);
             let (inst, spec) = crate::domain::DepartmentId::parse(unit)
                 .map_or((unit.as_str(), ""), |d| (d.institution, d.specialty));
-            let texts = |part: &str| -> Vec<String> {
+            let texts = |part: &str| -> Vec<(String, usize)> {
                 if !passes {
                     return Vec::new();
                 }
                 let items: Vec<&str> = def.open_items(part).map(|i| i.id.as_str()).collect();
-                let mut v: Vec<String> = ctx
+                let v: Vec<String> = ctx
                     .comments
                     .iter()
                     .filter(|c| {
@@ -549,9 +549,9 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
                     })
                     .map(|c| c.text.clone())
                     .collect();
-                // Sorted, not in order of submission: order could identify.
-                v.sort();
-                v
+                // Identical answers once with a count, not in order of
+                // submission (order could identify).
+                super::department::grouped(v)
             };
             let grade_n = grade_scale
                 .as_ref()

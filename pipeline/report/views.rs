@@ -459,9 +459,9 @@ pub struct ExitView {
     /// Respondents.
     pub n: u64,
     /// Tops (only where the group passes the floor).
-    pub tops: Vec<String>,
+    pub tops: Vec<(String, usize)>,
     /// Tips.
-    pub tips: Vec<String>,
+    pub tips: Vec<(String, usize)>,
 }
 
 pub(super) fn find<'a>(
