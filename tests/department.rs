@@ -293,3 +293,38 @@ fn every_chart_has_a_title_and_identical_answers_are_grouped() {
         assert_eq!(unique.len(), items.len(), "{items:?}");
     }
 }
+
+/// Issue #19: the heatmap follows the region's thresholds (with a second
+/// cue besides colour) and prints n in every cell with a value.
+#[test]
+fn heatmap_cells_follow_the_thresholds_and_show_their_n() {
+    let d = sample_run();
+    let html = std::fs::read_to_string(d.join("output/reports/2023-2024/rso/int-nv.html")).unwrap();
+    let re = regex::Regex::new(
+        r#"<td class="cell([^"]*)" style="background:(#[0-9a-f]{6});[^"]*" title="[^"]*" data-value="([^"]+)">[^<]*<span class="n">n = (\d+)</span></td>"#,
+    )
+    .unwrap();
+    let (mut low, mut high) = (0, 0);
+    for c in re.captures_iter(&html) {
+        let v: f64 = c[3].parse().unwrap();
+        let n: u64 = c[4].parse().unwrap();
+        assert!(n >= 4, "a shown value has at least the floor's respondents");
+        let class = &c[1];
+        if v < 62.5 {
+            assert!(class.contains("band-low"), "{v}: {class}");
+            assert!(
+                c[2].starts_with("#f") && &c[2] != "#f4f4f2",
+                "{v}: orange, {}",
+                &c[2]
+            );
+            low += 1;
+        } else if v >= 75.0 {
+            assert!(class.contains("band-high"), "{v}: {class}");
+            high += 1;
+        } else {
+            assert!(class.contains("band-mid"), "{v}: {class}");
+            assert_eq!(&c[2], "#f4f4f2", "{v}: neutral");
+        }
+    }
+    assert!(low > 5 && high > 5, "{low} {high}");
+}

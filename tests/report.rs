@@ -101,7 +101,9 @@ fn row_cells(html: &str, level: &str, unit: &str, nth: usize) -> Vec<(String, St
         .unwrap_or_else(|| panic!("no row {marker}"))
         .0;
     let row = &html[start..start + html[start..].find("</tr>").unwrap()];
-    let re = regex::Regex::new(r#"<td ([^>]*)>([^<]*)</td>"#).unwrap();
+    // (A value cell prints its n below the value: `<span class="n">`.)
+    let re =
+        regex::Regex::new(r#"<td ([^>]*)>([^<]*)(?:<span class="n">[^<]*</span>)?</td>"#).unwrap();
     re.captures_iter(row)
         .map(|c| (c[1].to_string(), c[2].to_string()))
         .collect()

@@ -148,6 +148,37 @@ pub fn heat_colour(pomp: f64) -> String {
     hex(heat_rgb(pomp))
 }
 
+/// Background colour of a heatmap cell by the region's own thresholds:
+/// below `improvement` an orange that deepens over the 20 points below it,
+/// at or above `strength` a blue that deepens over the 15 points above it,
+/// between them a near-white grey. Colour-blind safe (orange and blue), and
+/// black text reads on every shade.
+pub fn band_colour(pomp: f64, improvement: f64, strength: f64) -> String {
+    if !pomp.is_finite() {
+        return "#dddddd".into();
+    }
+    let mix = |a: (u8, u8, u8), b: (u8, u8, u8), t: f64| {
+        let t = t.clamp(0.0, 1.0);
+        let c = |x: u8, y: u8| (f64::from(x) + (f64::from(y) - f64::from(x)) * t).round() as u8;
+        format!("#{:02x}{:02x}{:02x}", c(a.0, b.0), c(a.1, b.1), c(a.2, b.2))
+    };
+    if pomp < improvement {
+        mix(
+            (0xfd, 0xdb, 0xb8),
+            (0xf1, 0xa3, 0x40),
+            (improvement - pomp) / 20.0,
+        )
+    } else if pomp >= strength {
+        mix(
+            (0xd1, 0xe5, 0xf0),
+            (0x67, 0xa9, 0xcf),
+            (pomp - strength) / 15.0,
+        )
+    } else {
+        "#f4f4f2".into()
+    }
+}
+
 /// Whether dark or light text reads best on `heat_colour(pomp)` ("#000000" or
 /// "#ffffff"), by WCAG contrast; with this palette it is always black.
 pub fn heat_text_colour(pomp: f64) -> String {
@@ -955,6 +986,32 @@ mod tests {
         );
         assert!(svg.contains("geen antwoorden") && svg.contains("n.v.t. 4"));
         assert!(svg.contains(">\n100%\n<"), "the short row is one full bar");
+    }
+
+    #[test]
+    fn band_colours_follow_the_thresholds_and_read_with_black() {
+        let (lo, hi) = (62.5, 75.0);
+        assert_eq!(band_colour(70.0, lo, hi), "#f4f4f2", "between: neutral");
+        assert_eq!(
+            band_colour(62.5, lo, hi),
+            "#f4f4f2",
+            "the threshold itself is not below it"
+        );
+        assert_eq!(band_colour(62.4, lo, hi).len(), 7);
+        assert_ne!(
+            band_colour(52.0, lo, hi),
+            band_colour(62.0, lo, hi),
+            "deeper further below"
+        );
+        assert_eq!(band_colour(30.0, lo, hi), "#f1a340", "capped");
+        assert_eq!(band_colour(75.0, lo, hi), "#d1e5f0");
+        assert_eq!(band_colour(100.0, lo, hi), "#67a9cf");
+        assert_eq!(band_colour(f64::NAN, lo, hi), "#dddddd");
+        for p in [0.0, 40.0, 62.0, 70.0, 75.0, 90.0, 100.0] {
+            let c = band_colour(p, lo, hi);
+            let v = |i: usize| u8::from_str_radix(&c[i..i + 2], 16).unwrap();
+            assert!(dark_text_on([v(1), v(3), v(5)]), "{p}: {c}");
+        }
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub struct RsoReport {
     pub instruments: Vec<InstrumentSection>,
     /// Exit survey per clinic.
     pub exit: Vec<ExitView>,
+    /// The heatmap's legend.
+    pub heat_legend: String,
     /// Method texts.
     pub method: Vec<String>,
     /// Sources: file and sha256.
@@ -644,6 +646,7 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         participation,
         instruments: sections,
         exit,
+        heat_legend: heat_legend(ctx),
         method,
         sources,
     })

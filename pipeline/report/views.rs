@@ -31,6 +31,13 @@ pub struct ShownCell {
     pub indicative: bool,
     /// Tooltip.
     pub title: String,
+    /// Respondents, shown in the cell (not only in the tooltip), where a
+    /// value is shown.
+    pub n: Option<u64>,
+    /// The region's band the value lies in: `low` (below the improvement
+    /// threshold), `mid` or `high` (at or above the strength threshold); a
+    /// second cue besides colour. Empty without a value.
+    pub band: String,
 }
 
 impl ShownCell {
@@ -43,6 +50,8 @@ impl ShownCell {
             suppressed: false,
             indicative: false,
             title: String::new(),
+            n: None,
+            band: String::new(),
         }
     }
 }
@@ -60,6 +69,8 @@ pub(super) fn shown(c: Option<&Cell>, floor: u32, names: &Names) -> ShownCell {
         suppressed: true,
         indicative: false,
         title,
+        n: None,
+        band: String::new(),
     };
     if c.suppressed && c.suppression_reason == Some(crate::domain::SuppressionReason::Secondary) {
         return grey(
@@ -80,15 +91,25 @@ pub(super) fn shown(c: Option<&Cell>, floor: u32, names: &Names) -> ShownCell {
         );
     }
     let p = c.mean_pomp.unwrap_or_default();
+    let rules = &names.config.rules;
+    let band = if p < rules.improvement_pomp {
+        "low"
+    } else if p >= rules.strength_pomp {
+        "high"
+    } else {
+        "mid"
+    };
     ShownCell {
+        n: Some(c.n_respondents),
+        band: band.into(),
         text: format!(
             "{}{}",
             num(p, 0, names.lang),
             if c.reliable { "" } else { "*" }
         ),
         value: Some(p),
-        bg: chart::heat_colour(p),
-        fg: chart::heat_text_colour(p),
+        bg: chart::band_colour(p, rules.improvement_pomp, rules.strength_pomp),
+        fg: "#000000".into(),
         suppressed: false,
         indicative: !c.reliable,
         title: format!(
@@ -162,6 +183,19 @@ fn finding_ref(f: &Finding, config: &Config, names: &Names, version: &str) -> Fi
     }
 }
 
+impl FindingView {
+    /// Counts the references' decisions, open points and actions.
+    fn tally(mut self) -> FindingView {
+        self.decided = self.refs.iter().filter(|r| r.decision.is_some()).count();
+        self.open = self.refs.iter().filter(|r| r.needs_action).count();
+        let mut ids: Vec<String> = self.refs.iter().flat_map(|r| r.actions.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        self.action_ids = ids;
+        self
+    }
+}
+
 /// A finding in words.
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingView {
@@ -173,6 +207,12 @@ pub struct FindingView {
     pub id: String,
     /// Every finding the sentence covers, with decisions and actions.
     pub refs: Vec<FindingRef>,
+    /// How many of them have a decision.
+    pub decided: usize,
+    /// How many still need an action.
+    pub open: usize,
+    /// The actions that answer any of them.
+    pub action_ids: Vec<String>,
     /// The rule's key.
     pub rule: Rule,
     /// Unit id.
@@ -262,12 +302,16 @@ fn describe_in(f: &Finding, config: &Config, names: &Names, version: &str) -> Fi
         kind: f.kind,
         id: f.id().to_string(),
         refs: vec![finding_ref(f, config, names, version)],
+        decided: 0,
+        open: 0,
+        action_ids: Vec::new(),
         rule: f.rule,
         unit_id: f.unit_id.clone(),
         instrument: f.instrument.clone(),
         scale_id: f.scale_id.clone(),
         scales: vec![f.scale_id.clone()],
     }
+    .tally()
 }
 
 /// Strengths, improvement points and signals in words.
@@ -387,6 +431,7 @@ pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> Summ
                 .map(|f| finding_ref(f, config, names, &version))
                 .collect();
         }
+        let v = v.tally();
         match kind {
             Kind::Strength => s.strengths.push(v),
             Kind::Improvement => s.improvements.push(v),
@@ -555,6 +600,18 @@ impl Ctx<'_> {
                 )
             })
     }
+}
+
+/// The heatmap's legend: the region's bands in words.
+pub(super) fn heat_legend(ctx: &Ctx) -> String {
+    let (t, lang, r) = (ctx.t, ctx.opts.lang.as_str(), &ctx.config.rules);
+    fill(
+        &t["heat_legend"],
+        &[
+            ("improvement", threshold(r.improvement_pomp, lang)),
+            ("strength", threshold(r.strength_pomp, lang)),
+        ],
+    )
 }
 
 pub(super) fn method_texts(ctx: &Ctx) -> Vec<String> {
