@@ -337,13 +337,16 @@ pub(super) fn interim_report(
     }
     // The year's findings: the same rules on the year's cells (declines
     // and "two cycles running" belong to the biennial report).
-    let fs: Vec<_> = crate::pdca::findings(ctx.published, &y, &config.rules)
-        .into_iter()
+    let fs: Vec<_> = ctx
+        .findings(&y)
+        .0
+        .iter()
         .filter(|f| match f.level {
             Level::Rso => f.unit_id == rso_id,
             Level::Department => units.contains(&f.unit_id),
             _ => false,
         })
+        .cloned()
         .collect();
     let quality = super::cycle::loop_view(ctx, &names, rso_id, &units, cycle, &[]);
     Some(InterimReport {

@@ -289,7 +289,18 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
     let found_rows: std::sync::Mutex<BTreeMap<String, Vec<crate::table::FindingRow>>> =
         std::sync::Mutex::new(BTreeMap::new());
     let render_region = |scoped: &Published, jobs: &[Job]| -> Result<Vec<PathBuf>> {
-        let found = found_for(&finding_cycles);
+        // Findings per cycle, and per year for the interim reports: each
+        // made once for all reports of the region.
+        let periods: Vec<String> = finding_cycles
+            .iter()
+            .cloned()
+            .chain(
+                selected
+                    .iter()
+                    .flat_map(|c| score::years_of(c).into_iter().map(|y| y.to_string())),
+            )
+            .collect();
+        let found = found_for(&periods);
         let ctx = Ctx {
             published: scoped,
             found: &found,
