@@ -208,7 +208,40 @@ pub fn report_stamps(config: &Config, lang: &str) -> std::collections::BTreeMap<
     base.update(format!("{:?}", config.register.visitations).as_bytes());
     base.update(format!("{:?}", config.register.escalations).as_bytes());
     base.update(format!("{:?}", config.register.calendar).as_bytes());
-    base.update(today().to_string().as_bytes());
+    // Not today itself: a scheduled daily run must not render every cycle
+    // again when nothing it shows changed. What today decides: which
+    // actions, conditions and escalations are past their date, and which
+    // calendar months have passed.
+    let today = today();
+    let reg = &config.register;
+    for a in reg.actions.iter().filter(|a| a.overdue(today)) {
+        base.update(format!("overdue {}\n", a.action_id).as_bytes());
+    }
+    for v in reg
+        .visitations
+        .iter()
+        .filter(|v| v.open() && v.due.is_some_and(|d| d < today))
+    {
+        base.update(format!("late {} {}\n", v.visitation_id, v.item).as_bytes());
+    }
+    for e in reg
+        .escalations
+        .iter()
+        .filter(|e| e.open() && e.next_date.is_some_and(|d| d < today))
+    {
+        base.update(format!("late {}\n", e.signal_id).as_bytes());
+    }
+    for e in &reg.calendar {
+        let (y, m) = (e.year, e.month.unwrap_or(12));
+        let end = if m == 12 {
+            chrono::NaiveDate::from_ymd_opt(y + 1, 1, 1)
+        } else {
+            chrono::NaiveDate::from_ymd_opt(y, m + 1, 1)
+        };
+        if end.is_some_and(|end| today >= end) {
+            base.update(format!("passed {} {} {y} {m}\n", e.rso_id, e.event).as_bytes());
+        }
+    }
     base.update(std::fs::read(&config.paths.registry).unwrap_or_default());
     if let Some(dir) = &config.templates {
         for (name, _) in crate::report::TEMPLATES {
