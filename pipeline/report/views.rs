@@ -500,6 +500,7 @@ pub(super) fn method_texts(ctx: &Ctx) -> Vec<String> {
             &[("floor", c.privacy_floor.to_string())],
         ),
         t["thresholds_note"].clone(),
+        t["method_masked"].clone(),
         fill(
             &t["method_rules"],
             &[
