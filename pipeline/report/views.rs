@@ -538,6 +538,9 @@ pub(super) fn change_views(
                     match hidden_because(ctx, *level, unit, ch) {
                         // Hidden to protect another group: not "too few".
                         Some(SuppressionReason::Secondary) => names.t["hidden_short"].clone(),
+                        Some(SuppressionReason::NotPublished) => {
+                            names.t["not_published_short"].clone()
+                        }
                         _ => fill(
                             &names.t["suppressed_short"],
                             &[(
