@@ -181,6 +181,14 @@ pub enum SuppressionReason {
     /// Passes the floor, but hidden so that a suppressed cell cannot be
     /// recovered by subtraction (a complement).
     Secondary,
+    /// Passes the floor, but outside the tables that are published, by a
+    /// rule that says which linked tables are (`privacy::publish`): an
+    /// institution's total where it is one department or where one of its
+    /// departments is hidden, a department's year where its other year or
+    /// its cycle is hidden. Recovering such a cell reveals no small group,
+    /// so the checkers do not count it; it protects what it is linked to
+    /// only as far as it cannot itself be worked out.
+    NotPublished,
 }
 
 impl SuppressionReason {
@@ -189,14 +197,19 @@ impl SuppressionReason {
         match self {
             SuppressionReason::MinN => "min_n",
             SuppressionReason::Secondary => "secondary",
+            SuppressionReason::NotPublished => "not_published",
         }
     }
 
     /// Parses the `suppression_reason` column.
     pub fn parse(s: &str) -> Option<SuppressionReason> {
-        [SuppressionReason::MinN, SuppressionReason::Secondary]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [
+            SuppressionReason::MinN,
+            SuppressionReason::Secondary,
+            SuppressionReason::NotPublished,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
     }
 }
 
@@ -423,6 +436,10 @@ mod tests {
             Some(SuppressionReason::MinN)
         );
         assert_eq!(SuppressionReason::Secondary.as_str(), "secondary");
+        assert_eq!(
+            SuppressionReason::parse("not_published"),
+            Some(SuppressionReason::NotPublished)
+        );
     }
 
     #[test]

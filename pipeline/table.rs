@@ -337,6 +337,52 @@ impl Published {
         unit_range(&self.cells, level, unit, |c| (c.level, &c.unit_id))
     }
 
+    /// A unit's cell of one instrument and scale in a year, as a reader can
+    /// see it: the year's own cell, or, where that year is left out of the
+    /// published tables (`not_published`) because its cycle holds no other
+    /// year, the cycle's cell, which pools exactly the same answers (an
+    /// instrument run every other year). None where neither is there.
+    pub fn year_cell(
+        &self,
+        level: Level,
+        unit: &str,
+        instrument: &str,
+        scale: &str,
+        year: i32,
+    ) -> Option<&Cell> {
+        let cells = self.unit_cells(level, unit);
+        let y = year.to_string();
+        let of = |c: &&Cell| c.instrument == instrument && c.scale_id == scale;
+        let own = cells.iter().filter(of).find(|c| c.period == y)?;
+        if own.suppression_reason != Some(SuppressionReason::NotPublished) {
+            return Some(own);
+        }
+        // The same version: a cycle whose version changed has a cell per
+        // version, each pooling its own years.
+        let same = |c: &&Cell| of(c) && c.instrument_version == own.instrument_version;
+        let cycle = cells.iter().filter(same).find(|c| {
+            c.is_cycle()
+                && crate::domain::Period::parse(&c.period)
+                    .is_some_and(|p| p.years().contains(&year))
+        })?;
+        let alone = crate::domain::Period::parse(&cycle.period)
+            .map(|p| p.years())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|other| *other != year)
+            .all(|other| {
+                !cells
+                    .iter()
+                    .filter(same)
+                    .any(|c| c.period == other.to_string())
+            });
+        Some(if alone && cycle.n_respondents == own.n_respondents {
+            cycle
+        } else {
+            own
+        })
+    }
+
     /// The changes of one unit (sorted like the cells).
     pub fn unit_changes(&self, level: Level, unit: &str) -> &[Change] {
         unit_range(&self.changes, level, unit, |c| (c.level, &c.unit_id))

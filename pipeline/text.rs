@@ -93,6 +93,12 @@ pub fn mask_emails(s: &str) -> Cow<'_, str> {
 /// answer is published only in a group's report; these details identify
 /// people whatever the group.
 pub fn mask_contact_details(s: &str) -> Cow<'_, str> {
+    mask_contact_details_counted(s).0
+}
+
+/// `mask_contact_details`, and how many details it masked (for the count
+/// a report gives; the values themselves are not kept).
+pub fn mask_contact_details_counted(s: &str) -> (Cow<'_, str>, u32) {
     static PATTERNS: std::sync::LazyLock<[(regex::Regex, &str); 4]> = std::sync::LazyLock::new(
         || {
             let re = |p: &str| regex::Regex::new(p).expect("static regex");
@@ -118,13 +124,18 @@ pub fn mask_contact_details(s: &str) -> Cow<'_, str> {
         },
     );
     let mut out = Cow::Borrowed(s);
+    let mut count = 0u32;
     // The e-mail pattern last: a web address may hold an '@'.
     for (re, marker) in PATTERNS.iter() {
-        if let Cow::Owned(o) = re.replace_all(&out, *marker) {
+        let replaced = re.replace_all(&out, |_: &regex::Captures| {
+            count += 1;
+            *marker
+        });
+        if let Cow::Owned(o) = replaced {
             out = Cow::Owned(o);
         }
     }
-    out
+    (out, count)
 }
 
 /// How many characters of a value a message or quarantine record shows.

@@ -351,3 +351,65 @@ fn streamed_exports_give_the_same_dataset_as_exports_read_whole() {
     let again = d.run_env(&["ingest", "-c", "opleidingsmonitor.toml"], &streamed);
     assert!(again.stdout().contains("Nothing new"), "{}", again.both());
 }
+
+/// Issue #20: an open answer names a supervisor who is only another row's
+/// respondent, with a phone number. Neither reaches the dataset, read whole
+/// or streamed (the streamed reading collects the names in its check pass),
+/// and the answer keeps the counts.
+#[test]
+fn a_name_from_another_row_is_masked_read_whole_and_streamed() {
+    let export = "Datum,Ziekenhuis,Specialisme,Naam,Q1,Q2,Q3,Q4,Q5,Q6,Q7,Q8,Tops
+2024-03-01,Ziekenhuis A,Anesthesiologie,Anna Bakker,4,4,4,4,4,4,4,4,Supervisor Jansen (06-12345678) was vaak afwezig
+2024-03-02,Ziekenhuis A,Anesthesiologie,Piet Jansen,3,3,3,3,3,3,3,3,Goed
+2024-03-03,Ziekenhuis A,Anesthesiologie,Kees Visser,3,3,3,3,3,3,3,3,Bakker en ik
+";
+    let profile = r#"
+instrument = "exit"
+version = "example"
+files = ["exit_*.csv"]
+[columns]
+submitted_on = "Datum"
+institution = "Ziekenhuis"
+specialty = "Specialisme"
+respondent = "Naam"
+[items]
+"Tops" = "exit_tops"
+[[item_patterns]]
+regex = '^Q(\d+)$'
+item = "exit_q{1:02}"
+"#;
+    for env in [&[][..], &[("OPLEIDINGSMONITOR_STREAM_BYTES", "0")][..]] {
+        let d = Dir::new();
+        d.write(
+            "opleidingsmonitor.toml",
+            "[paths]\nregistry = \"registry.toml\"\nprofiles = \"profiles\"\nkey_file = \"k.key\"\n",
+        );
+        d.write("registry.toml", crate::util::REGISTRY);
+        d.write("profiles/exit.toml", profile);
+        d.write("inbox/exit_2024.csv", export);
+        let r = d.run_env(&["ingest", "-c", "opleidingsmonitor.toml"], env);
+        assert_eq!(r.code(), 0, "{env:?} {}", r.both());
+        let mut texts: Vec<(String, String, String)> = table(&d, "dataset/comments")
+            .iter()
+            .map(|c| {
+                (
+                    get(c, "text").unwrap().to_string(),
+                    get(c, "masked_names").unwrap().to_string(),
+                    get(c, "masked_details").unwrap().to_string(),
+                )
+            })
+            .collect();
+        texts.sort();
+        let expected = [
+            ("Goed", "0", "0"),
+            (
+                "Supervisor [naam verwijderd] ([telefoonnummer verwijderd]) was vaak afwezig",
+                "1",
+                "1",
+            ),
+            ("[naam verwijderd] en ik", "1", "0"),
+        ]
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()));
+        assert_eq!(texts, expected, "{env:?}");
+    }
+}

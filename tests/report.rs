@@ -19,7 +19,9 @@ fn region() -> Dir {
     synth::write_sample_region(d.path(), &cat, 20191).unwrap();
     // Two more exit answers for UMC Lindenburg internal medicine (a group
     // that passes the floor), whose open answers try to run a script and a
-    // spreadsheet formula.
+    // spreadsheet formula, and name a supervisor with a phone number. The
+    // supervisor's name (Jansen) is in the export only as another row's
+    // respondent: it must still be masked.
     let mut book = rust_xlsxwriter::Workbook::new();
     let s = book.add_worksheet();
     s.write_string(0, 0, "Exitenquête — extra").unwrap();
@@ -49,7 +51,7 @@ fn region() -> Dir {
             "<script>alert(1)</script>",
             "=HYPERLINK(\"http://example.org\",\"klik\")",
         ),
-        ("Goede sfeer & <b>veel</b> onderwijs", "+31 6 bellen"),
+        ("Goede sfeer & <b>veel</b> onderwijs", HIDDEN_TIP),
     ]
     .iter()
     .enumerate()
@@ -59,7 +61,8 @@ fn region() -> Dir {
             .unwrap();
         s.write_string(r, 1, "UMCL").unwrap();
         s.write_string(r, 2, "Interne geneeskunde").unwrap();
-        s.write_string(r, 3, format!("Extra Aios {r}")).unwrap();
+        s.write_string(r, 3, ["Piet Jansen", "Extra Aios 3"][r as usize - 2])
+            .unwrap();
         s.write_string(r, 4, format!("extra{r}@umclindenburg.example.nl"))
             .unwrap();
         for c in 5..13 {
@@ -86,6 +89,10 @@ fn region() -> Dir {
     }
     d
 }
+
+/// The hidden comment: a name the export holds only in another row, and a
+/// phone number (the example of issue #20).
+const HIDDEN_TIP: &str = "+31 6 bellen. Supervisor Jansen (06-12345678) was vaak afwezig";
 
 fn read(d: &Dir, rel: &str) -> String {
     std::fs::read_to_string(d.join(&format!("output/reports/{rel}")))
@@ -228,14 +235,18 @@ fn every_unit_gets_its_report_with_the_aggregates_numbers_and_its_stories() {
         suppressed_seen > 20,
         "the sample has suppressed cells to check ({suppressed_seen})"
     );
-    // The small neurology department (three aios): nothing of it is shown
-    // in its RSO's report; in 2019-2020 it had three respondents: "n < 4".
+    // The small neurology department: in 2023-2024 it has four
+    // respondents, the floor, and is shown, as indicative (it was hidden as
+    // a complement before the publication rules: its one small year no
+    // longer needs its cycle hidden, since its other year is left out of
+    // the published tables instead); in 2019-2020 it had three: "n < 4".
     let neu = read(&d, "2023-2024/rso/neu-nv.html");
     let small = row_cells(&neu, "department", "brakelduin:neu", 0);
     assert!(
-        small
-            .iter()
-            .all(|(a, t)| a.contains("suppressed") && (t == "n &lt; 4" || t == "verborgen")),
+        small.iter().any(|(a, _)| a.contains("data-value"))
+            && small
+                .iter()
+                .all(|(a, _)| a.contains("title=\"n = 4,") || a.contains("suppressed")),
         "{small:?}"
     );
     let early = read(&d, "2019-2020/rso/neu-nv.html");
@@ -590,4 +601,129 @@ fn a_change_says_too_few_only_where_a_cell_is_below_the_floor() {
         "the sample has changes hidden for too few respondents"
     );
     eprintln!("change rows: {too_few} too few, {hidden} hidden to protect");
+}
+
+#[test]
+fn a_supervisor_named_in_another_row_and_a_phone_number_are_not_published() {
+    let d = region();
+    let scrubbed =
+        "+31 6 bellen. Supervisor [naam verwijderd] ([telefoonnummer verwijderd]) was vaak afwezig";
+    let comments = opleidingsmonitor::dataset::read_comments(&d.join("output/dataset")).unwrap();
+    let row = comments
+        .iter()
+        .find(|c| c.text.contains("was vaak afwezig"))
+        .expect("the hidden comment is stored");
+    assert_eq!(row.text, scrubbed);
+    // One name and one phone number masked; only the count is kept.
+    assert_eq!((row.masked_names, row.masked_details), (1, 1));
+    // The sample's comments hold e-mail addresses, all counted.
+    let details: u64 = comments.iter().map(|c| c.masked_details as u64).sum();
+    let by_hand = comments
+        .iter()
+        .map(|c| c.text.matches("verwijderd]").count() as u64)
+        .sum::<u64>()
+        - comments
+            .iter()
+            .map(|c| c.text.matches("[naam verwijderd]").count() as u64)
+            .sum::<u64>();
+    assert!(details > 10, "{details}");
+    assert_eq!(
+        details, by_hand,
+        "counts agree with the markers in the texts"
+    );
+    // The RSO report shows the scrubbed answer and says what is masked.
+    let md = read(&d, "2023-2024/rso/int-nv.md");
+    // (Markdown escapes the brackets.)
+    assert!(
+        md.contains(r"Supervisor \[naam verwijderd\] (\[telefoonnummer verwijderd\])"),
+        "the answer is shown"
+    );
+    assert!(md.contains("in open antwoorden worden bij het inlezen vervangen"));
+    for (rel, bytes) in crate::util::report_files(d.path()) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("Jansen"), "{rel} names Jansen");
+        assert!(!text.contains("12345678"), "{rel} has the phone number");
+    }
+}
+
+/// The text of every file the run wrote below `output/`: HTML, Markdown,
+/// SVG and JSON as they are, each part of a workbook unzipped (its strings
+/// are XML), each Parquet table read back as text.
+fn output_texts(d: &Dir) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for p in crate::util::files_below(&d.join("output")) {
+        let rel = p.display().to_string();
+        match p.extension().and_then(|x| x.to_str()) {
+            Some("xlsx") => {
+                let mut zip = zip::ZipArchive::new(std::fs::File::open(&p).unwrap()).unwrap();
+                for i in 0..zip.len() {
+                    let mut f = zip.by_index(i).unwrap();
+                    let name = f.name().map(|n| n.to_string()).unwrap_or_default();
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(&mut f, &mut bytes).unwrap();
+                    out.push((
+                        format!("{rel}:{name}"),
+                        String::from_utf8_lossy(&bytes).into_owned(),
+                    ));
+                }
+            }
+            Some("parquet") => {}
+            _ => out.push((
+                rel,
+                String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned(),
+            )),
+        }
+    }
+    let tables = opleidingsmonitor::dataset::read_table_as_text(&d.join("output")).unwrap();
+    let mut text = String::new();
+    for row in &tables {
+        for v in row.values().flatten() {
+            text.push_str(v);
+            text.push('\n');
+        }
+    }
+    out.push(("output/**/*.parquet".into(), text));
+    out
+}
+
+#[test]
+fn no_output_file_holds_a_name_or_phone_number_from_the_exports() {
+    let d = region();
+    let mut ids = synth::sample_identifiers(20191);
+    ids.extend(
+        [
+            "Piet Jansen",
+            "Jansen",
+            "Extra Aios 3",
+            "06-12345678",
+            "12345678)",
+        ]
+        .map(String::from),
+    );
+    // The exports hold them (the test would prove nothing otherwise): the
+    // sample's comments carry e-mail addresses, the extra export the name
+    // and the phone number.
+    let texts = output_texts(&d);
+    assert!(texts.iter().any(|(f, _)| f.ends_with(".html")));
+    assert!(texts
+        .iter()
+        .any(|(f, _)| f.contains("tables.xlsx:xl/sharedStrings.xml")));
+    assert!(texts.iter().any(|(f, _)| f.ends_with(".md")));
+    let all: usize = texts.iter().map(|(_, t)| t.len()).sum();
+    assert!(all > 1_000_000, "{all} bytes of output read");
+    assert!(texts.iter().any(|(_, t)| t.contains("[e-mail verwijderd]")));
+    let mut found = Vec::new();
+    for (file, text) in &texts {
+        for id in &ids {
+            if text.contains(id.as_str()) {
+                found.push(format!("{id:?} in {file}"));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "{} found: {:?}",
+        found.len(),
+        &found[..found.len().min(20)]
+    );
 }

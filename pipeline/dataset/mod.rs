@@ -47,8 +47,11 @@ use crate::error::{Error, Result};
 use crate::ingest::{FileOutcome, QuarantineRecord, Response};
 use crate::instrument::Instrument;
 
+pub mod comments;
 pub mod published;
 pub mod tables;
+
+pub use comments::{read_comments, CommentRow};
 
 const STAGING: &str = ".staging";
 const READY: &str = "READY";
@@ -766,6 +769,7 @@ fn partition_frames(files: &[Pending]) -> Result<(DataFrame, Option<DataFrame>)>
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut text_of: Vec<IdxSize> = Vec::new();
     let (mut t_item, mut t_scale, mut text) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut t_names, mut t_details) = (Vec::new(), Vec::new());
     for p in files {
         let inst = &p.instrument;
         for r in &p.responses {
@@ -786,7 +790,9 @@ fn partition_frames(files: &[Pending]) -> Result<(DataFrame, Option<DataFrame>)>
                 text_of.push(k);
                 t_item.push(it.id.as_str());
                 t_scale.push(it.subscale.as_str());
-                text.push(t.as_str());
+                text.push(t.text.as_str());
+                t_names.push(t.names);
+                t_details.push(t.details);
             }
         }
     }
@@ -822,6 +828,8 @@ fn partition_frames(files: &[Pending]) -> Result<(DataFrame, Option<DataFrame>)>
                 Column::new("item_id".into(), t_item),
                 Column::new("scale_id".into(), t_scale),
                 Column::new("text".into(), text),
+                Column::new(comments::MASKED_NAMES.into(), t_names),
+                Column::new(comments::MASKED_DETAILS.into(), t_details),
             ],
         )?)
     };
@@ -1097,25 +1105,6 @@ pub fn manifest_fingerprint(entries: &[ManifestEntry]) -> String {
     hex::encode(Sha256::digest(lines.join("\n").as_bytes()))
 }
 
-/// One open answer, as the reports read it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CommentRow {
-    /// Instrument (from the partition).
-    pub instrument: String,
-    /// Year (from the partition).
-    pub year: i32,
-    /// Institution.
-    pub institution_id: String,
-    /// Specialty.
-    pub specialty: String,
-    /// RSO.
-    pub rso_id: Option<String>,
-    /// Item.
-    pub item_id: String,
-    /// The text, identifiers already masked on ingest.
-    pub text: String,
-}
-
 /// A text column of a frame read from `path`, nulls kept.
 pub(crate) fn text_column(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<String>>> {
     let e = pl_err(path);
@@ -1127,35 +1116,6 @@ pub(crate) fn text_column(df: &DataFrame, name: &str, path: &Path) -> Result<Vec
         .iter()
         .map(|v| v.map(str::to_string))
         .collect())
-}
-
-/// Every open answer in the dataset.
-pub fn read_comments(root: &Path) -> Result<Vec<CommentRow>> {
-    let mut out = Vec::new();
-    for path in committed_parts(root, "comments")? {
-        let (instrument, year) = partition_of(&path);
-        let df = read_parquet(&path)?;
-        let col = |n: &str| text_column(&df, n, &path);
-        let (inst, spec, rso, item, text) = (
-            col("institution_id")?,
-            col("specialty")?,
-            col("rso_id")?,
-            col("item_id")?,
-            col("text")?,
-        );
-        for i in 0..df.height() {
-            out.push(CommentRow {
-                instrument: instrument.clone(),
-                year,
-                institution_id: inst[i].clone().unwrap_or_default(),
-                specialty: spec[i].clone().unwrap_or_default(),
-                rso_id: rso[i].clone(),
-                item_id: item[i].clone().unwrap_or_default(),
-                text: text[i].clone().unwrap_or_default(),
-            });
-        }
-    }
-    Ok(out)
 }
 
 /// `name` equals one of `values`.

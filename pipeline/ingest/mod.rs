@@ -22,6 +22,7 @@ pub mod guard;
 pub mod limits;
 pub mod profile;
 pub mod pseudonym;
+pub mod scrub;
 pub mod stream;
 
 #[cfg(test)]
@@ -38,7 +39,8 @@ use crate::text::{echo, quoted_list, trim};
 use decode::{column_letters, FileProblem, RawRow};
 use limits::Limits;
 use profile::{ColumnRole, Layout, Profile};
-use pseudonym::{mask_identifiers, PseudonymKey};
+use pseudonym::PseudonymKey;
+use scrub::{ExportNames, Scrubbed};
 
 /// Shown instead of an identifier's value in messages and quarantine.
 pub const MASKED: &str = "<verborgen>";
@@ -71,8 +73,9 @@ pub struct Response {
     /// (item index in the instrument, value; None = not applicable),
     /// already reverse-keyed.
     pub answers: Vec<(usize, Option<f64>)>,
-    /// (item index, open text with identifiers masked).
-    pub comments: Vec<(usize, String)>,
+    /// (item index, open text with the export's names and contact details
+    /// masked, and how many).
+    pub comments: Vec<(usize, Scrubbed)>,
     /// The id was made from the row's content (no platform id).
     pub content_id: bool,
 }
@@ -213,7 +216,16 @@ pub fn ingest_bytes_limited(bytes: &[u8], ctx: &Context, limits: &Limits) -> Fil
             .any(|r| r.cells.get(i).is_some_and(|c| !c.trim().is_empty()))
     };
     let mut out = match Columns::resolve(&headings, &has_value, ctx, limits) {
-        Ok(cols) => {
+        Ok(mut cols) => {
+            // Every name of the export, before a row is placed: an answer
+            // may name someone rated or answering in another row.
+            for row in data {
+                for &i in &cols.name_columns() {
+                    if let Some(c) = row.cells.get(i) {
+                        cols.names.add(c);
+                    }
+                }
+            }
             let mut out = FileOutcome::default();
             let mut placer = Placer::new(cols);
             for row in data {
@@ -406,6 +418,9 @@ struct Columns {
     subject: Option<usize>,
     role: Option<usize>,
     identifiers: Vec<usize>,
+    /// The names of everyone the export identifies, masked in open answers
+    /// (filled from every row before the first is placed).
+    names: ExportNames,
     /// (column, item index in the instrument)
     items: Vec<(usize, usize)>,
     /// Columns whose values are masked in messages.
@@ -450,6 +465,7 @@ impl Columns {
             subject: None,
             role: None,
             identifiers: Vec::new(),
+            names: ExportNames::default(),
             items: Vec::new(),
             masked: vec![false; headings.len()],
             ragged: p.format == profile::Format::Xlsx,
@@ -625,6 +641,14 @@ impl Columns {
             )));
         }
         Ok(cols)
+    }
+
+    /// The columns that name people: respondent, rated supervisor and
+    /// identifiers.
+    fn name_columns(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self.respondent.into_iter().chain(self.subject).collect();
+        v.extend(&self.identifiers);
+        v
     }
 
     /// A quarantine record for one cell: the value of an identifier column
@@ -810,11 +834,7 @@ impl Columns {
             }
             let item = &inst.items[idx];
             if item.kind == ItemKind::Text {
-                let mut ids: Vec<&str> = Vec::new();
-                ids.extend(respondent_raw);
-                ids.extend(subject_raw);
-                ids.extend(self.identifiers.iter().map(|&i| cell(i)));
-                comments.push((idx, mask_identifiers(text, &ids)));
+                comments.push((idx, self.names.scrub(text)));
                 continue;
             }
             let value = self

@@ -6,9 +6,9 @@
 //! while nobody holding only the dataset can reverse or re-compute it. This
 //! module owns the key (load, or create with mode 0600, atomically: a first
 //! run that dies or fills the disk leaves no key or a whole one, never a
-//! short one) and the hashing; it also masks identifiers inside free text.
-//! It does not decide which columns are identifiers: the source profile
-//! does.
+//! short one) and the hashing. It does not decide which columns are
+//! identifiers (the source profile does), nor mask names in open answers
+//! (`scrub` does).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -247,44 +247,6 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Replaces every contact detail (e-mail and web addresses, phone numbers,
-/// BSN-like numbers: `text::mask_contact_details`), and every given
-/// identifier and its name parts (a surname alone too), in free text by a
-/// placeholder. Names of people the export does not identify cannot be
-/// found this way; the README says so.
-pub fn mask_identifiers(text: &str, identifiers: &[&str]) -> String {
-    let mut out = crate::text::mask_contact_details(text).into_owned();
-    // Titles and particles are not identifying on their own.
-    const SKIP: &[&str] = &[
-        "dr", "drs", "prof", "mr", "mw", "dhr", "van", "der", "den", "de", "het", "ter", "ten",
-    ];
-    let mut parts: Vec<String> = Vec::new();
-    for id in identifiers {
-        let id = id.trim();
-        if id.is_empty() || id.contains('@') {
-            continue;
-        }
-        parts.push(id.to_string());
-        for p in id.split(|c: char| !c.is_alphanumeric()) {
-            if p.chars().count() >= 3 && !SKIP.contains(&p.to_lowercase().as_str()) {
-                parts.push(p.to_string());
-            }
-        }
-    }
-    // Longest first, so "Jan de Vries" goes before "Vries".
-    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in parts {
-        // Most comments name nobody: compile a pattern only for a part that
-        // occurs at all.
-        if !out.to_lowercase().contains(&p.to_lowercase()) {
-            continue;
-        }
-        let re = regex::Regex::new(&format!(r"(?i)\b{}\b", regex::escape(&p))).expect("escaped");
-        out = re.replace_all(&out, "[naam verwijderd]").into_owned();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,19 +290,6 @@ mod tests {
         assert_eq!(k1.pseudonym("r", "x"), k2.pseudonym("r", "x"));
         let missing = dir.path().join("nope.key");
         assert!(PseudonymKey::load(&missing, false).is_err());
-    }
-
-    #[test]
-    fn identifiers_are_masked_in_free_text() {
-        let t = mask_identifiers(
-            "Dr. Jan de Vries (jan.devries@ziekenhuis.nl) gaf goede feedback; Vries is top",
-            &["Dr. Jan de Vries"],
-        );
-        assert!(
-            !t.contains("Jan") && !t.contains("Vries") && !t.contains('@'),
-            "{t}"
-        );
-        assert!(t.contains("goede feedback"));
     }
 
     /// Regression: a first run on a full disk left a 0-byte key file, and
@@ -396,38 +345,5 @@ mod tests {
         std::fs::write(&path, "").unwrap();
         let err = PseudonymKey::load(&path, true).unwrap_err().to_string();
         assert!(err.contains("is empty") && err.contains("delete"), "{err}");
-    }
-
-    #[test]
-    fn a_named_supervisor_and_a_phone_number_are_masked_in_an_answer() {
-        let t = mask_identifiers(
-            "Supervisor Jansen (06-12345678) was vaak afwezig",
-            &["Dr. P. Jansen"],
-        );
-        assert_eq!(
-            t,
-            "Supervisor [naam verwijderd] ([telefoonnummer verwijderd]) was vaak afwezig"
-        );
-        let t = mask_identifiers(
-            "Bel +31 6 1234 5678 of 020 123 4567, zie www.voorbeeld.nl/p?id=3 of https://x.nl; BSN 123456782 en 123.456.782; mail a.b@c.nl",
-            &[],
-        );
-        for leaked in [
-            "1234",
-            "4567",
-            "voorbeeld",
-            "x.nl",
-            "123456782",
-            "456",
-            "a.b@",
-        ] {
-            assert!(!t.contains(leaked), "{leaked} in {t}");
-        }
-        assert_eq!(t.matches("[telefoonnummer verwijderd]").count(), 2, "{t}");
-        assert_eq!(t.matches("[link verwijderd]").count(), 2, "{t}");
-        assert_eq!(t.matches("[nummer verwijderd]").count(), 2, "{t}");
-        // Years, grades and dates stay.
-        let plain = "In 2024 een 8 gegeven, op 01-03-2024 besproken; 12 diensten.";
-        assert_eq!(mask_identifiers(plain, &[]), plain);
     }
 }

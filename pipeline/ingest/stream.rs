@@ -11,7 +11,9 @@
 //!    (the encoding is decided as `decode::decode_text` decides it);
 //! 2. a check of the whole file without placing a row: the CSV syntax, the
 //!    row and cell limits, the header rows and the columns (every reason to
-//!    refuse the file as a whole is found here, before a response leaves);
+//!    refuse the file as a whole is found here, before a response leaves),
+//!    and the names in it collected (`scrub`: an open answer may name
+//!    someone of another row);
 //! 3. the rows placed (`Placer`, as for a file in memory), the responses
 //!    handed to `on_chunk` a chunk at a time (the dataset's staging writes
 //!    them out in its own chunks).
@@ -31,7 +33,8 @@ use sha2::{Digest, Sha256};
 
 use super::decode::{clip_width, sniff_delimiter, FileProblem, RawRow, Tally};
 use super::limits::Limits;
-use super::profile::Encoding;
+use super::profile::{ColumnRole, Encoding};
+use super::scrub::ExportNames;
 use super::{header_rows, rejected_file, split_header, Columns, Context, FileOutcome, Placer};
 use crate::error::{Error, Result};
 use crate::ingest::Response;
@@ -381,6 +384,10 @@ pub fn ingest_csv_file(
     let mut skip_rows = None;
     let mut headings: Vec<String> = Vec::new();
     let mut headless_with_values: Vec<bool> = Vec::new();
+    // Every name of the export, masked in the open answers of every row
+    // (the columns as `Columns::name_columns` finds them).
+    let mut name_columns: Vec<usize> = Vec::new();
+    let mut names = ExportNames::default();
     let mut data_rows = 0u64;
     let checked = for_each_row(&mut reader, |row, record| {
         tally.add_row(record.len() as u64)?;
@@ -391,12 +398,25 @@ pub fn ingest_csv_file(
             if let Some(h) = first.filter(|h| header.len() == h + n_header) {
                 let (found, _) = split_header(&header, p, limits)?;
                 headless_with_values = found.iter().map(|_| false).collect();
+                name_columns = (0..found.len())
+                    .filter(|&i| {
+                        matches!(
+                            p.column_role(&found[i]),
+                            ColumnRole::Respondent | ColumnRole::Subject | ColumnRole::Identifier
+                        )
+                    })
+                    .collect();
                 headings = found;
                 skip_rows = Some(h + n_header);
             }
             return Ok(());
         }
         data_rows += 1;
+        for &i in &name_columns {
+            if let Some(c) = record.get(i) {
+                names.add(c);
+            }
+        }
         for (i, h) in headings.iter().enumerate() {
             if h.is_empty() && !headless_with_values[i] {
                 headless_with_values[i] = record.get(i).is_some_and(|c| !c.trim().is_empty());
@@ -415,7 +435,7 @@ pub fn ingest_csv_file(
         return Ok(with_decoding(rejected_file(0, problem), &decoded_as));
     };
     let has_value = |i: usize| headless_with_values.get(i).copied().unwrap_or(false);
-    let cols = match Columns::resolve(&headings, &has_value, ctx, limits) {
+    let mut cols = match Columns::resolve(&headings, &has_value, ctx, limits) {
         Ok(c) => c,
         Err(problem) => {
             return Ok(with_decoding(
@@ -424,6 +444,8 @@ pub fn ingest_csv_file(
             ))
         }
     };
+
+    cols.names = names;
 
     // Reading 3: the rows placed, the responses handed on in chunks.
     let (mut reader, _) = open_csv(path, encoding, skip, valid, Some(delimiter)).map_err(io)?;

@@ -332,7 +332,9 @@ pub fn effect(
     } else {
         Level::Rso
     };
-    let series: Vec<&Cell> = published
+    // Each year as a reader sees it (a year left out of the tables because
+    // its cycle holds no other year is read from the cycle).
+    let years: BTreeSet<i32> = published
         .unit_cells(level, &unit)
         .iter()
         .filter(|c| {
@@ -340,19 +342,17 @@ pub fn effect(
                 && c.scale_id == indicator.scale_id
                 && !c.is_cycle()
         })
+        .filter_map(|c| c.period.parse::<i32>().ok())
         .collect();
-    let before = series
+    let cell =
+        |y: i32| published.year_cell(level, &unit, &indicator.instrument, &indicator.scale_id, y);
+    let before_year = years.iter().copied().filter(|y| *y < start_year).max()?;
+    let after_year = years
         .iter()
-        .filter(|c| c.period.parse::<i32>().is_ok_and(|y| y < start_year))
-        .max_by_key(|c| c.period.clone())?;
-    let after = series
-        .iter()
-        .filter(|c| {
-            c.period
-                .parse::<i32>()
-                .is_ok_and(|y| y > start_year && y <= until)
-        })
-        .max_by_key(|c| c.period.clone())?;
+        .copied()
+        .filter(|y| *y > start_year && *y <= until)
+        .max()?;
+    let (before, after) = (cell(before_year)?, cell(after_year)?);
     let summary = |c: &Cell| -> Option<Summary> {
         Some(Summary {
             mean: c.mean_pomp?,
@@ -371,8 +371,8 @@ pub fn effect(
         _ => (None, None),
     };
     Some(Effect {
-        before: before.period.clone(),
-        after: after.period.clone(),
+        before: before_year.to_string(),
+        after: after_year.to_string(),
         before_pomp: if not_measurable {
             None
         } else {

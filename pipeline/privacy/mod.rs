@@ -9,8 +9,12 @@
 //! atoms each cell is made of, so a department that changed RSO mid-cycle
 //! is handled exactly), the checker that applies them to a published table
 //! until nothing new is learnt, and the suppression that makes the checker
-//! find nothing. Pseudonymisation happens earlier, on ingest. It works on
-//! `table`'s cells and writes nothing.
+//! find nothing. Before complements are chosen, `publish` leaves out of
+//! the published tables the parents the reports do not read where they
+//! would need one (institution totals, department years), and `bound`
+//! gives a lower bound on the complements any protection needs.
+//! Pseudonymisation happens earlier, on ingest. It works on `table`'s
+//! cells and writes nothing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -18,6 +22,10 @@ use crate::domain::SuppressionReason;
 use crate::table::{Cell, Level, Table};
 
 pub mod audit;
+pub mod bound;
+pub mod publish;
+
+pub use publish::must_stay_hidden;
 
 /// The comment gate, the one rule for open answers: a group's comments
 /// are published only where the group's total cell of the instrument in
@@ -163,8 +171,10 @@ fn block_relations(cells: &[Cell], idx: &[usize]) -> Vec<Relation> {
 /// The checker: starting from the published cells, applies every relation
 /// with exactly one unknown member (a parent minus its other children, a
 /// sum of children, a cycle minus its other year), again and again until
-/// nothing new is learnt. Returns the suppressed cells it recovers, in the
-/// order it recovers them, each with the relation that gave it away.
+/// nothing new is learnt. Returns the cells that must stay hidden
+/// (`must_stay_hidden`) it recovers, in the order it recovers them, each
+/// with the relation that gave it away. A cell left out of the published
+/// tables that it works out is used in later steps, not returned.
 pub fn recover(cells: &[Cell], relations: &[Relation]) -> Vec<(usize, usize)> {
     let mut known: Vec<bool> = cells.iter().map(|c| !c.suppressed).collect();
     let mut out = Vec::new();
@@ -175,7 +185,9 @@ pub fn recover(cells: &[Cell], relations: &[Relation]) -> Vec<(usize, usize)> {
             let mut unknown = rel.members().filter(|&m| !known[m]);
             if let (Some(m), None) = (unknown.next(), unknown.next()) {
                 known[m] = true;
-                out.push((m, r));
+                if must_stay_hidden(&cells[m]) {
+                    out.push((m, r));
+                }
                 changed = true;
             }
         }
@@ -183,14 +195,71 @@ pub fn recover(cells: &[Cell], relations: &[Relation]) -> Vec<(usize, usize)> {
     out
 }
 
-/// The relation that gives away the first cell `recover` recovers: the
-/// first relation with exactly one suppressed member (`recover`'s first
-/// sweep finds it before anything else is known).
-fn first_giveaway(cells: &[Cell], relations: &[Relation]) -> Option<usize> {
-    relations.iter().position(|rel| {
+/// The relation that gives away the first cell that must stay hidden and
+/// can be worked out, and that cell: the first relation with exactly one
+/// suppressed member, when that member must stay hidden (`recover`'s first
+/// sweep finds it before anything else is known); else the first found by
+/// following the chains through cells left out of the published tables.
+/// Also returns the relations of the chain that gave it away (the last
+/// one first): hiding a published member of any of them may break it.
+fn first_giveaway(
+    cells: &[Cell],
+    relations: &[Relation],
+    member_of: &[Vec<usize>],
+) -> Option<(usize, usize, Vec<usize>)> {
+    let mut lone_left_out = false;
+    for (r, rel) in relations.iter().enumerate() {
         let mut unknown = rel.members().filter(|&m| cells[m].suppressed);
-        matches!((unknown.next(), unknown.next()), (Some(_), None))
-    })
+        if let (Some(m), None) = (unknown.next(), unknown.next()) {
+            if must_stay_hidden(&cells[m]) {
+                return Some((r, m, vec![r]));
+            }
+            lone_left_out = true;
+        }
+    }
+    if !lone_left_out {
+        return None;
+    }
+    let mut known: Vec<bool> = cells.iter().map(|c| !c.suppressed).collect();
+    let mut unknown: Vec<usize> = relations
+        .iter()
+        .map(|r| r.members().filter(|&m| !known[m]).count())
+        .collect();
+    let mut queue: std::collections::VecDeque<usize> =
+        (0..relations.len()).filter(|&r| unknown[r] == 1).collect();
+    // The relation that made each left-out cell known.
+    let mut via: Vec<Option<usize>> = vec![None; cells.len()];
+    while let Some(r) = queue.pop_front() {
+        let Some(m) = relations[r].members().find(|&m| !known[m]) else {
+            continue;
+        };
+        if must_stay_hidden(&cells[m]) {
+            // The chain: r, then the relations that made its left-out
+            // members known, and theirs.
+            let mut chain = vec![r];
+            let mut k = 0;
+            while k < chain.len() {
+                for x in relations[chain[k]].members() {
+                    if let Some(q) = via[x] {
+                        if !chain.contains(&q) {
+                            chain.push(q);
+                        }
+                    }
+                }
+                k += 1;
+            }
+            return Some((r, m, chain));
+        }
+        known[m] = true;
+        via[m] = Some(r);
+        for &q in &member_of[m] {
+            unknown[q] -= 1;
+            if unknown[q] == 1 {
+                queue.push_back(q);
+            }
+        }
+    }
+    None
 }
 
 /// The relations each cell is a member of.
@@ -204,7 +273,8 @@ fn memberships(n_cells: usize, relations: &[Relation]) -> Vec<Vec<usize>> {
     member_of
 }
 
-/// How many suppressed cells `recover` recovers, found with a work list: a
+/// How many cells that must stay hidden `recover` recovers, found with a
+/// work list: a
 /// relation is looked at again only when one of its members became known,
 /// instead of sweeping every relation until nothing changes. What the
 /// single steps recover does not depend on their order, so the count is
@@ -222,7 +292,7 @@ fn recovered_count(cells: &[Cell], relations: &[Relation], member_of: &[Vec<usiz
             continue;
         };
         known[m] = true;
-        count += 1;
+        count += must_stay_hidden(&cells[m]) as usize;
         for &q in &member_of[m] {
             unknown[q] -= 1;
             if unknown[q] == 1 {
@@ -240,7 +310,8 @@ fn recovered_count(cells: &[Cell], relations: &[Relation], member_of: &[Vec<usiz
 /// the relations restricted to the suppressed cells form a linear system; a
 /// suppressed cell is determined exactly when its unit vector lies in the
 /// system's row space, which the reduced row echelon form shows as a pivot
-/// row with no other entry. Returns the recovered cells, sorted.
+/// row with no other entry. Returns the recovered cells that must stay
+/// hidden (`must_stay_hidden`), sorted.
 pub fn recover_linear(cells: &[Cell], relations: &[Relation]) -> Vec<usize> {
     let mut by_block: BTreeMap<(&str, &str, &str), Vec<&Relation>> = BTreeMap::new();
     for r in relations {
@@ -283,6 +354,7 @@ pub fn recover_linear(cells: &[Cell], relations: &[Relation]) -> Vec<usize> {
                 .iter()
                 .enumerate()
                 .all(|(j, v)| j == col || v.abs() < 1e-9)
+                && must_stay_hidden(&cells[cell_of[&col]])
             {
                 out.push(cell_of[&col]);
             }
@@ -343,6 +415,10 @@ pub fn protect(table: &mut Table) {
             c.suppress(SuppressionReason::MinN);
         }
     }
+    // Which linked tables are published (`publish`): institution totals and
+    // department years that would exist only to be subtracted from are
+    // left out first, and again as complements are chosen.
+    publish::table_rules(&mut table.cells);
     protect_blocks(&mut table.cells);
     // Across subscales: a unit's total is (near) the item-weighted mean of
     // the subscales that count towards it, so of those cells of one unit,
@@ -358,6 +434,9 @@ pub fn protect(table: &mut Table) {
         }
         protect_blocks(&mut table.cells);
     }
+    // The rules across subscales once more, for the departments hidden as
+    // complements: hiding more never gives a hidden cell away.
+    publish::table_rules(&mut table.cells);
     // Item answer counts are published for RSOs only, and only where the
     // RSO's cell of the item's own subscale is published and at least a
     // floor of respondents answered the item (not-applicable aside): a
@@ -437,7 +516,7 @@ pub fn protect(table: &mut Table) {
 /// same choices as over the whole table.
 fn protect_blocks(cells: &mut [Cell]) {
     let components = components(cells, relations(cells));
-    let done: Vec<Vec<usize>> = {
+    let done: Vec<Vec<(usize, SuppressionReason)>> = {
         use rayon::prelude::*;
         let cells = &*cells;
         components
@@ -449,21 +528,29 @@ fn protect_blocks(cells: &mut [Cell]) {
                     .iter()
                     .zip(&local)
                     .filter(|(&m, c)| c.suppressed && !cells[m].suppressed)
-                    .map(|(&m, _)| m)
+                    .map(|(&m, c)| {
+                        (
+                            m,
+                            c.suppression_reason.unwrap_or(SuppressionReason::Secondary),
+                        )
+                    })
                     .collect()
             })
             .collect()
     };
-    for m in done.into_iter().flatten() {
-        cells[m].suppress(SuppressionReason::Secondary);
+    for (m, reason) in done.into_iter().flatten() {
+        cells[m].suppress(reason);
     }
 }
 
 /// The cells to hide so that no unit has exactly one hidden cell among its
 /// total and the subscales that count towards it (one instrument version,
-/// one period): per such unit, the published subscale with the fewest
-/// respondents (the total last).
+/// one period), where that cell must stay hidden: per such unit, the
+/// published subscale with the fewest respondents (the total last). A cell
+/// left out of the published tables that follows from the published ones
+/// (`publish::known_cells`) counts as shown.
 fn across_subscales(cells: &[Cell]) -> Vec<usize> {
+    let known = publish::known_cells(cells, &relations(cells));
     let mut profiles: BTreeMap<(Level, &str, &str, &str, &str), Vec<usize>> = BTreeMap::new();
     for (i, c) in cells.iter().enumerate().filter(|(_, c)| c.in_total) {
         profiles
@@ -480,7 +567,10 @@ fn across_subscales(cells: &[Cell]) -> Vec<usize> {
     profiles
         .values()
         .filter(|members| members.len() > 1)
-        .filter(|members| members.iter().filter(|&&i| cells[i].suppressed).count() == 1)
+        .filter(|members| {
+            let mut hidden = members.iter().filter(|&&i| !known[i]);
+            matches!((hidden.next(), hidden.next()), (Some(&i), None) if must_stay_hidden(&cells[i]))
+        })
         .filter_map(|members| {
             members
                 .iter()
@@ -545,16 +635,28 @@ fn components(cells: &[Cell], rels: Vec<Relation>) -> Vec<(Vec<usize>, Vec<Relat
 
 /// Complementary suppression within one component (cells and relations in
 /// local indices): first until the single-step checker recovers nothing,
-/// then until the linear checker recovers nothing.
+/// then until the linear checker recovers nothing. After each complement
+/// the publication rules (`publish::block_rules`) leave out what they say.
 fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
     let member_of = memberships(cells.len(), rels);
-    while let Some(r) = first_giveaway(cells, rels) {
-        // The first cell recovered was recovered from published cells
-        // only, so the relation has published members to choose from.
-        let candidates: Vec<usize> = rels[r]
-            .members()
+    publish::block_rules(cells, rels);
+    while let Some((_, k, chain)) = first_giveaway(cells, rels, &member_of) {
+        // The relation's other members are published, or left out of the
+        // published tables and worked out through the chain: a published
+        // member of any relation of the chain breaks it (else a neighbour).
+        let mut candidates: Vec<usize> = chain
+            .iter()
+            .flat_map(|&q| rels[q].members())
             .filter(|&m| !cells[m].suppressed)
             .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        if candidates.is_empty() {
+            candidates = candidates_for(cells, rels, k);
+        }
+        if candidates.is_empty() {
+            return;
+        }
         let left: Vec<(usize, usize)> = candidates
             .into_iter()
             .map(|m| {
@@ -574,8 +676,9 @@ fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
             .iter()
             .min_by(|a, b| key(a).cmp(&key(b)))
             .map(|&(_, m)| m)
-            .expect("a relation with one unknown has published members");
+            .expect("candidates were found");
         cells[pick].suppress(SuppressionReason::Secondary);
+        publish::block_rules(cells, rels);
     }
     // What no chain of single steps reveals, a combination of relations
     // may: suppress further until the linear checker recovers nothing. The
@@ -585,7 +688,7 @@ fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
     while let Some(&first) = recover_linear(cells, rels).first() {
         let mut sys = Elimination::new(cells, rels);
         let mut progressed = false;
-        while let Some(k) = sys.recovered().first().copied() {
+        while let Some(k) = sys.recovered(cells).first().copied() {
             let candidates = candidates_for(cells, rels, k);
             let Some(&fallback) = candidates.first() else {
                 return;
@@ -597,13 +700,19 @@ fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
                 .unwrap_or(fallback);
             cells[pick].suppress(SuppressionReason::Secondary);
             sys.add(pick);
+            for m in publish::block_rules(cells, rels) {
+                sys.add(m);
+            }
             progressed = true;
         }
         if !progressed {
             // The two checkers disagree (rounding): hide a neighbour of
             // what the full checker recovers, and check again.
             match candidates_for(cells, rels, first).first() {
-                Some(&m) => cells[m].suppress(SuppressionReason::Secondary),
+                Some(&m) => {
+                    cells[m].suppress(SuppressionReason::Secondary);
+                    publish::block_rules(cells, rels);
+                }
                 None => return,
             }
         }
@@ -614,14 +723,16 @@ fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
 /// to the reports, then the respondents hidden. An institution's total
 /// mixes its specialties and is read least (the reports compare
 /// departments, RSOs and the region), so it is the first complement
-/// considered; a department next; an RSO or the region, the benchmarks of
-/// every report, last.
+/// considered; a department's year next (the reports show departments per
+/// cycle), then its cycle; an RSO or the region, the benchmarks of every
+/// report, last.
 fn cost(c: &Cell) -> (u8, u64) {
     let level = match c.level {
         Level::Institution => 0,
-        Level::Department => 1,
-        Level::Rso => 2,
-        Level::Region => 3,
+        Level::Department if !c.is_cycle() => 1,
+        Level::Department => 2,
+        Level::Rso => 3,
+        Level::Region => 4,
     };
     (level, c.n_respondents)
 }
@@ -774,8 +885,9 @@ impl Elimination {
         }
     }
 
-    /// Suppressed cells the system determines, sorted.
-    fn recovered(&self) -> Vec<usize> {
+    /// Suppressed cells the system determines that must stay hidden,
+    /// sorted.
+    fn recovered(&self, cells: &[Cell]) -> Vec<usize> {
         let mut out: Vec<usize> = self
             .pivot
             .iter()
@@ -788,6 +900,7 @@ impl Elimination {
                     .all(|(j, v)| j == pc || v.abs() < EPS)
                     .then(|| self.cell_of[pc])
             })
+            .filter(|&c| must_stay_hidden(&cells[c]))
             .collect();
         out.sort_unstable();
         out

@@ -157,9 +157,12 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
             axis.periods
                 .iter()
                 .map(|p| {
-                    let c = ctx.published.unit_cells(level, unit).iter().find(|c| {
-                        c.instrument == *instrument && c.scale_id == TOTAL && c.period == *p
-                    });
+                    // A year as a reader sees it (a year left out because
+                    // its cycle holds no other is read from the cycle).
+                    let c = p
+                        .parse::<i32>()
+                        .ok()
+                        .and_then(|y| ctx.published.year_cell(level, unit, instrument, TOTAL, y));
                     (p.clone(), c)
                 })
                 .collect()

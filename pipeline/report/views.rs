@@ -78,6 +78,14 @@ pub(super) fn shown(c: Option<&Cell>, floor: u32, names: &Names) -> ShownCell {
             names.t["hidden_title"].clone(),
         );
     }
+    // Left out of a table that would need a complement: say so, never
+    // "too few".
+    if c.suppressed && c.suppression_reason == Some(SuppressionReason::NotPublished) {
+        return grey(
+            names.t["not_published_short"].clone(),
+            names.t["not_published_title"].clone(),
+        );
+    }
     if c.suppressed || c.mean_pomp.is_none() {
         return grey(
             fill(
@@ -626,6 +634,7 @@ pub(super) fn method_texts(ctx: &Ctx) -> Vec<String> {
             &[("floor", c.privacy_floor.to_string())],
         ),
         t["thresholds_note"].clone(),
+        t["method_masked"].clone(),
         fill(
             &t["method_rules"],
             &[
@@ -663,6 +672,9 @@ pub(super) fn change_views(
                     match hidden_because(ctx, *level, unit, ch) {
                         // Hidden to protect another group: not "too few".
                         Some(SuppressionReason::Secondary) => names.t["hidden_short"].clone(),
+                        Some(SuppressionReason::NotPublished) => {
+                            names.t["not_published_short"].clone()
+                        }
                         _ => fill(
                             &names.t["suppressed_short"],
                             &[(
