@@ -639,6 +639,34 @@ fn a_supervisor_named_in_another_row_and_a_phone_number_are_not_published() {
         "the answer is shown"
     );
     assert!(md.contains("in open antwoorden worden bij het inlezen vervangen"));
+    // And how many were masked in the answers it prints: counted again
+    // from the markers in the texts the report shows (a second source).
+    let re = regex::Regex::new(
+        r"In de open antwoorden in dit rapport zijn (\d+) namen en (\d+) contactgegevens vervangen",
+    )
+    .unwrap();
+    let caps = re.captures(&md).expect("the report's own count");
+    let (names, details): (usize, usize) = (caps[1].parse().unwrap(), caps[2].parse().unwrap());
+    let exit = &md[md.find("## Exitenquête").unwrap()..md.find("## Methode").unwrap()];
+    let name_markers = exit.matches(r"\[naam verwijderd\]").count();
+    let all_markers = exit.matches(r"verwijderd\]").count();
+    // Identical answers print once with a count: the markers of a grouped
+    // answer count once per time it was given.
+    let grouped: usize = exit
+        .lines()
+        .filter(|l| l.contains(r"verwijderd\]"))
+        .map(|l| {
+            let times = regex::Regex::new(r"\((\d+)×\)$")
+                .unwrap()
+                .captures(l)
+                .map_or(1, |c| c[1].parse::<usize>().unwrap());
+            let names = l.matches(r"\[naam verwijderd\]").count();
+            (times, names, l.matches(r"verwijderd\]").count() - names)
+        })
+        .map(|(t, n, d)| t * (n * 1000 + d))
+        .sum();
+    assert!(name_markers >= 1 && all_markers > name_markers);
+    assert_eq!((names, details), (grouped / 1000, grouped % 1000), "{exit}");
     for (rel, bytes) in crate::util::report_files(d.path()) {
         let text = String::from_utf8_lossy(&bytes);
         assert!(!text.contains("Jansen"), "{rel} names Jansen");

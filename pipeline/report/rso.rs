@@ -483,6 +483,8 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         });
     }
 
+    // Names and contact details masked in the answers this report prints.
+    let masked = std::cell::Cell::new((0u32, 0u32));
     // Exit survey: grades per clinic, tops and tips where the group passes
     // the floor.
     let mut exit = Vec::new();
@@ -549,7 +551,12 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
                             && years.contains(&c.year)
                             && items.contains(&c.item_id.as_str())
                     })
-                    .map(|c| c.text.clone())
+                    .map(|c| {
+                        // What was masked in the answers this report prints.
+                        let (n, d) = masked.get();
+                        masked.set((n + c.masked_names, d + c.masked_details));
+                        c.text.clone()
+                    })
                     .collect();
                 // Identical answers once with a count, not in order of
                 // submission (order could identify).
@@ -594,6 +601,14 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         // How many of this report's cells each rule hid: its
         // departments' and its own, in the cycle and its years.
         let mut m = method_texts(ctx);
+        let (names_masked, details_masked) = masked.get();
+        m.push(fill(
+            &ctx.t["method_masked_count"],
+            &[
+                ("names", names_masked.to_string()),
+                ("details", details_masked.to_string()),
+            ],
+        ));
         let in_scope = |c: &&Cell| {
             (c.period == cycle || years.iter().any(|y| c.period == y.to_string()))
                 && match c.level {
