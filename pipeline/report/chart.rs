@@ -71,6 +71,50 @@ pub struct TrendChart {
     pub series: Vec<TrendSeries>,
     /// Instrument version changes; indexes past the last period are ignored.
     pub version_breaks: Vec<(usize, String)>,
+    /// Horizontal reference lines (value on 0-100, label, whether it is an
+    /// upper one such as the strength threshold), drawn dotted in orange
+    /// (lower) or blue (upper) and labelled at the right.
+    pub thresholds: Vec<(f64, String, bool)>,
+    /// Fit the y axis to the data and thresholds (in steps of 10, at least
+    /// 20 wide) instead of 0-100: a drop from 71 to 66 is visible.
+    pub fit_y: bool,
+}
+
+impl TrendChart {
+    /// The y range: 0-100, or fitted to every value, band and threshold.
+    fn y_range(&self, lines: &[Prepared]) -> (f64, f64) {
+        if !self.fit_y {
+            return (0.0, 100.0);
+        }
+        let all = lines
+            .iter()
+            .flat_map(|l| l.values.iter().chain(&l.lows).chain(&l.highs))
+            .flatten()
+            .copied()
+            .chain(self.thresholds.iter().map(|t| t.0))
+            .filter(|v| v.is_finite());
+        let (lo, hi) = all.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+        if lo > hi {
+            return (0.0, 100.0);
+        }
+        let mut lo = ((lo - 3.0) / 10.0).floor() * 10.0;
+        let mut hi = ((hi + 3.0) / 10.0).ceil() * 10.0;
+        while hi - lo < 20.0 {
+            lo -= 5.0;
+            hi += 5.0;
+        }
+        // Shift a range that runs past 0 or 100 back inside, keeping its
+        // width.
+        if hi > 100.0 {
+            lo = (lo - (hi - 100.0)).max(0.0);
+            hi = 100.0;
+        }
+        if lo < 0.0 {
+            hi = (hi - lo).min(100.0);
+            lo = 0.0;
+        }
+        (lo, hi)
+    }
 }
 
 /// Answer counts of one item, per scale point from low to high, plus not applicable.
@@ -112,6 +156,10 @@ const MUTED: RGBColor = RGBColor(0x66, 0x66, 0x66);
 const GRID: RGBColor = RGBColor(0xe0, 0xe0, 0xe0);
 const ZEBRA: RGBColor = RGBColor(0xf5, 0xf5, 0xf5);
 // Okabe-Ito hues: distinguishable under the common colour-vision deficiencies.
+/// Threshold lines: the heatmap's orange (improvement) and blue (strength),
+/// dark enough for thin lines.
+const THRESHOLD_LOW: RGBColor = RGBColor(0xB3, 0x58, 0x06);
+const THRESHOLD_HIGH: RGBColor = RGBColor(0x21, 0x66, 0xAC);
 const PRIMARY: [RGBColor; 2] = [RGBColor(0x00, 0x72, 0xb2), RGBColor(0xd5, 0x5e, 0x00)];
 const SECONDARY: [RGBColor; 4] = [
     RGBColor(0xe6, 0x9f, 0x00),
@@ -564,6 +612,7 @@ fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
     }
     draw_legend(root, &legend, (10, h as i32 - legend_h), max_w)?;
 
+    let (y_lo, y_hi) = c.y_range(&lines);
     let has_y_label = !c.y_label.trim().is_empty();
     let y_area = if has_y_label { 56 } else { 36 };
     let plot_w = w as f64 - y_area as f64 - 24.0;
@@ -571,7 +620,7 @@ fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
     let mut chart = ChartBuilder::on(&area)
         .x_label_area_size(26)
         .y_label_area_size(y_area)
-        .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..100.0)?;
+        .build_cartesian_2d(-0.5..n as f64 - 0.5, y_lo..y_hi)?;
     let y_fmt = |y: &f64| format!("{y:.0}");
     let mut mesh = chart.configure_mesh();
     // Period labels are drawn by hand below: plotters puts f64 axis ticks on
@@ -620,9 +669,30 @@ fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
     let mut breaks = Vec::new();
     for (i, label) in c.version_breaks.iter().filter(|b| b.0 < n) {
         let x = (*i as f64 - 0.5).max(-0.5);
-        let dashes = DashedLineSeries::new([(x, 0.0), (x, 100.0)], 5, 4, INK.into());
+        let dashes = DashedLineSeries::new([(x, y_lo), (x, y_hi)], 5, 4, INK.into());
         chart.draw_series(dashes)?;
         breaks.push((x, fit(label, 11.0, plot_w / 2.0)));
+    }
+
+    // The thresholds: dotted, in the heatmap's colours, labelled at the right.
+    for (v, label, upper) in c.thresholds.iter().filter(|t| t.0 > y_lo && t.0 < y_hi) {
+        let colour = if *upper {
+            THRESHOLD_HIGH
+        } else {
+            THRESHOLD_LOW
+        };
+        let line = DashedLineSeries::new(
+            [(-0.5, *v), (n as f64 - 0.5, *v)],
+            2,
+            3,
+            colour.stroke_width(1),
+        );
+        chart.draw_series(line)?;
+        let (px, py) = chart.backend_coord(&(n as f64 - 0.5, *v));
+        let label = fit(label, 10.0, plot_w / 3.0);
+        // (TOP centres the text on x.)
+        let x = px - (text_w(10.0, &label) / 2.0) as i32 - 4;
+        text(root, &label, (x, py - 12), 10.0, colour, TOP)?;
     }
 
     // Benchmarks first and Primary last, so the line the report is about lies on top.
@@ -922,6 +992,32 @@ mod tests {
             // The title fits, so it is there whole and escaped once (not "&amp;lt;").
             assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;"));
         }
+    }
+
+    #[test]
+    fn a_fitted_axis_shows_a_small_drop_and_the_thresholds() {
+        let mut c = trend(&[Some(71.0), Some(66.0)]);
+        // 0-100 by default.
+        assert_eq!(c.y_range(&prepare(&c).0), (0.0, 100.0));
+        c.fit_y = true;
+        // Values 66-71 with a band of ±5: 61-76, padded and rounded to tens.
+        assert_eq!(c.y_range(&prepare(&c).0), (50.0, 80.0));
+        c.thresholds = vec![
+            (62.5, "verbeterpunt".into(), false),
+            (75.0, "sterk".into(), true),
+        ];
+        assert_eq!(c.y_range(&prepare(&c).0), (50.0, 80.0));
+        let svg = trend_svg(&c, 720, 360);
+        assert!(
+            svg.contains("\nverbeterpunt\n") && svg.contains("\nsterk\n"),
+            "{svg}"
+        );
+        assert!(svg.contains("#B35806") || svg.contains("#b35806"));
+        // A flat series still gets an axis at least 20 wide, within 0-100.
+        let mut flat = trend(&[Some(99.0), Some(99.0)]);
+        flat.fit_y = true;
+        let (lo, hi) = flat.y_range(&prepare(&flat).0);
+        assert!(hi - lo >= 20.0 && hi <= 100.0 && lo >= 0.0, "{lo} {hi}");
     }
 
     #[test]

@@ -133,6 +133,26 @@ pub(super) fn interim_report(
             continue;
         };
         let floor = config.floor_of(instrument, version);
+        // A unit's total last year and this year, and the change between.
+        let year_change = |level: Level, unit: &str, label: String| {
+            let last_year = find(
+                ctx.published,
+                level,
+                unit,
+                instrument,
+                version,
+                TOTAL,
+                &prev,
+            );
+            let this_year = find(ctx.published, level, unit, instrument, version, TOTAL, &y);
+            YearChange {
+                unit: label,
+                instrument: names.instrument(instrument),
+                before: shown(last_year, floor, &names).text,
+                now: shown(this_year, floor, &names).text,
+                change: change_text(last_year, this_year, lang),
+            }
+        };
         let mut scales: Vec<String> = def
             .subscales
             .iter()
@@ -183,59 +203,7 @@ pub(super) fn interim_report(
                 unit,
                 &y,
             ));
-            changes.push(YearChange {
-                unit: short,
-                instrument: names.instrument(instrument),
-                before: shown(
-                    find(
-                        ctx.published,
-                        Level::Department,
-                        unit,
-                        instrument,
-                        version,
-                        TOTAL,
-                        &prev,
-                    ),
-                    floor,
-                    &names,
-                )
-                .text,
-                now: shown(
-                    find(
-                        ctx.published,
-                        Level::Department,
-                        unit,
-                        instrument,
-                        version,
-                        TOTAL,
-                        &y,
-                    ),
-                    floor,
-                    &names,
-                )
-                .text,
-                change: change_text(
-                    find(
-                        ctx.published,
-                        Level::Department,
-                        unit,
-                        instrument,
-                        version,
-                        TOTAL,
-                        &prev,
-                    ),
-                    find(
-                        ctx.published,
-                        Level::Department,
-                        unit,
-                        instrument,
-                        version,
-                        TOTAL,
-                        &y,
-                    ),
-                    lang,
-                ),
-            });
+            changes.push(year_change(Level::Department, unit, short));
         }
         rows.push(row(
             format!("{} {y}", ctx.t["rso_value"]),
@@ -269,59 +237,7 @@ pub(super) fn interim_report(
             &rso.region,
             &y,
         ));
-        changes.push(YearChange {
-            unit: ctx.t["rso_value"].clone(),
-            instrument: names.instrument(instrument),
-            before: shown(
-                find(
-                    ctx.published,
-                    Level::Rso,
-                    rso_id,
-                    instrument,
-                    version,
-                    TOTAL,
-                    &prev,
-                ),
-                floor,
-                &names,
-            )
-            .text,
-            now: shown(
-                find(
-                    ctx.published,
-                    Level::Rso,
-                    rso_id,
-                    instrument,
-                    version,
-                    TOTAL,
-                    &y,
-                ),
-                floor,
-                &names,
-            )
-            .text,
-            change: change_text(
-                find(
-                    ctx.published,
-                    Level::Rso,
-                    rso_id,
-                    instrument,
-                    version,
-                    TOTAL,
-                    &prev,
-                ),
-                find(
-                    ctx.published,
-                    Level::Rso,
-                    rso_id,
-                    instrument,
-                    version,
-                    TOTAL,
-                    &y,
-                ),
-                lang,
-            ),
-        });
+        changes.push(year_change(Level::Rso, rso_id, ctx.t["rso_value"].clone()));
         sections.push(InstrumentSection {
             id: instrument.clone(),
             name: format!("{} ({version})", names.instrument(instrument)),

@@ -165,6 +165,8 @@ pub(super) fn trend_svg(
             },
         ],
         version_breaks: axis.breaks.clone(),
+        thresholds: thresholds(ctx),
+        fit_y: true,
     };
     chart::trend_svg(&chart, 560, 240)
 }

@@ -610,6 +610,19 @@ impl Ctx<'_> {
     }
 }
 
+/// The region's thresholds as reference lines of a trend chart.
+pub(super) fn thresholds(ctx: &Ctx) -> Vec<(f64, String, bool)> {
+    let r = &ctx.config.rules;
+    vec![
+        (
+            r.improvement_pomp,
+            ctx.t["threshold_improvement"].clone(),
+            false,
+        ),
+        (r.strength_pomp, ctx.t["threshold_strength"].clone(), true),
+    ]
+}
+
 /// The heatmap's legend: the region's bands in words.
 pub(super) fn heat_legend(ctx: &Ctx) -> String {
     let (t, lang, r) = (ctx.t, ctx.opts.lang.as_str(), &ctx.config.rules);
