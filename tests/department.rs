@@ -361,4 +361,21 @@ fn heatmap_cells_follow_the_thresholds_and_show_their_n() {
         }
     }
     assert!(low > 5 && high > 5, "{low} {high}");
+    // The exit grade is on its own 1-10 scale (one decimal), its colour and
+    // data-value on 0-100: the two agree (second source: the conversion
+    // by hand, within the display's rounding of 0.05).
+    let grade =
+        regex::Regex::new(r#"data-value="([^"]+)">(\d+,\d)\*?<span class="n">n = (\d+)</span>"#)
+            .unwrap();
+    let mut grades = 0;
+    for c in grade.captures_iter(&html) {
+        let v: f64 = c[1].parse().unwrap();
+        let g: f64 = c[2].replace(',', ".").parse().unwrap();
+        assert!((1.0 + v / 100.0 * 9.0 - g).abs() <= 0.05 + 1e-9, "{v} {g}");
+        assert!((1.0..=10.0).contains(&g));
+        grades += 1;
+    }
+    assert!(grades >= 3, "{grades}");
+    // In the findings too: the grade on 1-10, its 0-100 beside it.
+    assert!(html.contains("Rapportcijfer 5,7 (1-10) = 52"));
 }

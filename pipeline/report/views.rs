@@ -107,14 +107,20 @@ pub(super) fn shown(c: Option<&Cell>, floor: u32, names: &Names) -> ShownCell {
     } else {
         "mid"
     };
+    // A grade on its own scale (1-10), coloured by its place on 0-100.
+    let number = match grade_range(
+        names.config,
+        &c.instrument,
+        &c.instrument_version,
+        &c.scale_id,
+    ) {
+        Some(_) => num(c.mean.unwrap_or_default(), 1, names.lang),
+        None => num(p, 0, names.lang),
+    };
     ShownCell {
         n: Some(c.n_respondents),
         band: band.into(),
-        text: format!(
-            "{}{}",
-            num(p, 0, names.lang),
-            if c.reliable { "" } else { "*" }
-        ),
+        text: format!("{number}{}", if c.reliable { "" } else { "*" }),
         value: Some(p),
         bg: chart::band_colour(p, rules.improvement_pomp, rules.strength_pomp),
         fg: "#000000".into(),
@@ -137,6 +143,32 @@ pub(super) fn shown(c: Option<&Cell>, floor: u32, names: &Names) -> ShownCell {
             }
         ),
     }
+}
+
+/// The range of a grade subscale (the exit survey's 1-10 grade), if the
+/// scale is one: a grade is shown on its own scale, not on 0-100.
+pub(super) fn grade_range(
+    config: &Config,
+    instrument: &str,
+    version: &str,
+    scale: &str,
+) -> Option<(f64, f64)> {
+    let def = config.catalogue.get(instrument, version)?;
+    let item = def
+        .items
+        .iter()
+        .find(|i| i.kind == crate::instrument::ItemKind::Grade && i.subscale == scale)?;
+    Some(def.item_scale(item))
+}
+
+/// A score on 0-100 of a grade, on the grade's own scale: "5,7 (1-10)".
+pub(super) fn grade_text(pomp: f64, (lo, hi): (f64, f64), lang: &str) -> String {
+    format!(
+        "{} ({}-{})",
+        num(lo + pomp / 100.0 * (hi - lo), 1, lang),
+        lo,
+        hi
+    )
 }
 
 /// One finding's id with the group's decision and the actions that
@@ -259,12 +291,19 @@ fn version_with(config: &Config, f: &Finding) -> String {
 fn describe_in(f: &Finding, config: &Config, names: &Names, version: &str) -> FindingView {
     let lang = names.lang;
     let o = |v: Option<f64>, d: usize| v.map(|x| num(x, d, lang)).unwrap_or_else(|| "–".into());
+    // A grade is told on its own scale, with its 0-100 beside it (the
+    // thresholds are on 0-100).
+    let grade = grade_range(config, &f.instrument, version, &f.scale_id);
+    let on_scale = |v: Option<f64>| match (v, grade) {
+        (Some(p), Some(r)) => format!("{}; {}", grade_text(p, r, lang), num(p, 0, lang)),
+        _ => o(v, 0),
+    };
     let vals = vec![
         ("unit", names.unit(f.level, &f.unit_id)),
         ("scale", names.scale(&f.instrument, version, &f.scale_id)),
         ("instrument", names.instrument(&f.instrument)),
-        ("pomp", o(f.pomp, 0)),
-        ("previous", o(f.previous_pomp, 0)),
+        ("pomp", on_scale(f.pomp)),
+        ("previous", on_scale(f.previous_pomp)),
         (
             "p",
             f.p_value
@@ -403,7 +442,14 @@ pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> Summ
                         {
                             format!("{} → {}", num(a, 0, lang), num(b, 0, lang))
                         }
-                        (_, Some(b)) => num(b, 0, lang),
+                        (_, Some(b)) => {
+                            match grade_range(config, &f.instrument, &version, &f.scale_id) {
+                                Some(r) => {
+                                    format!("{} = {}", grade_text(b, r, lang), num(b, 0, lang))
+                                }
+                                None => num(b, 0, lang),
+                            }
+                        }
                         _ => "–".into(),
                     };
                     format!(
