@@ -379,3 +379,38 @@ fn heatmap_cells_follow_the_thresholds_and_show_their_n() {
     // In the findings too: the grade on 1-10, its 0-100 beside it.
     assert!(html.contains("Rapportcijfer 5,7 (1-10) = 52"));
 }
+
+/// Issue #19: English reports carry no Dutch chart words (from the one
+/// translation table, charts included).
+#[test]
+fn english_reports_and_their_charts_have_no_dutch_chart_words() {
+    let d = sample_run();
+    let r = d.run(&["report", "-c", "opleidingsmonitor.toml", "--lang", "en"]);
+    assert_eq!(r.code(), 0, "{}", r.both());
+    let dutch = [
+        "betrouwbaarheidsinterval",
+        "geen gegevens",
+        "n.v.t.",
+        "middelste categorie",
+        "geen antwoorden",
+        "van de antwoorden",
+        "kon niet worden getekend",
+        "drempel",
+    ];
+    let mut pages = 0;
+    for f in crate::util::files_below(&d.join("output/reports")) {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with(".en.html") {
+            continue;
+        }
+        let html = std::fs::read_to_string(&f).unwrap();
+        for w in dutch {
+            assert!(!html.contains(w), "{name} holds {w:?}");
+        }
+        pages += 1;
+    }
+    assert!(pages > 20, "{pages}");
+    let rso =
+        std::fs::read_to_string(d.join("output/reports/2023-2024/rso/int-nv.en.html")).unwrap();
+    assert!(rso.contains("95% confidence interval") && rso.contains("improvement threshold"));
+}

@@ -55,6 +55,43 @@ pub struct TrendSeries {
     pub points: Vec<TrendPoint>,
 }
 
+/// The words a chart draws, in the report's language (the reports fill
+/// them from the translation table; the default is Dutch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartWords {
+    /// A chart without data.
+    pub no_data: String,
+    /// A chart that could not be drawn.
+    pub failed: String,
+    /// The confidence band in the legend.
+    pub band: String,
+    /// The same, short, before a series' name.
+    pub band_short: String,
+    /// "Not applicable", short.
+    pub not_applicable: String,
+    /// Below a distribution.
+    pub caption: String,
+    /// Added to the caption for an odd number of points.
+    pub middle_note: String,
+    /// An item without answers.
+    pub no_answers: String,
+}
+
+impl Default for ChartWords {
+    fn default() -> Self {
+        ChartWords {
+            no_data: "geen gegevens".into(),
+            failed: "grafiek kon niet worden getekend".into(),
+            band: "95%-betrouwbaarheidsinterval".into(),
+            band_short: "95%-BI".into(),
+            not_applicable: "n.v.t.".into(),
+            caption: "% van de antwoorden zonder n.v.t.".into(),
+            middle_note: "; middelste categorie half links, half rechts".into(),
+            no_answers: "geen antwoorden".into(),
+        }
+    }
+}
+
 /// A trend chart: x axis = `periods` in order (e.g. "2019".."2024"), y = 0-100.
 /// `version_breaks`: (index into periods where a new instrument version
 /// starts, label such as "D-RECT 2016") drawn as a dashed vertical line with
@@ -78,6 +115,8 @@ pub struct TrendChart {
     /// Fit the y axis to the data and thresholds (in steps of 10, at least
     /// 20 wide) instead of 0-100: a drop from 71 to 66 is visible.
     pub fit_y: bool,
+    /// The words it draws.
+    pub words: ChartWords,
 }
 
 impl TrendChart {
@@ -141,6 +180,8 @@ pub struct Distribution {
     pub point_labels: Vec<String>,
     /// One bar per item, top to bottom.
     pub rows: Vec<DistributionRow>,
+    /// The words it draws.
+    pub words: ChartWords,
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
@@ -291,10 +332,10 @@ fn trend_svg_inner(chart: &TrendChart, width: u32, height: u32) -> String {
     let (w, h) = (width.max(320), height.max(200));
     let drawable = |p: &TrendPoint| finite(p.value).is_some() && chart.periods.contains(&p.period);
     if !chart.series.iter().flat_map(|s| &s.points).any(drawable) {
-        return message_svg(w, 100, &chart.title, "geen gegevens");
+        return message_svg(w, 100, &chart.title, &chart.words.no_data);
     }
     render(w, h, |root| draw_trend(root, chart, w, h))
-        .unwrap_or_else(|| message_svg(w, h, &chart.title, "grafiek kon niet worden getekend"))
+        .unwrap_or_else(|| message_svg(w, h, &chart.title, &chart.words.failed))
 }
 
 /// Draws diverging Likert bars `width` pixels wide (at least 320; 720 suits an
@@ -309,11 +350,11 @@ fn diverging_svg_inner(d: &Distribution, width: u32) -> String {
     let k = d.rows.iter().map(|r| r.counts.len()).max().unwrap_or(0);
     let k = k.max(d.point_labels.len());
     if d.rows.is_empty() || k == 0 {
-        return message_svg(w, 100, &d.title, "geen gegevens");
+        return message_svg(w, 100, &d.title, &d.words.no_data);
     }
     let lay = DivLayout::new(d, k, w as f64);
     render(w, lay.height, |root| draw_diverging(root, d, k, &lay))
-        .unwrap_or_else(|| message_svg(w, 100, &d.title, "grafiek kon niet worden getekend"))
+        .unwrap_or_else(|| message_svg(w, 100, &d.title, &d.words.failed))
 }
 
 fn heat_rgb(pomp: f64) -> [u8; 3] {
@@ -593,8 +634,8 @@ fn prepare(c: &TrendChart) -> (Vec<Prepared>, Vec<(Mark, String)>) {
     }
     for (look, label) in &bands {
         let label = match bands.len() {
-            1 => "95%-betrouwbaarheidsinterval".to_string(),
-            _ => format!("95%-BI {label}"),
+            1 => c.words.band.clone(),
+            _ => format!("{} {label}", c.words.band_short),
         };
         legend.push((Mark::Fill(look.0.mix(0.25)), label));
     }
@@ -770,7 +811,7 @@ impl DivLayout {
         for r in &d.rows {
             let label = wrap(&r.label, 12.0, label_w - 8.0, 3);
             let h = 16 + 14 * label.len() as i32;
-            (n_w, y) = (text_w(11.0, &n_text(r)).max(n_w), y + h);
+            (n_w, y) = (text_w(11.0, &n_text(r, &d.words)).max(n_w), y + h);
             rows.push((y - h, h));
             labels.push(label);
         }
@@ -787,11 +828,11 @@ impl DivLayout {
     }
 }
 
-fn n_text(r: &DistributionRow) -> String {
+fn n_text(r: &DistributionRow, words: &ChartWords) -> String {
     let n = r.counts.iter().fold(0u64, |a, &c| a.saturating_add(c));
     match r.not_applicable {
         0 => format!("n={n}"),
-        nvt => format!("n={n} (n.v.t. {nvt})"),
+        nvt => format!("n={n} ({} {nvt})", words.not_applicable),
     }
 }
 
@@ -828,10 +869,10 @@ fn draw_diverging(root: &Area<'_>, d: &Distribution, k: usize, lay: &DivLayout) 
         text(root, &label, (x, bottom + 5), 11.0, MUTED, TOP)?;
     }
     let note = match k % 2 {
-        1 => "; middelste categorie half links, half rechts",
+        1 => d.words.middle_note.as_str(),
         _ => "",
     };
-    let caption = format!("% van de antwoorden zonder n.v.t.{note}");
+    let caption = format!("{}{note}", d.words.caption);
     let caption = fit(&caption, 11.0, w as f64 - 20.0);
     text(root, &caption, (w / 2, bottom + 21), 11.0, MUTED, TOP)?;
 
@@ -842,17 +883,24 @@ fn draw_diverging(root: &Area<'_>, d: &Distribution, k: usize, lay: &DivLayout) 
             let y = mid - 7 * (label.len() as i32 - 1) + 14 * j as i32;
             text(root, line, (10, y), 12.0, INK, LEFT)?;
         }
-        text(root, &n_text(row), (bx1 as i32 + 8, mid), 11.0, MUTED, LEFT)?;
+        text(
+            root,
+            &n_text(row, &d.words),
+            (bx1 as i32 + 8, mid),
+            11.0,
+            MUTED,
+            LEFT,
+        )?;
         let mut counts = row.counts.clone();
         counts.resize(k, 0);
         let Some(segs) = diverging_segments(&counts) else {
             let (x, half) = (
                 x_of(0.0),
-                (text_w(11.0, "geen antwoorden") / 2.0) as i32 + 4,
+                (text_w(11.0, &d.words.no_answers) / 2.0) as i32 + 4,
             );
             let bg = if i % 2 == 1 { ZEBRA } else { WHITE };
             rect(root, (x - half, mid - 8), (x + half, mid + 8), bg)?;
-            text(root, "geen antwoorden", (x, mid), 11.0, MUTED, CENTRE)?;
+            text(root, &d.words.no_answers, (x, mid), 11.0, MUTED, CENTRE)?;
             continue;
         };
         for (j, &(a, b)) in segs.iter().enumerate() {
@@ -974,6 +1022,7 @@ mod tests {
             title: EVIL.into(),
             point_labels,
             rows: vec![row],
+            ..Default::default()
         };
         let empty = TrendChart {
             title: EVIL.into(),

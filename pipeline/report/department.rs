@@ -231,6 +231,7 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
             version_breaks: axis.breaks.clone(),
             thresholds: thresholds(ctx),
             fit_y: true,
+            words: chart_words(ctx),
         };
         trends.push(DepartmentTrend {
             instrument: names.instrument(instrument),

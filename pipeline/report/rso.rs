@@ -167,6 +167,7 @@ pub(super) fn trend_svg(
         version_breaks: axis.breaks.clone(),
         thresholds: thresholds(ctx),
         fit_y: true,
+        words: chart_words(ctx),
     };
     chart::trend_svg(&chart, 560, 240)
 }
@@ -256,6 +257,7 @@ pub(super) fn distribution_svg(
             title: format!("{} {}", names.instrument(instrument), version),
             point_labels,
             rows,
+            words: chart_words(ctx),
         },
         760,
     ))

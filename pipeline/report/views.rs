@@ -656,6 +656,21 @@ impl Ctx<'_> {
     }
 }
 
+/// The words charts draw, in the report's language.
+pub(super) fn chart_words(ctx: &Ctx) -> chart::ChartWords {
+    let t = |k: &str| ctx.t[k].clone();
+    chart::ChartWords {
+        no_data: t("chart_no_data"),
+        failed: t("chart_failed"),
+        band: t("chart_band"),
+        band_short: t("chart_band_short"),
+        not_applicable: t("chart_not_applicable"),
+        caption: t("chart_caption"),
+        middle_note: t("chart_middle_note"),
+        no_answers: t("chart_no_answers"),
+    }
+}
+
 /// The region's thresholds as reference lines of a trend chart.
 pub(super) fn thresholds(ctx: &Ctx) -> Vec<(f64, String, bool)> {
     let r = &ctx.config.rules;
