@@ -109,11 +109,7 @@ pub(super) fn grouped(texts: Vec<String>) -> Vec<(String, usize)> {
 
 pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option<DepartmentReport> {
     let config = ctx.config;
-    let names = Names {
-        config,
-        lang: &ctx.opts.lang,
-        t: ctx.t,
-    };
+    let names = ctx.names();
     let lang = ctx.opts.lang.as_str();
     let dept = DepartmentId::parse(unit_id)?;
     let years = score::years_of(cycle);
@@ -168,20 +164,7 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
                 .collect()
         };
         let points = |s: &[(String, Option<&Cell>)]| -> Vec<TrendPoint> {
-            s.iter()
-                .map(|(p, c)| {
-                    let pomp = |v: Option<f64>, c: &Cell| {
-                        v.map(|x| score::pomp(x, c.scale_min, c.scale_max))
-                    };
-                    let c = c.filter(|c| !c.suppressed);
-                    TrendPoint {
-                        period: p.clone(),
-                        value: c.and_then(|c| c.mean_pomp),
-                        ci_low: c.and_then(|c| pomp(c.ci_low, c)),
-                        ci_high: c.and_then(|c| pomp(c.ci_high, c)),
-                    }
-                })
-                .collect()
+            s.iter().map(|(p, c)| trend_point(p, *c)).collect()
         };
         let own = series_of(Level::Department, unit_id);
         let of_rso = series_of(Level::Rso, &rso.id);
@@ -288,19 +271,7 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
                     cells
                         .iter()
                         .find(|c| c.instrument == *i && c.scale_id == TOTAL && c.period == *y)
-                        .map(|c| match c.response_rate {
-                            // A hidden cell shows why, not its count.
-                            _ if c.suppressed => {
-                                shown(
-                                    Some(c),
-                                    config.floor_of(&c.instrument, &c.instrument_version),
-                                    &names,
-                                )
-                                .text
-                            }
-                            Some(r) => format!("{} ({})", c.n_respondents, pct(r, lang)),
-                            None => c.n_respondents.to_string(),
-                        })
+                        .map(|c| participation_text(c, &names))
                         .unwrap_or_else(|| "–".into())
                 })
                 .collect();

@@ -168,15 +168,7 @@ fn departments(
             .iter()
             .filter_map(|(i, v)| {
                 let c = find(ctx.published, Level::Department, &unit, i, v, TOTAL, cycle)?;
-                let text = if c.suppressed {
-                    shown(Some(c), config.floor_of(i, v), names).text
-                } else {
-                    match c.response_rate {
-                        Some(r) => format!("{} ({})", c.n_respondents, pct(r, lang)),
-                        None => c.n_respondents.to_string(),
-                    }
-                };
-                Some((names.instrument(i), text))
+                Some((names.instrument(i), participation_text(c, names)))
             })
             .collect();
         let exit_grade = config
@@ -237,11 +229,7 @@ pub(super) fn institution_report(
     cycle: &str,
 ) -> Option<InstitutionReport> {
     let config = ctx.config;
-    let names = Names {
-        config,
-        lang: &ctx.opts.lang,
-        t: ctx.t,
-    };
+    let names = ctx.names();
     let inst = config.registry.institutions.get(inst_id)?;
     let mut sections = Vec::new();
     for (instrument, version) in versions_in(

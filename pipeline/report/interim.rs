@@ -98,11 +98,7 @@ pub(super) fn interim_report(
     cycle: &str,
 ) -> Option<InterimReport> {
     let config = ctx.config;
-    let names = Names {
-        config,
-        lang: &ctx.opts.lang,
-        t: ctx.t,
-    };
+    let names = ctx.names();
     let lang = ctx.opts.lang.as_str();
     let rso = config.registry.rsos.get(rso_id)?;
     let (_, units) = super::cycle::members_in(rso, cycle);

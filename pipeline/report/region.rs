@@ -89,11 +89,7 @@ pub struct RegionReport {
 
 pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionReport {
     let config = ctx.config;
-    let names = Names {
-        config,
-        lang: &ctx.opts.lang,
-        t: ctx.t,
-    };
+    let names = ctx.names();
     let lang = ctx.opts.lang.as_str();
     let rsos: Vec<&crate::org::Rso> = config
         .registry

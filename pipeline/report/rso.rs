@@ -133,17 +133,7 @@ pub(super) fn trend_svg(
             .collect();
         axis.periods
             .iter()
-            .map(|p| {
-                let c = cells.iter().find(|c| c.period == *p).copied();
-                let pomp =
-                    |v: Option<f64>, c: &Cell| v.map(|x| score::pomp(x, c.scale_min, c.scale_max));
-                TrendPoint {
-                    period: p.clone(),
-                    value: c.and_then(|c| c.mean_pomp),
-                    ci_low: c.and_then(|c| pomp(c.ci_low, c)),
-                    ci_high: c.and_then(|c| pomp(c.ci_high, c)),
-                }
-            })
+            .map(|p| trend_point(p, cells.iter().find(|c| c.period == *p).copied()))
             .collect()
     };
     let chart = TrendChart {
@@ -265,11 +255,7 @@ pub(super) fn distribution_svg(
 
 pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
     let config = ctx.config;
-    let names = Names {
-        config,
-        lang: &ctx.opts.lang,
-        t: ctx.t,
-    };
+    let names = ctx.names();
     let rso = config.registry.rsos.get(rso_id)?;
     let lang = ctx.opts.lang.as_str();
     let years = score::years_of(cycle);

@@ -634,6 +634,15 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Names in the report's language.
+    pub(super) fn names(&self) -> Names<'_> {
+        Names {
+            config: self.config,
+            lang: &self.opts.lang,
+            t: self.t,
+        }
+    }
+
     /// Every finding of a cycle, and the measurements the calendar expected
     /// in it that are not in the data.
     pub(super) fn findings(&self, cycle: &str) -> &(Vec<Finding>, Vec<Finding>) {
@@ -668,6 +677,32 @@ pub(super) fn chart_words(ctx: &Ctx) -> chart::ChartWords {
         caption: t("chart_caption"),
         middle_note: t("chart_middle_note"),
         no_answers: t("chart_no_answers"),
+    }
+}
+
+/// A department's respondents in a cell, as the participation tables show
+/// them: "12 (86%)", or why the cell is hidden (never its count).
+pub(super) fn participation_text(c: &Cell, names: &Names) -> String {
+    if c.suppressed {
+        let floor = names.config.floor_of(&c.instrument, &c.instrument_version);
+        return shown(Some(c), floor, names).text;
+    }
+    match c.response_rate {
+        Some(r) => format!("{} ({})", c.n_respondents, pct(r, names.lang)),
+        None => c.n_respondents.to_string(),
+    }
+}
+
+/// A point of a trend chart from a cell (none for a hidden cell).
+pub(super) fn trend_point(period: &str, c: Option<&Cell>) -> chart::TrendPoint {
+    let c = c.filter(|c| !c.suppressed);
+    let pomp =
+        |v: Option<f64>, c: &Cell| v.map(|x| crate::score::pomp(x, c.scale_min, c.scale_max));
+    chart::TrendPoint {
+        period: period.to_string(),
+        value: c.and_then(|c| c.mean_pomp),
+        ci_low: c.and_then(|c| pomp(c.ci_low, c)),
+        ci_high: c.and_then(|c| pomp(c.ci_high, c)),
     }
 }
 
