@@ -301,12 +301,8 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
                         && c.period == cycle
                 })
             });
-            let grade = match grade_cell {
-                Some(c) if !c.suppressed && c.mean.is_some() => {
-                    num(c.mean.unwrap_or_default(), 1, lang)
-                }
-                other => shown(other, floor, &names).text,
-            };
+            // (`shown` gives a grade on its own 1-10 scale.)
+            let grade = shown(grade_cell, floor, &names).text;
             let passes = crate::privacy::comments_publishable(total, floor);
             let texts = |part: &str| -> Vec<(String, usize)> {
                 if !passes {

@@ -95,7 +95,6 @@ fn departments(
     cycle: &str,
 ) -> (Vec<String>, Vec<OverviewLine>, Vec<DepartmentBlock>) {
     let config = ctx.config;
-    let lang = names.lang;
     let instruments = versions_in(
         &config.catalogue,
         ctx.published,
@@ -186,10 +185,8 @@ fn departments(
                     g,
                     cycle,
                 )?;
-                let text = match c.mean {
-                    Some(m) if !c.suppressed => num(m, 1, lang),
-                    _ => shown(Some(c), config.floor_of(&def.id, &def.version), names).text,
-                };
+                // (`shown` gives a grade on its own 1-10 scale.)
+                let text = shown(Some(c), config.floor_of(&def.id, &def.version), names).text;
                 Some((text, c.n_respondents))
             });
         blocks.push(DepartmentBlock {
