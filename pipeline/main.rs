@@ -55,7 +55,9 @@ fn init_logging(format: LogFormat, quiet: bool) {
     let default = if quiet {
         "error"
     } else {
-        "warn,opleidingsmonitor=info"
+        // (usvg warns about details of our own SVG charts as the PDFs are
+        // laid out: nothing a user can act on.)
+        "warn,usvg=error,opleidingsmonitor=info"
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPLEIDINGSMONITOR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

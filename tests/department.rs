@@ -385,6 +385,11 @@ fn heatmap_cells_follow_the_thresholds_and_show_their_n() {
 #[test]
 fn english_reports_and_their_charts_have_no_dutch_chart_words() {
     let d = sample_run();
+    let config = std::fs::read_to_string(d.join("opleidingsmonitor.toml")).unwrap();
+    d.write(
+        "opleidingsmonitor.toml",
+        config.replace("[report]\n", "[report]\npdf = true\n"),
+    );
     let r = d.run(&["report", "-c", "opleidingsmonitor.toml", "--lang", "en"]);
     assert_eq!(r.code(), 0, "{}", r.both());
     let dutch = [
@@ -397,19 +402,28 @@ fn english_reports_and_their_charts_have_no_dutch_chart_words() {
         "kon niet worden getekend",
         "drempel",
     ];
-    let mut pages = 0;
+    let (mut pages, mut pdfs) = (0, 0);
     for f in crate::util::files_below(&d.join("output/reports")) {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
-        if !name.ends_with(".en.html") {
+        let text = if name.ends_with(".en.html") {
+            // (The index of a cycle is a list of links, not a report.)
+            pages += usize::from(!name.starts_with("index"));
+            std::fs::read_to_string(&f).unwrap()
+        } else if name.ends_with(".en.pdf") {
+            pdfs += 1;
+            crate::util::pdf_pages(&f).join("\n")
+        } else {
             continue;
-        }
-        let html = std::fs::read_to_string(&f).unwrap();
+        };
         for w in dutch {
-            assert!(!html.contains(w), "{name} holds {w:?}");
+            assert!(!text.contains(w), "{name} holds {w:?}");
         }
-        pages += 1;
     }
     assert!(pages > 20, "{pages}");
+    assert_eq!(pdfs, pages, "every English report also as PDF");
+    let pdf = crate::util::pdf_pages(&d.join("output/reports/2023-2024/rso/int-nv.en.pdf"));
+    assert!(pdf[0].contains("Summary") && pdf[0].contains("How to read"));
+    assert!(pdf[0].contains(&format!("Page 1 of {}", pdf.len())));
     let rso =
         std::fs::read_to_string(d.join("output/reports/2023-2024/rso/int-nv.en.html")).unwrap();
     assert!(rso.contains("95% confidence interval") && rso.contains("improvement threshold"));

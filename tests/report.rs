@@ -13,7 +13,7 @@ use opleidingsmonitor::table::Level;
 const TODAY: &str = "2026-11-22";
 
 /// The sample region with a hostile extra exit export, run once.
-fn region() -> Dir {
+pub(crate) fn region() -> Dir {
     let d = Dir::new();
     let cat = Catalogue::load(None).unwrap();
     synth::write_sample_region(d.path(), &cat, 20191).unwrap();
@@ -696,6 +696,8 @@ fn output_texts(d: &Dir) -> Vec<(String, String)> {
                 }
             }
             Some("parquet") => {}
+            // A PDF's text as a reader sees it (its streams are compressed).
+            Some("pdf") => out.push((rel, crate::util::pdf_pages(&p).join("\n"))),
             _ => out.push((
                 rel,
                 String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned(),
@@ -717,6 +719,7 @@ fn output_texts(d: &Dir) -> Vec<(String, String)> {
 #[test]
 fn no_output_file_holds_a_name_or_phone_number_from_the_exports() {
     let d = region();
+    crate::pdf::enable_pdf(&d);
     let mut ids = synth::sample_identifiers(20191);
     ids.extend(
         [
@@ -737,6 +740,9 @@ fn no_output_file_holds_a_name_or_phone_number_from_the_exports() {
         .iter()
         .any(|(f, _)| f.contains("tables.xlsx:xl/sharedStrings.xml")));
     assert!(texts.iter().any(|(f, _)| f.ends_with(".md")));
+    assert!(texts
+        .iter()
+        .any(|(f, t)| f.ends_with("rso/int-nv.pdf") && t.contains("Exitenquête")));
     let all: usize = texts.iter().map(|(_, t)| t.len()).sum();
     assert!(all > 1_000_000, "{all} bytes of output read");
     assert!(texts.iter().any(|(_, t)| t.contains("[e-mail verwijderd]")));

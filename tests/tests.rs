@@ -14,6 +14,7 @@ mod bad_input;
 mod department;
 mod hostile;
 mod ingest;
+mod pdf;
 mod register;
 mod report;
 mod run;

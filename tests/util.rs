@@ -269,3 +269,29 @@ pub fn drect_values(date: &str, inst: &str, email: &str, q3: &str) -> Vec<String
     r.extend((1..=35).map(|i| if i == 3 { q3.to_string() } else { "4".into() }));
     r
 }
+
+/// The text of a PDF, page by page, as poppler's `pdftotext` reads the file:
+/// a reader independent of the program that wrote it (poppler-utils must be
+/// installed; `.ci/run` installs it).
+pub fn pdf_pages(path: &Path) -> Vec<String> {
+    let out = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(path)
+        .arg("-")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("pdftotext (Debian package poppler-utils) reads the PDFs in tests: {e}")
+        });
+    assert!(
+        out.status.success(),
+        "pdftotext {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // Every page ends with a form feed: the last piece is what follows the
+    // last page.
+    let mut pages: Vec<String> = text.split('\u{c}').map(String::from).collect();
+    pages.pop();
+    pages
+}

@@ -126,6 +126,9 @@ pub struct RawReport {
     pub language: Option<String>,
     /// Folder with templates that replace the built-in ones.
     pub templates: Option<PathBuf>,
+    /// Also write every report as an A4 PDF (default false: about a second
+    /// of work per report, see BENCHMARKS.md).
+    pub pdf: Option<bool>,
 }
 
 /// `[paths]`: every path relative to the config file.
@@ -278,6 +281,8 @@ pub struct Config {
     pub language: String,
     /// Folder of replacing templates, if any.
     pub templates: Option<PathBuf>,
+    /// Whether every report is also written as an A4 PDF.
+    pub pdf: bool,
     /// The invitations file's rows (empty without one), checked against
     /// the registry.
     pub invitations: Vec<Invitation>,
@@ -402,6 +407,7 @@ impl Config {
             calendar: raw.calendar,
             language,
             templates: raw.report.templates.as_deref().map(abs),
+            pdf: raw.report.pdf.unwrap_or(false),
             title: raw.title.unwrap_or_else(|| "Opleidingsmonitor".into()),
             paths,
             privacy_floor: raw.privacy.floor,

@@ -127,27 +127,7 @@ fn departments(
         let count = |k: crate::pdca::Kind| fs.iter().filter(|f| f.kind == k).count();
         let cells = instruments
             .iter()
-            .map(|(i, v)| {
-                let cell = find(ctx.published, Level::Department, &unit, i, v, TOTAL, cycle);
-                let change = ctx
-                    .published
-                    .unit_changes(Level::Department, &unit)
-                    .iter()
-                    .find(|c| {
-                        c.instrument == *i
-                            && c.scale_id == TOTAL
-                            && c.period == cycle
-                            && !c.suppressed
-                            && c.reliable
-                    });
-                let arrow = match change.and_then(|c| c.p_value.zip(c.diff_pomp)) {
-                    Some((p, d)) if p < config.rules.significance && d > 0.0 => "↑",
-                    Some((p, d)) if p < config.rules.significance && d < 0.0 => "↓",
-                    Some(_) => "→",
-                    None => "",
-                };
-                (shown(cell, config.floor_of(i, v), names), arrow.to_string())
-            })
+            .map(|(i, v)| total_with_arrow(ctx, names, &unit, (i, v), cycle))
             .collect();
         let name = names.specialty(&rso.specialty);
         let file = unit.replace(':', "_");

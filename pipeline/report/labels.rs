@@ -162,6 +162,43 @@ pub(super) fn threshold(v: f64, lang: &str) -> String {
     }
 }
 
+/// Escapes text for Typst markup (the PDF templates): every ASCII
+/// punctuation mark that could start markup, a comment, a list or a
+/// function call is backslash-escaped, and line breaks become spaces, so no
+/// data can become markup.
+pub fn typst_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for ch in s.chars() {
+        match ch {
+            '\\' | '#' | '*' | '_' | '`' | '$' | '<' | '>' | '@' | '[' | ']' | '~' | '=' | '-'
+            | '+' | '/' | '.' | '{' | '}' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A Typst string literal holding `s` (an SVG chart handed to `image`).
+pub fn typst_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Escapes text for Markdown: HTML specials become entities and Markdown
 /// specials are backslash-escaped, so no data can become markup.
 pub fn md_escape(s: &str) -> String {

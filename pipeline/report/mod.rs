@@ -24,6 +24,7 @@ mod department;
 mod institution;
 mod interim;
 pub mod labels;
+pub mod pdf;
 mod region;
 mod rso;
 mod views;
@@ -52,6 +53,14 @@ const T_DEPARTMENT_MD: &str = include_str!("../../reports/department.md.j2");
 const T_INTERIM: &str = include_str!("../../reports/interim.html.j2");
 const T_INTERIM_MD: &str = include_str!("../../reports/interim.md.j2");
 const T_BOARD_MD: &str = include_str!("../../reports/board.md.j2");
+const T_BASE_TYP: &str = include_str!("../../reports/base.typ.j2");
+const T_MACROS_TYP: &str = include_str!("../../reports/macros.typ.j2");
+const T_RSO_TYP: &str = include_str!("../../reports/rso.typ.j2");
+const T_REGION_TYP: &str = include_str!("../../reports/region.typ.j2");
+const T_BOARD_TYP: &str = include_str!("../../reports/board.typ.j2");
+const T_DEPARTMENT_TYP: &str = include_str!("../../reports/department.typ.j2");
+const T_INSTITUTION_TYP: &str = include_str!("../../reports/institution.typ.j2");
+const T_INTERIM_TYP: &str = include_str!("../../reports/interim.typ.j2");
 const STYLE: &str = include_str!("../../reports/style.css");
 const I18N: &str = include_str!("../../reports/i18n.toml");
 
@@ -71,6 +80,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("interim.html.j2", T_INTERIM),
     ("interim.md.j2", T_INTERIM_MD),
     ("board.md.j2", T_BOARD_MD),
+    ("base.typ.j2", T_BASE_TYP),
+    ("macros.typ.j2", T_MACROS_TYP),
+    ("rso.typ.j2", T_RSO_TYP),
+    ("region.typ.j2", T_REGION_TYP),
+    ("board.typ.j2", T_BOARD_TYP),
+    ("department.typ.j2", T_DEPARTMENT_TYP),
+    ("institution.typ.j2", T_INSTITUTION_TYP),
+    ("interim.typ.j2", T_INTERIM_TYP),
     ("style.css", STYLE),
     ("i18n.toml", I18N),
 ];
@@ -107,6 +124,37 @@ pub(super) fn template_text(config: &Config, name: &str) -> Result<String> {
 
 fn environment(config: &Config) -> Result<minijinja::Environment<'static>> {
     let mut env = minijinja::Environment::new();
+    env.add_filter("md", |s: String| md_escape(&s));
+    // A chart (SVG) as a Typst string literal, for `image(bytes(...))`.
+    env.add_filter("typst_string", |s: String| {
+        minijinja::Value::from_safe_string(labels::typst_string(&s))
+    });
+    // (Set before the templates are added: each is compiled with its
+    // escaping.) .html.j2 autoescapes as HTML, .typ.j2 as Typst markup (every value
+    // escaped unless marked safe); Markdown escapes with the md filter.
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html.j2") {
+            minijinja::AutoEscape::Html
+        } else if name.ends_with(".typ.j2") {
+            minijinja::AutoEscape::Custom("typst".into())
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    env.set_formatter(|out, state, value| {
+        if matches!(state.auto_escape(), minijinja::AutoEscape::Custom(name) if name == "typst")
+            && !value.is_safe()
+            && !value.is_none()
+        {
+            let text = match value.as_str() {
+                Some(s) => labels::typst_escape(s),
+                None => labels::typst_escape(&value.to_string()),
+            };
+            out.write_str(&text).map_err(minijinja::Error::from)
+        } else {
+            minijinja::escape_formatter(out, state, value)
+        }
+    });
     for (name, _) in TEMPLATES.iter().filter(|(n, _)| n.ends_with(".j2")) {
         let text = template_text(config, name)?;
         env.add_template_owned(name.to_string(), text)
@@ -115,15 +163,6 @@ fn environment(config: &Config) -> Result<minijinja::Environment<'static>> {
                 message: format!("{e:#}"),
             })?;
     }
-    env.add_filter("md", |s: String| md_escape(&s));
-    // .html.j2 autoescapes as HTML; Markdown escapes with the md filter.
-    env.set_auto_escape_callback(|name| {
-        if name.ends_with(".html.j2") {
-            minijinja::AutoEscape::Html
-        } else {
-            minijinja::AutoEscape::None
-        }
-    });
     Ok(env)
 }
 
@@ -229,16 +268,42 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
             })
     };
     let out_root = &config.paths.reports;
-    // A report's two pages (HTML and Markdown) in `<cycle>/<kind>/`.
+    // A report's three editions (HTML, Markdown and the A4 PDF) in
+    // `<cycle>/<kind>/`.
     let page = |kind: &str, cycle: &str, id: &str, v: minijinja::Value| -> Result<Vec<PathBuf>> {
         let dir = out_root.join(cycle).join(kind);
         let h = dir.join(format!("{id}{suffix}.html"));
         let m = dir.join(format!("{id}{suffix}.md"));
         let html = render(&format!("{kind}.html.j2"), v.clone())?;
         crate::dataset::write_file_atomic(&h, html.as_bytes())?;
-        let md = render(&format!("{kind}.md.j2"), v)?;
+        let md = render(&format!("{kind}.md.j2"), v.clone())?;
         crate::dataset::write_file_atomic(&m, md.as_bytes())?;
-        Ok(vec![h, m])
+        let mut files = vec![h, m];
+        if config.pdf {
+            let p = dir.join(format!("{id}{suffix}.pdf"));
+            let name = format!("{kind}.typ.j2");
+            let typ = render(&name, v)?;
+            let t0 = std::time::Instant::now();
+            let laid = pdf::lay_out(&typ, opts.today);
+            let t1 = t0.elapsed().as_secs_f64();
+            let pdf = laid
+                .and_then(|laid| laid.pdf())
+                .map_err(|message| Error::Render {
+                    template: name,
+                    message,
+                })?;
+            tracing::debug!(
+                kind,
+                id,
+                layout = t1,
+                pdf = t0.elapsed().as_secs_f64() - t1,
+                "PDF made"
+            );
+            pdf::forget_old();
+            crate::dataset::write_file_atomic(&p, &pdf)?;
+            files.push(p);
+        }
+        Ok(files)
     };
     // The findings the reports use: of each cycle, and of the cycle before
     // (its points are followed up), each made from the same rows as in its
@@ -477,7 +542,7 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         links.sort();
         let index = render(
             "index.html.j2",
-            minijinja::context! { t => &t, lang => &opts.lang, style => &style, title => &config.title, cycle => cycle, links => links, generated_on => opts.today.to_string() },
+            minijinja::context! { t => &t, lang => &opts.lang, style => &style, title => &config.title, cycle => cycle, links => links, pdf => config.pdf, generated_on => opts.today.to_string() },
         )?;
         let p = dir.join(format!("index{suffix}.html"));
         crate::dataset::write_file_atomic(&p, index.as_bytes())?;

@@ -43,6 +43,11 @@ pub struct RsoReport {
     pub quality: super::cycle::LoopView,
     /// Findings.
     pub summary: SummaryView,
+    /// The first page's overview: instruments (columns) ...
+    pub overview_columns: Vec<String>,
+    /// ... and per department its name and, per instrument, its total with
+    /// a trend arrow against the previous cycle.
+    pub overview: Vec<(String, Vec<(ShownCell, String)>)>,
     /// Years of the participation table.
     pub years: Vec<i32>,
     /// Participation rows: institution, instrument, per year "n (rate)".
@@ -305,15 +310,31 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         }
     }
 
-    // One section per instrument (latest version in the cycle).
-    let mut sections = Vec::new();
-    for (instrument, version) in versions_in(
+    // One section per instrument (latest version in the cycle), and the
+    // first page's department × instrument overview of the totals.
+    let versions = versions_in(
         &ctx.config.catalogue,
         ctx.published,
         Level::Rso,
         rso_id,
         cycle,
-    ) {
+    );
+    let overview_columns = versions.iter().map(|(i, _)| names.instrument(i)).collect();
+    let overview = member_units
+        .iter()
+        .map(|unit| {
+            let cells: Vec<(ShownCell, String)> = versions
+                .iter()
+                .map(|(i, v)| total_with_arrow(ctx, &names, unit, (i, v), cycle))
+                .collect();
+            let name = names.unit(Level::Department, unit);
+            let institution = name.split(" – ").next().unwrap_or("").to_string();
+            (institution, cells)
+        })
+        .filter(|(_, cells)| cells.iter().any(|(c, _)| c.n.is_some() || c.suppressed))
+        .collect();
+    let mut sections = Vec::new();
+    for (instrument, version) in versions {
         let Some(def) = config.catalogue.get(&instrument, &version) else {
             continue;
         };
@@ -647,6 +668,8 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         generated_on: ctx.opts.today.to_string(),
         quality,
         summary,
+        overview_columns,
+        overview,
         years,
         participation,
         instruments: sections,

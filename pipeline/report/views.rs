@@ -615,6 +615,50 @@ pub(super) fn versions_in(
 /// Findings and missing measurements per cycle, each made on first use.
 pub(super) type Found = BTreeMap<String, std::sync::OnceLock<(Vec<Finding>, Vec<Finding>)>>;
 
+/// A department's total of one instrument in a cycle, and ↑, ↓ or → for a
+/// significant rise, decline or no significant change since the previous
+/// cycle (nothing where no reliable change is published): the cell of the
+/// department × instrument overviews.
+pub(super) fn total_with_arrow(
+    ctx: &Ctx,
+    names: &Names,
+    unit: &str,
+    (instrument, version): (&str, &str),
+    cycle: &str,
+) -> (ShownCell, String) {
+    let config = ctx.config;
+    let cell = find(
+        ctx.published,
+        Level::Department,
+        unit,
+        instrument,
+        version,
+        TOTAL,
+        cycle,
+    );
+    let change = ctx
+        .published
+        .unit_changes(Level::Department, unit)
+        .iter()
+        .find(|c| {
+            c.instrument == instrument
+                && c.scale_id == TOTAL
+                && c.period == cycle
+                && !c.suppressed
+                && c.reliable
+        });
+    let arrow = match change.and_then(|c| c.p_value.zip(c.diff_pomp)) {
+        Some((p, d)) if p < config.rules.significance && d > 0.0 => "↑",
+        Some((p, d)) if p < config.rules.significance && d < 0.0 => "↓",
+        Some(_) => "→",
+        None => "",
+    };
+    (
+        shown(cell, config.floor_of(instrument, version), names),
+        arrow.to_string(),
+    )
+}
+
 pub(super) fn found_for(cycles: &[String]) -> Found {
     cycles
         .iter()

@@ -1,0 +1,138 @@
+//! The PDF edition of every report, read back with poppler's `pdftotext`.
+
+use crate::report::region;
+use crate::util::{files_below, pdf_pages, Dir};
+
+/// Turns the PDFs on (`[report] pdf = true`) and renders the cycle
+/// 2023-2024 again.
+pub(crate) fn enable_pdf(d: &Dir) {
+    let config = std::fs::read_to_string(d.join("opleidingsmonitor.toml")).unwrap();
+    assert!(config.contains("[report]\n"));
+    d.write(
+        "opleidingsmonitor.toml",
+        config.replace("[report]\n", "[report]\npdf = true\n"),
+    );
+    let r = d.run_env(
+        &[
+            "report",
+            "-c",
+            "opleidingsmonitor.toml",
+            "--cycle",
+            "2023-2024",
+        ],
+        &[("OPLEIDINGSMONITOR_TODAY", "2026-11-22")],
+    );
+    assert_eq!(r.code(), 0, "{}", r.both());
+}
+
+#[test]
+fn every_report_is_also_a_paginated_pdf_with_contents_and_page_numbers() {
+    let d = region();
+    enable_pdf(&d);
+    let dir = d.join("output/reports/2023-2024");
+    // Every report kind, every report: an HTML page has its PDF beside it.
+    let html: Vec<_> = files_below(&dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "index.html"))
+        .collect();
+    for kind in [
+        "rso",
+        "department",
+        "interim",
+        "region",
+        "board",
+        "institution",
+    ] {
+        assert!(
+            html.iter().any(|p| p.parent().unwrap().ends_with(kind)),
+            "{kind} reports exist"
+        );
+    }
+    for h in &html {
+        let pdf = h.with_extension("pdf");
+        let bytes = std::fs::read(&pdf).unwrap_or_else(|e| panic!("{}: {e}", pdf.display()));
+        assert!(bytes.starts_with(b"%PDF-"), "{}", pdf.display());
+    }
+
+    // The internal medicine RSO report: at most 15 A4 pages, none blank,
+    // each numbered "Pagina i van n"; the first holds the summary, signals
+    // first; a table of contents names the sections with their pages.
+    let pages = pdf_pages(&dir.join("rso/int-nv.pdf"));
+    let n = pages.len();
+    assert!((3..=15).contains(&n), "{n} pages");
+    for (i, p) in pages.iter().enumerate() {
+        assert!(
+            p.split_whitespace().count() > 20,
+            "page {} is (nearly) blank: {p:?}",
+            i + 1
+        );
+        assert!(
+            p.contains(&format!("Pagina {} van {n}", i + 1)),
+            "page {} has its number: {p}",
+            i + 1
+        );
+    }
+    let first = &pages[0];
+    let at = |s: &str| {
+        first
+            .find(s)
+            .unwrap_or_else(|| panic!("{s:?} on the first page:\n{first}"))
+    };
+    assert!(at("PDCA-rapport") < at("Samenvatting"));
+    assert!(at("Samenvatting") < at("Signalen"));
+    assert!(at("Signalen") < at("Verbeterpunten"));
+    // The strengths follow (on the first page or the next).
+    let two = pages[..2].join("\n");
+    assert!(
+        two.find("Verbeterpunten") < two.find("Sterke punten"),
+        "{two}"
+    );
+    // Heemdaal's D-RECT decline is a signal, in the summary.
+    let signals = &first[at("Signalen")..at("Verbeterpunten")];
+    assert!(signals.contains("Heemdaal"), "{signals}");
+    assert!(signals.contains("daling"), "{signals}");
+    // The plain legend of 0-100, significance and effect size.
+    assert!(first.contains("Leeswijzer"), "{first}");
+    // The table of contents: section titles with their page numbers.
+    let toc = pages[..2].join("\n");
+    let toc = &toc[toc.find("Inhoud").expect("a table of contents")..];
+    for section in [
+        "Opvolging vorige cyclus",
+        "Deelname",
+        "Ontwikkelplan",
+        "Methode",
+    ] {
+        let line = toc
+            .lines()
+            .find(|l| l.contains(section))
+            .unwrap_or_else(|| panic!("{section} in the contents:\n{toc}"));
+        let page: usize = line
+            .split_whitespace()
+            .last()
+            // (Typst puts a word joiner before the number.)
+            .and_then(|w| w.trim_start_matches('\u{2060}').parse().ok())
+            .unwrap_or_else(|| panic!("a page number in {line:?}"));
+        assert!((1..=n).contains(&page), "{line}");
+        assert!(
+            pages[page - 1].contains(section),
+            "{section} is on page {page}"
+        );
+    }
+
+    // An interim report says it is one on every page.
+    let interim = files_below(&dir.join("interim"))
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "pdf"))
+        .unwrap();
+    for (i, p) in pdf_pages(&interim).iter().enumerate() {
+        assert!(
+            p.contains("niet de formele tweejaarlijkse evaluatie"),
+            "interim page {}: {p}",
+            i + 1
+        );
+    }
+
+    // The board summary is one page.
+    assert_eq!(pdf_pages(&dir.join("board/noorderveld.pdf")).len(), 1);
+}
