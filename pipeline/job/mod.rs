@@ -250,13 +250,15 @@ pub fn report_stamps(config: &Config, lang: &str) -> std::collections::BTreeMap<
     }
     base.update(
         format!(
-            "{:?}|{:?}|{:?}|{}|{}|{}|{lang}",
+            "{:?}|{:?}|{:?}|{}|{}|{}|{}|{lang}",
             config.rules,
             config.calendar,
             config.title,
             config.privacy_floor,
             config.min_answered_fraction,
-            config.first_cycle_year
+            config.first_cycle_year,
+            // Turning the PDFs on makes them at the next run.
+            config.pdf
         )
         .as_bytes(),
     );
