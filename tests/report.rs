@@ -879,6 +879,7 @@ fn placeholder_subscale_tables_are_disclosed_once_per_instrument() {
     // note is there once per instrument whose findings name an unverified
     // subscale, and absent where the findings name none.
     let dir = d.join("output/reports/2023-2024/department");
+    let re = regex::Regex::new(r#"data-instrument="([^"]+)" data-scales="([^"]*)""#).unwrap();
     let mut with_note = 0;
     let mut without = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -892,7 +893,6 @@ fn placeholder_subscale_tables_are_disclosed_once_per_instrument() {
         // The instruments whose findings name a subscale that is
         // unverified in every version defining it (surely a note), or in
         // some version (possibly: the page does not name the version).
-        let re = regex::Regex::new(r#"data-instrument="([^"]+)" data-scales="([^"]*)""#).unwrap();
         let (mut sure, mut maybe) = (BTreeSet::new(), BTreeSet::new());
         for c in re.captures_iter(&page) {
             for scale in c[2].split(',').filter(|s| !s.is_empty() && *s != "total") {

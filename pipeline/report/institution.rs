@@ -5,7 +5,7 @@
 //! participation and exit results; then the totals per instrument against
 //! the RSO and region.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
@@ -97,7 +97,7 @@ fn departments(
     Vec<String>,
     Vec<OverviewLine>,
     Vec<DepartmentBlock>,
-    BTreeMap<(String, String), BTreeSet<String>>,
+    ScalesByVersion,
 ) {
     let config = ctx.config;
     let instruments = versions_in(
@@ -114,7 +114,7 @@ fn departments(
     let mut lines = Vec::new();
     let mut blocks = Vec::new();
     // The subscales the blocks' findings speak of, per instrument version.
-    let mut scales: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    let mut scales = ScalesByVersion::new();
     for rso in config.registry.rsos.values() {
         let (_, units) = super::cycle::members_in(rso, cycle);
         let unit = crate::domain::DepartmentId::new(inst_id, &rso.specialty).unit_id();

@@ -277,14 +277,17 @@ fn version_of(config: &Config, f: &Finding) -> String {
         .unwrap_or_else(|| version_with(config, f))
 }
 
+/// Subscale ids per (instrument, version).
+pub(super) type ScalesByVersion = BTreeMap<(String, String), BTreeSet<String>>;
+
 /// The subscales findings speak of, per instrument version (the total left
 /// out): what `unverified_note` needs for a report whose subscale scores
 /// are only in its findings.
 pub(super) fn finding_scales<'f>(
     config: &Config,
     fs: impl IntoIterator<Item = &'f Finding>,
-) -> BTreeMap<(String, String), BTreeSet<String>> {
-    let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+) -> ScalesByVersion {
+    let mut out = ScalesByVersion::new();
     for f in fs.into_iter().filter(|f| f.scale_id != TOTAL) {
         out.entry((f.instrument.clone(), version_of(config, f)))
             .or_default()
