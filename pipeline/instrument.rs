@@ -134,6 +134,15 @@ pub struct Subscale {
     /// Where the subscale and its items come from.
     #[serde(default)]
     pub source: String,
+    /// Whether the file's item-to-subscale table for this subscale was
+    /// checked against the instrument's own item table (the licensed or
+    /// published form, named in `source`). `false`, the default, means the
+    /// items assigned to it are a placeholder: its scores are computed, but
+    /// every report that shows them says they are provisional. The default
+    /// is the safe side: a file that does not claim a verified table gets
+    /// the disclosure, never silent trust.
+    #[serde(default)]
+    pub items_verified: bool,
 }
 
 fn yes() -> bool {
@@ -262,8 +271,25 @@ impl Instrument {
                 self.scale.min, self.scale.max
             ));
         }
+        if let Some(l) = self
+            .scale
+            .labels
+            .iter()
+            .find(|l| l.value < self.scale.min || l.value > self.scale.max)
+        {
+            return fail(format!(
+                "[scale]: label {:?} has `value` = {}, outside `min` = {} .. `max` = {}",
+                l.nl, l.value, self.scale.min, self.scale.max
+            ));
+        }
         let mut subs = HashSet::new();
         for s in &self.subscales {
+            if s.items_verified && s.source.trim().is_empty() {
+                return fail(format!(
+                    "[[subscales]] {:?}: `items_verified` = true needs a `source` naming the item table it was checked against",
+                    s.id
+                ));
+            }
             if s.id == "total" {
                 return fail(
                     "[[subscales]]: `id` = \"total\" is not allowed: that id is the total score; choose another".into(),
@@ -381,6 +407,29 @@ impl Instrument {
             .map(|l| l.value)
     }
 
+    /// The subscales whose item-to-subscale table is not verified
+    /// (`items_verified = false`), in report order. Their scores rest on a
+    /// placeholder table; the total does not depend on it where they all
+    /// count towards the total (see [`Instrument::total_unaffected`]).
+    pub fn unverified(&self) -> Vec<&str> {
+        self.subscales
+            .iter()
+            .filter(|s| !s.items_verified)
+            .map(|s| s.id.as_str())
+            .collect()
+    }
+
+    /// Whether the total score is the same whatever the true division of
+    /// the items over the unverified subscales: true when every unverified
+    /// subscale counts towards the total, since the total is the mean over
+    /// all items of the subscales in the total.
+    pub fn total_unaffected(&self) -> bool {
+        self.subscales
+            .iter()
+            .filter(|s| !s.items_verified)
+            .all(|s| s.in_total)
+    }
+
     /// `id@version`, how an instrument version is named in messages.
     pub fn key(&self) -> String {
         format!("{}@{}", self.id, self.version)
@@ -429,6 +478,16 @@ impl Catalogue {
         self.get(instrument, version)
             .and_then(|i| i.subscale(scale))
             .map_or(scale, |s| s.construct.as_str())
+    }
+
+    /// The ids of an instrument version's subscales whose item table is an
+    /// unverified placeholder (`items_verified = false`), in report order;
+    /// empty for a version the catalogue does not hold. Reports that show
+    /// these subscales say once that their scores are provisional.
+    pub fn unverified(&self, instrument: &str, version: &str) -> Vec<String> {
+        self.get(instrument, version)
+            .map(|i| i.unverified().into_iter().map(str::to_string).collect())
+            .unwrap_or_default()
     }
 
     /// Every version, ordered by id then version.
@@ -497,6 +556,136 @@ mod tests {
         for inst in cat.iter() {
             assert!(!inst.sources.is_empty(), "{} cites no source", inst.key());
         }
+    }
+
+    #[test]
+    fn placeholder_item_tables_are_marked_as_the_files_notes_say() {
+        let cat = Catalogue::load(None).unwrap();
+        let un = |i: &str, v: &str| cat.unverified(i, v);
+        // D-RECT 2011: a source shows supervision's items (1-3) only;
+        // coaching and assessment lacks item 12's place, the rest are blocks.
+        let d11 = un("d-rect", "2011");
+        assert_eq!(d11.len(), 10, "{d11:?}");
+        assert!(!d11.contains(&"supervision".to_string()));
+        assert_eq!(d11[0], "coaching_assessment");
+        assert_eq!(un("d-rect", "2016").len(), 9);
+        // SETQ 2009: Q01-Q19 in van der Leeuw 2011 Table 2; Q21-Q22 inferred.
+        assert_eq!(un("setq", "2009"), ["feedback"]);
+        assert_eq!(un("setq", "smart-2016").len(), 6);
+        assert_eq!(un("setq", "smart-7pt").len(), 6);
+        assert_eq!(un("effect", "2012").len(), 7);
+        assert_eq!(
+            un("mctq", "2010"),
+            [
+                "modelling",
+                "coaching",
+                "articulation",
+                "exploration",
+                "safe_learning_environment"
+            ]
+        );
+        assert!(un("exit", "example").is_empty());
+        assert!(un("no-such", "1").is_empty());
+        // Every unverified subscale counts towards its total, so no total
+        // rests on a placeholder division.
+        for inst in cat.iter() {
+            assert!(inst.total_unaffected(), "{}", inst.key());
+        }
+    }
+
+    #[test]
+    fn the_corrections_from_the_sources_are_applied() {
+        let cat = Catalogue::load(None).unwrap();
+        // EFFECT: five points in the Dutch version (Fluit 2015, AHSE).
+        let effect = cat.get("effect", "2012").unwrap();
+        assert_eq!((effect.scale.min, effect.scale.max), (1.0, 5.0));
+        assert!(effect
+            .sources
+            .iter()
+            .any(|s| s.contains("10.1007/s10459-014-9559-8")));
+        // D-RECT 2011, subscale 3: 'observatieformulieren' (ROGO Oost).
+        let d11 = cat.get("d-rect", "2011").unwrap();
+        assert_eq!(d11.subscales[2].id, "feedback");
+        assert_eq!(d11.subscales[2].nl, "Observatieformulieren");
+        assert_eq!(d11.subscales[2].en, "Feedback");
+        // SETQ 2009: the Dutch names of NTvG 2010.
+        let setq: Vec<&str> = cat
+            .get("setq", "2009")
+            .unwrap()
+            .subscales
+            .iter()
+            .map(|s| s.nl.as_str())
+            .collect();
+        assert_eq!(
+            setq,
+            [
+                "Opleidingsklimaat",
+                "Bejegening van de aios",
+                "Communicatie over leerdoelen",
+                "Toetsing van de aios",
+                "Feedback aan de aios"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_table_is_unverified_unless_the_file_says_so_and_names_its_source() {
+        let file = |extra: &str, source: &str| {
+            format!(
+                r#"
+id = "x"
+version = "1"
+name = "X"
+rated = "department"
+respondent_roles = ["aios"]
+reliability_min = 3
+sources = ["none"]
+[scale]
+min = 1
+max = 5
+labels = [{{ value = 5, nl = "hoog", en = "high" }}]
+[[subscales]]
+id = "a"
+construct = "a"
+nl = "A"
+en = "A"
+reliability_min = 3
+source = "{source}"
+{extra}
+[[subscales]]
+id = "b"
+construct = "b"
+nl = "B"
+en = "B"
+reliability_min = 3
+[[items]]
+id = "q1"
+subscale = "a"
+[[items]]
+id = "q2"
+subscale = "b"
+"#
+            )
+        };
+        // No field: both subscales are placeholders.
+        let inst = Instrument::from_toml(&file("", "Table 1"), "x.toml").unwrap();
+        assert_eq!(inst.unverified(), ["a", "b"]);
+        let inst =
+            Instrument::from_toml(&file("items_verified = true", "Table 1"), "x.toml").unwrap();
+        assert_eq!(inst.unverified(), ["b"]);
+        let err = Instrument::from_toml(&file("items_verified = true", " "), "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("items_verified") && err.contains("\"a\""),
+            "{err}"
+        );
+        // A scale label outside the scale (a 6 on a 1-5 scale) is refused.
+        let six = file("", "Table 1").replace("value = 5", "value = 6");
+        let err = Instrument::from_toml(&six, "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("outside"), "{err}");
     }
 
     #[test]

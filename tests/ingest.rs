@@ -137,7 +137,8 @@ fn sample_region_ingests_every_layout_with_exact_counts() {
         .filter(|r| get(r, "instrument") == Some("effect"))
         .collect();
     assert!(!effect.is_empty());
-    assert!(effect.iter().all(|r| get(r, "scale_max") == Some("6.0")));
+    // Five points: the Dutch EFFECT (Fluit 2015; instruments/effect-2012.toml).
+    assert!(effect.iter().all(|r| get(r, "scale_max") == Some("5.0")));
     assert!(effect
         .iter()
         .any(|r| get(r, "respondent_role") == Some("supervisor_self")));

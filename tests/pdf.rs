@@ -1,6 +1,6 @@
 //! The PDF edition of every report, read back with poppler's `pdftotext`.
 
-use crate::report::region;
+use crate::report::{region, unverified_notes};
 use crate::util::{files_below, pdf_pages, Dir};
 
 /// Turns the PDFs on (`[report] pdf = true`) and runs again: with the
@@ -130,4 +130,28 @@ fn every_report_is_also_a_paginated_pdf_with_contents_and_page_numbers() {
 
     // The board summary is one page.
     assert_eq!(pdf_pages(&dir.join("board/noorderveld.pdf")).len(), 1);
+
+    // A subscale resting on a placeholder item table is disclosed in the
+    // PDF as in the HTML: once per instrument, for the RSO, the interim,
+    // the institution and the department reports.
+    for report in [
+        "rso/int-nv",
+        "interim/int-nv-2024",
+        "institution/heemdaal",
+        "department/heemdaal_int",
+    ] {
+        let html = std::fs::read_to_string(dir.join(format!("{report}.html"))).unwrap();
+        let notes = unverified_notes(&html);
+        assert!(
+            !notes.is_empty(),
+            "{report}: D-RECT's table is a placeholder"
+        );
+        let text = pdf_pages(&dir.join(format!("{report}.pdf"))).join(" ");
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(
+            text.matches("nog niet geverifieerd").count(),
+            notes.len(),
+            "{report}: {notes:?}"
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! End to end: the reports of the sample region, checked by content.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::synth;
@@ -759,5 +760,176 @@ fn no_output_file_holds_a_name_or_phone_number_from_the_exports() {
         "{} found: {:?}",
         found.len(),
         &found[..found.len().min(20)]
+    );
+}
+
+/// The unverified-table notes of an HTML report: (instrument id, text).
+pub(crate) fn unverified_notes(html: &str) -> Vec<(String, String)> {
+    let re = regex::Regex::new(
+        r#"<p class="note unverified"(?: data-instrument="([^"]*)")?>([^<]*)</p>"#,
+    )
+    .unwrap();
+    re.captures_iter(html)
+        .map(|c| {
+            let id = c.get(1).map_or("", |m| m.as_str()).to_string();
+            (id, c[2].to_string())
+        })
+        .collect()
+}
+
+/// The instrument sections of an HTML report: (id, version from the
+/// heading "D-RECT (2016)").
+fn sections(html: &str) -> Vec<(String, String)> {
+    let re = regex::Regex::new(
+        r#"<section class="instrument" id="instrument-([^"]+)">\s*<h2>[^<]*\(([^)<]+)\)</h2>"#,
+    )
+    .unwrap();
+    re.captures_iter(html)
+        .map(|c| (c[1].to_string(), c[2].to_string()))
+        .collect()
+}
+
+/// Issue #19, item 7: a subscale score that rests on a placeholder item
+/// table (`items_verified = false`) is said to be provisional once per
+/// instrument, in the reader's language; an instrument whose table is
+/// verified carries no such note.
+#[test]
+fn placeholder_subscale_tables_are_disclosed_once_per_instrument() {
+    let d = region();
+    let cat = Catalogue::load(None).unwrap();
+    let html = read(&d, "2023-2024/rso/int-nv.html");
+    let secs = sections(&html);
+    let notes = unverified_notes(&html);
+    let ids: Vec<&str> = secs.iter().map(|(i, _)| i.as_str()).collect();
+    assert!(
+        ids.contains(&"d-rect") && ids.contains(&"exit"),
+        "sections: {secs:?}"
+    );
+    for (id, version) in &secs {
+        let of_this: Vec<&String> = notes
+            .iter()
+            .filter(|(n, _)| n == id)
+            .map(|(_, t)| t)
+            .collect();
+        // Every section of this report shows all of its subscales, so it
+        // carries the note exactly when its file has an unverified one.
+        let placeholder = !cat.unverified(id, version).is_empty();
+        assert_eq!(
+            of_this.len(),
+            usize::from(placeholder),
+            "{id} {version}: {of_this:?}"
+        );
+        if let Some(text) = of_this.first() {
+            let def = cat.get(id, version).unwrap();
+            assert!(
+                text.contains(&format!("{} ({version})", def.display_name("nl"))),
+                "{text}"
+            );
+            assert!(text.contains("nog niet geverifieerd") && text.contains("voorlopig"));
+            // The total is the mean over all items: it does not depend on
+            // the division, and the note says so.
+            assert!(text.contains("De totaalscore hangt niet af"), "{text}");
+        }
+    }
+    // D-RECT's table is a placeholder in both versions: its note is there,
+    // once, and nowhere else in the report is the sentence repeated.
+    let drect = &secs.iter().find(|(i, _)| i == "d-rect").unwrap().1;
+    assert!(!cat.unverified("d-rect", drect).is_empty());
+    assert_eq!(notes.iter().filter(|(i, _)| i == "d-rect").count(), 1);
+    // The exit survey's table is its own definition: verified, no note.
+    assert!(cat.unverified("exit", "example").is_empty());
+    assert!(!notes.iter().any(|(i, _)| i == "exit"), "{notes:?}");
+    assert_eq!(html.matches("nog niet geverifieerd").count(), notes.len());
+
+    // The Markdown report says the same sentences, once each.
+    let md = read(&d, "2023-2024/rso/int-nv.md");
+    for (_, text) in &notes {
+        // (Markdown escapes nothing in these sentences but the brackets.)
+        let plain = text.replace("&#x27;", "'");
+        let head: String = plain.chars().take(60).collect();
+        assert_eq!(md.matches(head.as_str()).count(), 1, "{head}");
+    }
+    assert_eq!(md.matches("nog niet geverifieerd").count(), notes.len());
+
+    // In English: the same notes in the reader's language.
+    let r = d.run_env(
+        &[
+            "report",
+            "-c",
+            "opleidingsmonitor.toml",
+            "--lang",
+            "en",
+            "--cycle",
+            "2023-2024",
+            "--rso",
+            "int-nv",
+        ],
+        &[("OPLEIDINGSMONITOR_TODAY", TODAY)],
+    );
+    assert_eq!(r.code(), 0, "{}", r.both());
+    let en = read(&d, "2023-2024/rso/int-nv.en.html");
+    let en_notes = unverified_notes(&en);
+    assert_eq!(
+        en_notes.iter().map(|(i, _)| i).collect::<Vec<_>>(),
+        notes.iter().map(|(i, _)| i).collect::<Vec<_>>()
+    );
+    for (_, text) in &en_notes {
+        assert!(
+            text.contains("not yet been verified") && text.contains("provisional"),
+            "{text}"
+        );
+        assert!(!text.contains("voorlopig"), "{text}");
+    }
+
+    // Department reports show subscale scores only in their findings: the
+    // note is there once per instrument whose findings name an unverified
+    // subscale, and absent where the findings name none.
+    let dir = d.join("output/reports/2023-2024/department");
+    let re = regex::Regex::new(r#"data-instrument="([^"]+)" data-scales="([^"]*)""#).unwrap();
+    let mut with_note = 0;
+    let mut without = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with(".html") || name.ends_with(".en.html") {
+            continue;
+        }
+        let page = std::fs::read_to_string(&path).unwrap();
+        let notes = unverified_notes(&page);
+        // The instruments whose findings name a subscale that is
+        // unverified in every version defining it (surely a note), or in
+        // some version (possibly: the page does not name the version).
+        let (mut sure, mut maybe) = (BTreeSet::new(), BTreeSet::new());
+        for c in re.captures_iter(&page) {
+            for scale in c[2].split(',').filter(|s| !s.is_empty() && *s != "total") {
+                let unverified: Vec<bool> = cat
+                    .iter()
+                    .filter(|v| v.id == c[1] && v.subscale(scale).is_some())
+                    .map(|v| v.unverified().contains(&scale))
+                    .collect();
+                if !unverified.is_empty() && unverified.iter().all(|u| *u) {
+                    sure.insert(c[1].to_string());
+                }
+                if unverified.iter().any(|u| *u) {
+                    maybe.insert(c[1].to_string());
+                }
+            }
+        }
+        assert!(
+            sure.len() <= notes.len() && notes.len() <= maybe.len(),
+            "{name}: {notes:?} for {sure:?} / {maybe:?}"
+        );
+        let mut texts: Vec<&String> = notes.iter().map(|(_, t)| t).collect();
+        texts.dedup();
+        assert_eq!(texts.len(), notes.len(), "{name}: a note repeated");
+        if notes.is_empty() {
+            without += 1;
+        } else {
+            with_note += 1;
+        }
+    }
+    assert!(
+        with_note > 0 && without > 0,
+        "{with_note} with, {without} without"
     );
 }

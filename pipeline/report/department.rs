@@ -60,6 +60,10 @@ pub struct DepartmentReport {
     pub trends: Vec<DepartmentTrend>,
     /// This cycle's findings of the department.
     pub summary: SummaryView,
+    /// One sentence per instrument whose findings above show subscale
+    /// scores resting on a placeholder item table (`items_verified =
+    /// false`): the report's subscale scores are only in its findings.
+    pub unverified_notes: Vec<String>,
     /// Last cycle's points of the department, followed up.
     pub follow_up: Vec<FollowUpView>,
     /// The department's actions.
@@ -231,6 +235,19 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
         .filter(|f| f.unit_id == unit_id)
         .collect();
     let summary = summary_of(&fs, config, &names);
+    let unverified_notes = {
+        let scales = finding_scales(config, &fs);
+        let mut notes: Vec<(u32, String)> = scales
+            .iter()
+            .filter_map(|((i, v), s)| {
+                let note = unverified_note(ctx, &names, i, v, s.iter().map(String::as_str))?;
+                let order = config.catalogue.get(i, v).map_or(99, |d| d.display_order());
+                Some((order, note))
+            })
+            .collect();
+        notes.sort();
+        notes.into_iter().map(|(_, n)| n).collect()
+    };
     let quality = super::cycle::loop_view(ctx, &names, &rso.id, &member_units, cycle, &fs);
     let own_unit = |institution: Option<&str>| institution == Some(dept.institution);
     let follow_up = quality
@@ -345,6 +362,7 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
         generated_on: ctx.opts.today.to_string(),
         trends,
         summary,
+        unverified_notes,
         follow_up,
         actions,
         visitations,

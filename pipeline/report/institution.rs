@@ -93,7 +93,12 @@ fn departments(
     names: &Names,
     inst_id: &str,
     cycle: &str,
-) -> (Vec<String>, Vec<OverviewLine>, Vec<DepartmentBlock>) {
+) -> (
+    Vec<String>,
+    Vec<OverviewLine>,
+    Vec<DepartmentBlock>,
+    ScalesByVersion,
+) {
     let config = ctx.config;
     let instruments = versions_in(
         &config.catalogue,
@@ -108,6 +113,8 @@ fn departments(
         .collect();
     let mut lines = Vec::new();
     let mut blocks = Vec::new();
+    // The subscales the blocks' findings speak of, per instrument version.
+    let mut scales = ScalesByVersion::new();
     for rso in config.registry.rsos.values() {
         let (_, units) = super::cycle::members_in(rso, cycle);
         let unit = crate::domain::DepartmentId::new(inst_id, &rso.specialty).unit_id();
@@ -139,6 +146,11 @@ fn departments(
             signals: count(crate::pdca::Kind::Signal),
             improvements: count(crate::pdca::Kind::Improvement),
         });
+        // (The blocks show signals and improvement points, not strengths.)
+        let in_blocks = fs.iter().filter(|f| f.kind != crate::pdca::Kind::Strength);
+        for (k, v) in finding_scales(config, in_blocks) {
+            scales.entry(k).or_default().extend(v);
+        }
         let summary = summary_of(&fs, config, names);
         let quality = super::cycle::loop_view(ctx, names, &rso.id, &units, cycle, &fs);
         let here = |i: Option<&str>| i == Some(inst_id);
@@ -197,7 +209,7 @@ fn departments(
             exit_grade,
         });
     }
-    (columns, lines, blocks)
+    (columns, lines, blocks, scales)
 }
 
 pub(super) fn institution_report(
@@ -208,6 +220,8 @@ pub(super) fn institution_report(
     let config = ctx.config;
     let names = ctx.names();
     let inst = config.registry.institutions.get(inst_id)?;
+    let (overview_columns, overview, departments, shown_scales) =
+        departments(ctx, &names, inst_id, cycle);
     let mut sections = Vec::new();
     for (instrument, version) in versions_in(
         &ctx.config.catalogue,
@@ -309,9 +323,21 @@ pub(super) fn institution_report(
             .into_iter()
             .filter(|c| c.scale == ctx.t["total"])
             .collect(),
+            // The section shows totals; the subscale scores are in the
+            // departments' findings.
+            unverified_note: shown_scales
+                .get(&(instrument.clone(), version.clone()))
+                .and_then(|s| {
+                    unverified_note(
+                        ctx,
+                        &names,
+                        &instrument,
+                        &version,
+                        s.iter().map(String::as_str),
+                    )
+                }),
         });
     }
-    let (overview_columns, overview, departments) = departments(ctx, &names, inst_id, cycle);
     Some(InstitutionReport {
         overview_columns,
         overview,

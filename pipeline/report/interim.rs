@@ -245,6 +245,13 @@ pub(super) fn interim_report(
             trends: Vec::new(),
             distribution: None,
             changes: Vec::new(),
+            unverified_note: unverified_note(
+                ctx,
+                &names,
+                instrument,
+                version,
+                scales.iter().map(String::as_str),
+            ),
         });
     }
     // The year's findings: the same rules on the year's cells (declines

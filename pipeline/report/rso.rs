@@ -491,6 +491,13 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
             trends,
             distribution: distribution_svg(ctx, &names, rso_id, &instrument, &version, cycle),
             changes,
+            unverified_note: unverified_note(
+                ctx,
+                &names,
+                &instrument,
+                &version,
+                scales.iter().map(String::as_str),
+            ),
         });
     }
 

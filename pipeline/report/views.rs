@@ -266,10 +266,34 @@ pub struct FindingView {
 }
 
 pub(super) fn describe(f: &Finding, config: &Config, names: &Names) -> FindingView {
-    let version = Some(f.instrument_version.clone())
+    describe_in(f, config, names, &version_of(config, f))
+}
+
+/// The instrument version a finding is about: its own, or the (first)
+/// version whose definition has its scale.
+fn version_of(config: &Config, f: &Finding) -> String {
+    Some(f.instrument_version.clone())
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| version_with(config, f));
-    describe_in(f, config, names, &version)
+        .unwrap_or_else(|| version_with(config, f))
+}
+
+/// Subscale ids per (instrument, version).
+pub(super) type ScalesByVersion = BTreeMap<(String, String), BTreeSet<String>>;
+
+/// The subscales findings speak of, per instrument version (the total left
+/// out): what `unverified_note` needs for a report whose subscale scores
+/// are only in its findings.
+pub(super) fn finding_scales<'f>(
+    config: &Config,
+    fs: impl IntoIterator<Item = &'f Finding>,
+) -> ScalesByVersion {
+    let mut out = ScalesByVersion::new();
+    for f in fs.into_iter().filter(|f| f.scale_id != TOTAL) {
+        out.entry((f.instrument.clone(), version_of(config, f)))
+            .or_default()
+            .insert(f.scale_id.clone());
+    }
+    out
 }
 
 /// The (first) instrument version whose definition has the finding's scale.
@@ -546,6 +570,55 @@ pub struct InstrumentSection {
     pub distribution: Option<String>,
     /// Changes since the previous cycle.
     pub changes: Vec<ChangeView>,
+    /// Said once per section when subscale scores it shows rest on a
+    /// placeholder item table (`items_verified = false` in the instrument
+    /// file): the sentence in the reader's language, else `None`.
+    pub unverified_note: Option<String>,
+}
+
+/// The sentence a report prints once for an instrument version when
+/// subscales it shows (`shown`, subscale ids; the total is ignored) rest on
+/// a placeholder item table (`items_verified = false`), in the reader's
+/// language; `None` when none of them does. An instrument whose every
+/// subscale is unverified is named as a whole, otherwise the unverified
+/// subscales shown are listed; where the total does not depend on the
+/// division (every unverified subscale counts towards it), it says so.
+pub(super) fn unverified_note<'s>(
+    ctx: &Ctx,
+    names: &Names,
+    instrument: &str,
+    version: &str,
+    shown: impl IntoIterator<Item = &'s str>,
+) -> Option<String> {
+    let def = ctx.config.catalogue.get(instrument, version)?;
+    let unverified = def.unverified();
+    let shown: BTreeSet<&str> = shown
+        .into_iter()
+        .filter(|s| *s != TOTAL && unverified.contains(s))
+        .collect();
+    if shown.is_empty() {
+        return None;
+    }
+    let name = format!("{} ({version})", names.instrument(instrument));
+    let mut text = if unverified.len() == def.subscales.len() {
+        fill(&ctx.t["unverified_all"], &[("instrument", name)])
+    } else {
+        // In the instrument's order, as the report shows them.
+        let scales: Vec<String> = unverified
+            .iter()
+            .filter(|s| shown.contains(*s))
+            .map(|s| names.scale(instrument, version, s))
+            .collect();
+        fill(
+            &ctx.t["unverified_some"],
+            &[("instrument", name), ("scales", scales.join(", "))],
+        )
+    };
+    if def.total_unaffected() {
+        text.push(' ');
+        text.push_str(&ctx.t["unverified_total"]);
+    }
+    Some(text)
 }
 
 /// A clinic's exit survey results.
