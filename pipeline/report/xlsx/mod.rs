@@ -45,16 +45,30 @@ fn write_book(ctx: &Ctx, cycle: &str, findings: &[crate::table::FindingRow]) -> 
     book.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
     let w = Words::new(ctx);
     let formats = sheet::Formats::new(&w.word("xl_date_format"));
+    let t0 = std::time::Instant::now();
     overview::about(&mut book, &w, cycle, &formats)?;
     heatmap::heatmap(&mut book, &w, cycle, &formats)?;
     register::findings(&mut book, &w, findings, &formats)?;
     register::plan(&mut book, &w, &formats)?;
     overview::participation(&mut book, &w, cycle, &formats)?;
+    let t1 = t0.elapsed().as_secs_f64();
     tables::changes(&mut book, &w, cycle, &formats)?;
     register::comments(&mut book, &w, cycle, &formats)?;
     register::visitations(&mut book, &w, &formats)?;
+    let t2 = t0.elapsed().as_secs_f64();
     tables::aggregates(&mut book, &w, cycle, &formats)?;
-    book.save_to_buffer()
+    let t3 = t0.elapsed().as_secs_f64();
+    let bytes = book.save_to_buffer();
+    // Where a workbook's time goes (the aggregates sheet and the zip are
+    // most of it at national scale).
+    tracing::debug!(
+        overview = t1,
+        changes = t2 - t1,
+        aggregates = t3 - t2,
+        zip = t0.elapsed().as_secs_f64() - t3,
+        "workbook sheets"
+    );
+    bytes
 }
 
 /// The report's context with the words and names the sheets need.

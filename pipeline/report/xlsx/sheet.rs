@@ -125,10 +125,11 @@ impl<'a> Sheet<'a> {
         self.row += 1;
     }
 
-    fn seen(&mut self, col: u16, chars: usize) {
+    /// A value's width (counted only in the sample rows).
+    fn seen(&mut self, col: u16, chars: impl FnOnce() -> usize) {
         if self.row <= SAMPLE_ROWS {
             let w = &mut self.widths[col as usize];
-            *w = (*w).max(chars + 1);
+            *w = (*w).max(chars() + 1);
         }
     }
 
@@ -137,7 +138,7 @@ impl<'a> Sheet<'a> {
         if text.is_empty() {
             return Ok(());
         }
-        self.seen(col, text.chars().count());
+        self.seen(col, || text.chars().count());
         self.ws.write_string(self.row, col, text)?;
         Ok(())
     }
@@ -145,11 +146,11 @@ impl<'a> Sheet<'a> {
     /// A number in the column's format; nothing where there is none.
     pub(super) fn num(&mut self, col: u16, v: Option<f64>) -> X<()> {
         if let Some(v) = v {
-            let chars = match self.kinds[col as usize] {
+            let kind = self.kinds[col as usize];
+            self.seen(col, || match kind {
                 Kind::Count => format!("{v:.0}").len(),
                 _ => 6,
-            };
-            self.seen(col, chars);
+            });
             self.ws.write_number(self.row, col, v)?;
         }
         Ok(())
@@ -158,14 +159,14 @@ impl<'a> Sheet<'a> {
     /// A date as an Excel date (a number in the column's date format).
     pub(super) fn date(&mut self, col: u16, d: Option<NaiveDate>) -> X<()> {
         if let Some(d) = d {
-            self.seen(col, 10);
+            self.seen(col, || 10);
             self.ws.write_number(self.row, col, excel_date(d))?;
         }
         Ok(())
     }
 
     pub(super) fn boolean(&mut self, col: u16, b: bool) -> X<()> {
-        self.seen(col, 5);
+        self.seen(col, || 5);
         self.ws.write_boolean(self.row, col, b)?;
         Ok(())
     }
