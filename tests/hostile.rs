@@ -581,7 +581,7 @@ item = "exit_q{1:02}"
     // The workbook shows it cut, with the marker.
     use calamine::{open_workbook, Data, Reader, Xlsx};
     let mut book: Xlsx<_> = open_workbook(d.join("reports/2023-2024/tables.xlsx")).unwrap();
-    let sheet = book.worksheet_range("comments").unwrap();
+    let sheet = book.worksheet_range("opmerkingen").unwrap();
     let cut = sheet
         .rows()
         .flat_map(|r| r.iter())

@@ -182,7 +182,7 @@ fn every_finding_is_in_its_rso_report_and_every_signal_in_the_region_overview() 
         let mut book: calamine::Xlsx<_> =
             calamine::open_workbook(d.join(&format!("output/reports/{cycle}/tables.xlsx")))
                 .unwrap();
-        let sheet = book.worksheet_range("findings").unwrap();
+        let sheet = book.worksheet_range("bevindingen").unwrap();
         let in_book: Vec<String> = sheet.rows().skip(1).map(|r| r[0].to_string()).collect();
         let in_parquet: Vec<String> = fs.iter().map(|f| f.0.clone()).collect();
         assert_eq!(in_book, in_parquet, "{cycle}");

@@ -361,12 +361,12 @@ fn hostile_comments_are_inert_in_html_markdown_and_xlsx() {
 
     use calamine::{open_workbook, Data, Reader, Xlsx};
     let mut book: Xlsx<_> = open_workbook(d.join("output/reports/2023-2024/tables.xlsx")).unwrap();
-    let formulas = book.worksheet_formula("comments").unwrap();
+    let formulas = book.worksheet_formula("opmerkingen").unwrap();
     assert!(
         formulas.used_cells().all(|(_, _, f)| f.is_empty()),
         "no cell of the workbook is a formula"
     );
-    let range = book.worksheet_range("comments").unwrap();
+    let range = book.worksheet_range("opmerkingen").unwrap();
     let texts: Vec<String> = range
         .used_cells()
         .filter_map(|(_, _, c)| {

@@ -18,3 +18,4 @@ mod pdf;
 mod register;
 mod report;
 mod run;
+mod workbook;
