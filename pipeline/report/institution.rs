@@ -55,6 +55,10 @@ pub struct OverviewLine {
     pub name: String,
     /// Its report's file stem.
     pub file: String,
+    /// Its report in its own cycle's folder, for a department with cycles
+    /// of its own, relative to this one and without the extension; empty
+    /// where it is in this cycle's (`../department/<file>`).
+    pub link: String,
     /// Per instrument: the total, and ↑, ↓ or → against the previous cycle
     /// (a significant change, or none).
     pub cells: Vec<(ShownCell, String)>,
@@ -108,7 +112,13 @@ fn departments(
         .collect();
     let mut lines = Vec::new();
     let mut blocks = Vec::new();
+    let cycles = config.cycles();
+    let overview_cycle = cycle;
     for rso in config.registry.rsos.values() {
+        // A department of an RSO with cycles of its own at the cycle that
+        // ended last for it by this one's end.
+        let rso_cycle = cycles.rso_latest_ended(&rso.id, cycle);
+        let cycle = rso_cycle.as_str();
         let (_, units) = super::cycle::members_in(rso, cycle);
         let unit = crate::domain::DepartmentId::new(inst_id, &rso.specialty).unit_id();
         if !units.contains(&unit)
@@ -149,11 +159,20 @@ fn departments(
                 (shown(cell, config.floor_of(i, v), names), arrow.to_string())
             })
             .collect();
-        let name = names.specialty(&rso.specialty);
+        let name = if cycle == overview_cycle {
+            names.specialty(&rso.specialty)
+        } else {
+            format!("{} ({cycle})", names.specialty(&rso.specialty))
+        };
         let file = unit.replace(':', "_");
         lines.push(OverviewLine {
             unit_id: unit.clone(),
             name: name.clone(),
+            link: if cycle == overview_cycle {
+                String::new()
+            } else {
+                format!("../../{cycle}/department/{file}")
+            },
             file: file.clone(),
             cells,
             signals: count(crate::pdca::Kind::Signal),
