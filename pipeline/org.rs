@@ -65,6 +65,8 @@ struct RawRso {
     name: String,
     specialty: Spanned<String>,
     region: Spanned<String>,
+    #[serde(default)]
+    cycle_start: Option<Spanned<i64>>,
     members: Vec<Spanned<RawMember>>,
 }
 
@@ -149,6 +151,10 @@ pub struct Rso {
     pub specialty: String,
     /// Region id.
     pub region: String,
+    /// The first year of one of its two-year cycles, where the RSO keeps
+    /// cycles of its own (`cycle_start`); None: the region's
+    /// (`scoring.first_cycle_year`).
+    pub cycle_start: Option<i32>,
     /// Member institutions over time.
     pub members: Vec<Membership>,
 }
@@ -354,6 +360,19 @@ impl Registry {
                     ),
                 ));
             }
+            let cycle_start = match &rso.cycle_start {
+                Some(y) if (1900..=2200).contains(y.get_ref()) => Some(*y.get_ref() as i32),
+                Some(y) => {
+                    return Err(err(
+                        y.span().start,
+                        format!(
+                            "cycle_start {} of RSO {id:?} is not a year like 2020",
+                            y.get_ref()
+                        ),
+                    ))
+                }
+                None => None,
+            };
             let mut members = Vec::new();
             for m in &rso.members {
                 let at = m.span().start;
@@ -434,6 +453,7 @@ impl Registry {
                     name: rso.name,
                     specialty: rso.specialty.into_inner(),
                     region: rso.region.into_inner(),
+                    cycle_start,
                     members,
                 },
             );
@@ -464,6 +484,123 @@ impl Registry {
                     .any(|m| m.institution == institution && m.covers(date))
         })
     }
+}
+
+/// Whose two-year cycles are which: the region's (`scoring.first_cycle_year`)
+/// and those of the RSOs that keep their own (`cycle_start`). An RSO's
+/// departments follow its cycles (a department that moved between RSOs
+/// follows the one it joined last); institutions and regions keep the
+/// region's, since they pool specialties. Cycles are two years long, so
+/// there are at most two grids: a start of the same parity as the region's
+/// is the region's grid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cycles {
+    /// The first year of the region's first cycle.
+    pub region: i32,
+    rso: BTreeMap<String, i32>,
+    department: BTreeMap<String, i32>,
+}
+
+impl Cycles {
+    /// The cycles of a registry's RSOs around the region's first cycle
+    /// year.
+    pub fn new(registry: &Registry, region: i32) -> Cycles {
+        let mut rso = BTreeMap::new();
+        let mut department: BTreeMap<String, (NaiveDate, i32)> = BTreeMap::new();
+        for r in registry.rsos.values() {
+            let start = r.cycle_start.unwrap_or(region);
+            rso.insert(r.id.clone(), start);
+            for m in &r.members {
+                let unit = crate::domain::DepartmentId::new(&m.institution, &r.specialty).unit_id();
+                let e = department.entry(unit).or_insert((m.valid_from, start));
+                if m.valid_from >= e.0 {
+                    *e = (m.valid_from, start);
+                }
+            }
+        }
+        Cycles {
+            region,
+            rso,
+            department: department.into_iter().map(|(k, (_, s))| (k, s)).collect(),
+        }
+    }
+
+    /// Whether two starts give the same cycles.
+    pub fn same_grid(a: i32, b: i32) -> bool {
+        (a - b).rem_euclid(2) == 0
+    }
+
+    /// The start of an RSO's cycles (the region's for an unknown RSO).
+    pub fn of_rso(&self, rso: &str) -> i32 {
+        self.rso.get(rso).copied().unwrap_or(self.region)
+    }
+
+    /// The start of a department's cycles (`institution:specialty`).
+    pub fn of_department(&self, unit: &str) -> i32 {
+        self.department.get(unit).copied().unwrap_or(self.region)
+    }
+
+    /// The cycle of an RSO that a year lies in.
+    pub fn rso_cycle(&self, rso: &str, year: i32) -> crate::domain::Period {
+        crate::domain::Period::cycle_of(year, self.of_rso(rso))
+    }
+
+    /// Whether a cycle (`2020-2021`) is one of the RSO's.
+    pub fn rso_has(&self, rso: &str, cycle: &str) -> bool {
+        on_grid(cycle, self.of_rso(rso))
+    }
+
+    /// Whether a cycle is one of the department's.
+    pub fn department_has(&self, unit: &str, cycle: &str) -> bool {
+        on_grid(cycle, self.of_department(unit))
+    }
+
+    /// Whether a cycle is one of the region's (and so of every institution
+    /// and region cell).
+    pub fn region_has(&self, cycle: &str) -> bool {
+        on_grid(cycle, self.region)
+    }
+
+    /// The starts in use, one per grid: the region's first, then another
+    /// grid's (the first RSO's of that grid) if any RSO keeps one.
+    pub fn grids(&self) -> Vec<i32> {
+        let mut out = vec![self.region];
+        for &s in self.rso.values().chain(self.department.values()) {
+            if !out.iter().any(|&o| Cycles::same_grid(o, s)) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// Whether some RSO keeps cycles of its own.
+    pub fn mixed(&self) -> bool {
+        self.grids().len() > 1
+    }
+
+    /// The RSO's cycle that ended most recently by the end of `cycle` (any
+    /// grid's): the cycle itself where it is one of the RSO's, else the one
+    /// that ended a year before it.
+    pub fn rso_latest_ended(&self, rso: &str, cycle: &str) -> String {
+        match crate::domain::Period::parse(cycle) {
+            Some(p) => {
+                let last = p.last_year();
+                let c = self.rso_cycle(rso, last);
+                if c.last_year() == last {
+                    c.to_string()
+                } else {
+                    c.previous().to_string()
+                }
+            }
+            None => cycle.to_string(),
+        }
+    }
+}
+
+/// Whether a cycle's text lies on the grid of cycles starting in `start`.
+fn on_grid(cycle: &str, start: i32) -> bool {
+    crate::domain::Period::parse(cycle)
+        .is_some_and(|p| p.is_cycle() && Cycles::same_grid(p.first_year(), start))
 }
 
 fn overlap(a: &Membership, b: &Membership) -> bool {
@@ -586,5 +723,38 @@ members = [
     fn syntax_error_names_the_line() {
         let (line, _) = line_of_error("[[regions]]\nid = \"x\"\nname = \n");
         assert_eq!(line, 3);
+    }
+
+    /// Neurology keeps cycles from 2020, anaesthesiology the region's from
+    /// 2019; a department follows its RSO, institutions the region.
+    #[test]
+    fn an_rso_keeps_its_own_cycles() {
+        let text = format!(
+            "{GOOD}\n[[specialties]]\ncode = \"neu\"\nname = \"Neurologie\"\n\n[[rsos]]\nid = \"neu-nv\"\nname = \"Neurologie\"\nspecialty = \"neu\"\nregion = \"nv\"\ncycle_start = 2020\nmembers = [{{ institution = \"b\", valid_from = 2015-01-01 }}]\n"
+        );
+        let reg = Registry::from_toml(&text, "r.toml").unwrap();
+        assert_eq!(reg.rsos["neu-nv"].cycle_start, Some(2020));
+        let c = Cycles::new(&reg, 2019);
+        assert!(c.mixed());
+        assert_eq!(c.grids(), vec![2019, 2020]);
+        assert_eq!(c.rso_cycle("neu-nv", 2023).to_string(), "2022-2023");
+        assert_eq!(c.rso_cycle("anes-nv", 2023).to_string(), "2023-2024");
+        assert!(c.rso_has("neu-nv", "2020-2021") && !c.rso_has("neu-nv", "2021-2022"));
+        assert!(c.department_has("b:neu", "2022-2023") && !c.department_has("b:neu", "2023-2024"));
+        // Departments of the region's RSOs and unknown ones: the region's.
+        assert!(c.department_has("b:anes", "2023-2024") && c.department_has("x:y", "2023-2024"));
+        assert!(c.region_has("2023-2024") && !c.region_has("2022-2023"));
+        // The cycle that ended last by a region cycle's end.
+        assert_eq!(c.rso_latest_ended("neu-nv", "2023-2024"), "2022-2023");
+        assert_eq!(c.rso_latest_ended("neu-nv", "2019-2020"), "2018-2019");
+        assert_eq!(c.rso_latest_ended("anes-nv", "2023-2024"), "2023-2024");
+        // A start of the region's parity is the region's grid.
+        assert!(!Cycles::new(&reg, 2018).rso_has("anes-nv", "2019-2020"));
+        assert!(!Cycles::new(&Registry::from_toml(GOOD, "r").unwrap(), 2019).mixed());
+        // Not a year: refused, naming the line.
+        let bad = text.replace("cycle_start = 2020", "cycle_start = 20");
+        let (line, message) = line_of_error(&bad);
+        assert!(message.contains("cycle_start 20"), "{message}");
+        assert_eq!(bad.lines().nth(line - 1), Some("cycle_start = 20"));
     }
 }

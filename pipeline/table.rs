@@ -242,6 +242,9 @@ pub struct Source {
 pub struct Table {
     /// The last submission date in the data (ISO), for the reports' cover.
     pub data_until: Option<String>,
+    /// The last submission date of each cycle of the table (of every
+    /// grid: an RSO with cycles of its own has its own).
+    pub data_until_by_cycle: BTreeMap<String, String>,
     /// Item answer counts per RSO and cycle (privacy removes unpublishable
     /// ones).
     pub item_counts: Vec<ItemCount>,

@@ -11,6 +11,7 @@ mod util;
 mod aggregate;
 mod architecture;
 mod bad_input;
+mod cycles;
 mod department;
 mod hostile;
 mod ingest;

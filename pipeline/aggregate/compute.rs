@@ -3,7 +3,7 @@
 //! group-bys on numbered keys, participation and response rates, and the
 //! finishing of every cell from the formulas in `score`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -14,8 +14,9 @@ use super::pass::{self, Head, Pass, Row};
 use crate::config::Invitation;
 use crate::dataset::on;
 use crate::dataset::published::scan_files;
+use crate::domain::Period;
 use crate::error::{Error, Result};
-use crate::org::Registry;
+use crate::org::{Cycles, Registry};
 use crate::score::{self, ScaleSpec};
 use crate::table::{units_of, Atom, Cell, ItemCount, Level, Source};
 
@@ -36,6 +37,7 @@ pub(crate) struct Shared {
 #[derive(Default)]
 pub(crate) struct Accumulated {
     pub(crate) data_until: Option<String>,
+    pub(crate) data_until_by_cycle: BTreeMap<String, String>,
     pub(crate) item_counts: Vec<ItemCount>,
     pub(crate) cells: Vec<Cell>,
     pub(crate) atoms: Vec<Atom>,
@@ -61,7 +63,94 @@ pub(crate) const PASS_COLUMNS: [&str; 14] = [
     "scale_max",
 ];
 
-/// Every cell of one instrument in one cycle (its years and the cycle).
+/// The cycles a group's cells are computed for: each cycle of each grid
+/// in use (`org::Cycles::grids`, the region's first) that holds a year of
+/// the group, and whose units follow which grid.
+pub(crate) struct GroupCycles<'a> {
+    pub(crate) cycles: &'a Cycles,
+    /// The grids' starts, the region's first.
+    pub(crate) grids: Vec<i32>,
+    /// Each cycle with the index of its grid.
+    pub(crate) list: Vec<(Period, usize)>,
+}
+
+impl<'a> GroupCycles<'a> {
+    /// The cycles of every grid that hold one of `years`.
+    pub(crate) fn new(cycles: &'a Cycles, years: &[i32]) -> GroupCycles<'a> {
+        let grids = cycles.grids();
+        let mut list: Vec<(Period, usize)> = Vec::new();
+        for (g, &start) in grids.iter().enumerate() {
+            for &y in years {
+                let c = Period::cycle_of(y, start);
+                if !list.contains(&(c, g)) {
+                    list.push((c, g));
+                }
+            }
+        }
+        list.sort_by_key(|&(c, g)| (g, c));
+        GroupCycles {
+            cycles,
+            grids,
+            list,
+        }
+    }
+
+    fn grid_of(&self, start: i32) -> u32 {
+        self.grids
+            .iter()
+            .position(|&g| Cycles::same_grid(g, start))
+            .unwrap_or(0) as u32
+    }
+
+    /// The grid of an RSO's cycles (by name; none: the region's).
+    pub(crate) fn rso_grid(&self, rso: Option<&str>) -> u32 {
+        rso.map_or(0, |r| self.grid_of(self.cycles.of_rso(r)))
+    }
+
+    /// The grid of a department's cycles.
+    pub(crate) fn department_grid(
+        &self,
+        institution: Option<&str>,
+        specialty: Option<&str>,
+    ) -> u32 {
+        let unit = crate::domain::DepartmentId::new(
+            institution.unwrap_or_default(),
+            specialty.unwrap_or_default(),
+        )
+        .unit_id();
+        self.grid_of(self.cycles.of_department(&unit))
+    }
+
+    /// The levels whose cells a cycle of grid `g` has, each with the rows
+    /// it pools: the region, the RSOs and departments on the grid, and on
+    /// the region's grid the institutions (they mix specialties and keep
+    /// the region's cycles). With one grid, every unit of every level.
+    fn levels(&self, g: usize) -> Vec<(Level, Expr)> {
+        let one = self.grids.len() == 1;
+        let mine = |column: &str| {
+            if one {
+                lit(true)
+            } else {
+                col(column).eq(lit(g as u32))
+            }
+        };
+        Level::ALL
+            .into_iter()
+            .filter_map(|level| match level {
+                // The region on every grid: it is the benchmark of every
+                // RSO's report, and a region's cycle is the sum of its two
+                // years, which are published whole.
+                Level::Region => Some((level, lit(true))),
+                Level::Institution => (g == 0).then(|| (level, lit(true))),
+                Level::Rso => Some((level, mine("rso_grid"))),
+                Level::Department => Some((level, mine("dept_grid"))),
+            })
+            .collect()
+    }
+}
+
+/// Every cell of one instrument in one group of linked years: its years
+/// and its cycles (`GroupCycles`).
 ///
 /// Each year partition is read once, in batches, by `pass::Pass` (scores,
 /// alpha's item sums, answer counts, export files); the cells are then
@@ -69,7 +158,7 @@ pub(crate) const PASS_COLUMNS: [&str; 14] = [
 pub(crate) fn compute_cycle(
     sh: &Shared,
     pass: Pass,
-    cycle: &str,
+    group_cycles: &GroupCycles,
     years: &[i32],
     acc: &mut Accumulated,
 ) -> Result<()> {
@@ -107,7 +196,8 @@ pub(crate) fn compute_cycle(
     let pass = std::mem::replace(&mut *lock(&pass), Pass::new(instrument, &[], []));
     let names = &pass.names;
 
-    // The export files behind each RSO's numbers, and the last submission.
+    // The export files behind each RSO's numbers per cycle (the RSO's
+    // own), and the last submission of every cycle.
     let day = |d: i32| {
         NaiveDate::from_ymd_opt(1970, 1, 1)
             .and_then(|epoch| epoch.checked_add_signed(chrono::Duration::days(d.into())))
@@ -118,37 +208,69 @@ pub(crate) fn compute_cycle(
             acc.data_until = Some(d);
         }
     }
-    for (rso, sha) in pass.files.keys() {
+    let cycles = group_cycles.cycles;
+    for (period, _) in &group_cycles.list {
+        let ys = period.years();
+        let last = pass
+            .files
+            .iter()
+            .filter(|(k, _)| ys.contains(&k.2))
+            .filter_map(|(_, d)| *d)
+            .max()
+            .and_then(day);
+        if let Some(d) = last {
+            acc.data_until_by_cycle.insert(period.to_string(), d);
+        }
+    }
+    let mut sources: BTreeSet<(&str, String, &str)> = BTreeSet::new();
+    for (rso, sha, year) in pass.files.keys() {
         let (Some(rso), Some(sha)) = (names.name_of(*rso), names.name_of(*sha)) else {
             continue;
         };
+        sources.insert((rso, cycles.rso_cycle(rso, *year).to_string(), sha));
+    }
+    for (rso, period, sha) in sources {
         if let Some(file) = sh.file_names.get(sha) {
             acc.sources.push(Source {
                 rso_id: rso.to_string(),
                 instrument: instrument.to_string(),
-                period: cycle.to_string(),
+                period,
                 source_file: file.clone(),
                 source_sha256: sha.to_string(),
             });
         }
     }
 
-    // Answer counts per RSO and item in the cycle, not-applicable included.
+    // Answer counts per RSO and item in the RSO's cycles, not-applicable
+    // included.
     let text = |id: Option<u32>| names.name_of(id).unwrap_or_default().to_string();
-    acc.item_counts.extend(
-        pass.counts
-            .iter()
-            .map(|(&(rso, version, scale, item, value), &n)| ItemCount {
-                rso_id: names.name(rso).to_string(),
-                instrument: instrument.to_string(),
-                instrument_version: text(version),
-                scale_id: text(scale),
-                item_id: text(item),
-                period: cycle.to_string(),
-                value: value.map(f64::from_bits),
-                n,
-            }),
+    type Pooled = (
+        u32,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u64>,
+        Period,
     );
+    let mut pooled: HashMap<Pooled, u64> = HashMap::new();
+    for (&(rso, version, scale, item, value, year), &n) in &pass.counts {
+        let period = cycles.rso_cycle(names.name(rso), year);
+        *pooled
+            .entry((rso, version, scale, item, value, period))
+            .or_default() += n;
+    }
+    acc.item_counts.extend(pooled.into_iter().map(
+        |((rso, version, scale, item, value, period), n)| ItemCount {
+            rso_id: names.name(rso).to_string(),
+            instrument: instrument.to_string(),
+            instrument_version: text(version),
+            scale_id: text(scale),
+            item_id: text(item),
+            period: period.to_string(),
+            value: value.map(f64::from_bits),
+            n,
+        },
+    ));
 
     acc.atoms
         .extend(pass.atoms().into_iter().map(|(version, scale, u)| Atom {
@@ -164,24 +286,46 @@ pub(crate) fn compute_cycle(
             year: u.year,
         }));
 
-    // Every year of the data belongs to its year and to its cycle: the
-    // cells of each kind of period in a pass of their own.
+    // Every year of the data belongs to its year and to its cycles: the
+    // cells of the years in one pass, then each cycle's (of the units that
+    // follow its grid) in a pass of its own.
     let dense = Dense::new(&pass).map_err(&e)?;
-    let scores = scores_frame(&pass, &dense).map_err(&e)?;
-    let item_sums = item_sums_frame(&pass, &dense).map_err(&e)?;
-    let label = Labels {
-        names,
-        instrument,
-        cycle,
-        path: &sh.path,
-    };
-    for period in [col("year"), lit(0i32)] {
+    let scores = scores_frame(&pass, &dense, group_cycles).map_err(&e)?;
+    let item_sums = item_sums_frame(&pass, &dense, group_cycles).map_err(&e)?;
+    let every: Vec<(Level, Expr)> = Level::ALL.into_iter().map(|l| (l, lit(true))).collect();
+    // (the period column, the rows it takes, its cycle label, the levels
+    // that have it with their filter)
+    type PeriodPass = (Expr, Expr, String, Vec<(Level, Expr)>);
+    let mut periods: Vec<PeriodPass> = vec![(col("year"), lit(true), String::new(), every)];
+    let one = group_cycles.grids.len() == 1;
+    for &(cycle, g) in &group_cycles.list {
+        // With one grid the group is one cycle: all its rows.
+        let rows = if one {
+            lit(true)
+        } else {
+            let [a, b] = [cycle.first_year(), cycle.last_year()];
+            col("year").eq(lit(a)).or(col("year").eq(lit(b)))
+        };
+        periods.push((lit(0i32), rows, cycle.to_string(), group_cycles.levels(g)));
+    }
+    for (period, rows, cycle, levels) in periods {
+        let label = Labels {
+            names,
+            instrument,
+            cycle: &cycle,
+            path: &sh.path,
+        };
         let scored = scores
             .clone()
             .lazy()
+            .filter(rows.clone())
             .with_column(period.clone().alias("period"));
-        let item_sums = item_sums.clone().lazy().with_column(period.alias("period"));
-        level_cells(&scored, &item_sums, &label, &mut acc.cells)?;
+        let item_sums = item_sums
+            .clone()
+            .lazy()
+            .filter(rows)
+            .with_column(period.alias("period"));
+        level_cells(&scored, &item_sums, &label, &levels, &mut acc.cells)?;
     }
 
     // Participation per unit, instrument and year, for response rates.
@@ -263,7 +407,11 @@ pub(crate) fn read_batch(batch: &DataFrame, pass: &mut Pass) -> PolarsResult<()>
 /// bytes. Every text column (version, subscale, institution, specialty,
 /// RSO, region) holds the pass's numbers, as do respondents and subjects:
 /// `Labels` turns them back into texts per cell.
-pub(crate) fn scores_frame(pass: &Pass, dense: &Dense) -> PolarsResult<DataFrame> {
+pub(crate) fn scores_frame(
+    pass: &Pass,
+    dense: &Dense,
+    grids: &GroupCycles,
+) -> PolarsResult<DataFrame> {
     // Sort keys made once per score (a lookup per comparison took seconds
     // per group): the block's rank, then the score in `f64::total_cmp`
     // order as an integer.
@@ -300,7 +448,38 @@ pub(crate) fn scores_frame(pass: &Pass, dense: &Dense) -> PolarsResult<DataFrame
             dense.dept[&(s.unit.institution, s.unit.specialty)]
         }),
     ]);
+    columns.extend(grid_columns(&order, |s| &s.unit, &pass.names, grids));
     DataFrame::new_infer_height(columns)
+}
+
+/// Which grid's cycles each row's RSO and department follow
+/// (`GroupCycles::levels` filters on them).
+fn grid_columns<R>(
+    rows: &[R],
+    unit: impl Fn(&R) -> &pass::Unit,
+    names: &pass::Names,
+    grids: &GroupCycles,
+) -> [Column; 2] {
+    let mut rso: PlHashMap<Option<u32>, u32> = PlHashMap::new();
+    let mut dept: PlHashMap<(Option<u32>, Option<u32>), u32> = PlHashMap::new();
+    let mut r = Vec::with_capacity(rows.len());
+    let mut d = Vec::with_capacity(rows.len());
+    for row in rows {
+        let u = unit(row);
+        r.push(
+            *rso.entry(u.rso)
+                .or_insert_with(|| grids.rso_grid(names.name_of(u.rso))),
+        );
+        d.push(
+            *dept.entry((u.institution, u.specialty)).or_insert_with(|| {
+                grids.department_grid(names.name_of(u.institution), names.name_of(u.specialty))
+            }),
+        );
+    }
+    [
+        Column::new("rso_grid".into(), r),
+        Column::new("dept_grid".into(), d),
+    ]
 }
 
 /// Small numbers for the parts of a cell's key: each (version, subscale)
@@ -374,7 +553,11 @@ pub(crate) fn total_order_key(x: f64) -> u64 {
 
 /// Alpha's item sums per department, year, subscale (and total) and item,
 /// keyed by the pass's numbers like `scores_frame`.
-pub(crate) fn item_sums_frame(pass: &Pass, dense: &Dense) -> PolarsResult<DataFrame> {
+pub(crate) fn item_sums_frame(
+    pass: &Pass,
+    dense: &Dense,
+    grids: &GroupCycles,
+) -> PolarsResult<DataFrame> {
     let rows: Vec<(&pass::ItemKey, &pass::ItemSums)> = pass.item_sums.iter().collect();
     let mut columns = vec![column_of("instrument_version", &rows, |(k, _)| k.0)];
     columns.extend(unit_columns(&rows, |(k, _)| &k.1));
@@ -389,6 +572,7 @@ pub(crate) fn item_sums_frame(pass: &Pass, dense: &Dense) -> PolarsResult<DataFr
             dense.dept[&(k.1.institution, k.1.specialty)]
         }),
     ]);
+    columns.extend(grid_columns(&rows, |(k, _)| &k.1, &pass.names, grids));
     DataFrame::new_infer_height(columns)
 }
 
@@ -426,18 +610,20 @@ pub(crate) fn level_cells(
     scored: &LazyFrame,
     item_sums: &LazyFrame,
     label: &Labels,
+    levels: &[(Level, Expr)],
     cells: &mut Vec<Cell>,
 ) -> Result<()> {
     let e = pl(label.path);
-    for level in Level::ALL {
+    for (level, rows) in levels {
+        let level = *level;
         // Every group by the level's one-integer key; the key's texts are
         // taken from the group's first row (the key determines them).
         let mut labels: Vec<&str> = level.keys().to_vec();
         labels.extend(["instrument_version", "scale_id", "period"]);
         let g = [col("g")];
         let filter = match level {
-            Level::Rso => col("rso_id").is_not_null(),
-            _ => lit(true),
+            Level::Rso => col("rso_id").is_not_null().and(rows.clone()),
+            _ => rows.clone(),
         };
         let scored = scored
             .clone()

@@ -20,8 +20,8 @@ mod pass;
 
 pub use changes::ChangeChain;
 use compute::{
-    compute_cycle, finish_cell, invited_per_unit, response_rate, Accumulated, AtomIndex, Invited,
-    Shared,
+    compute_cycle, finish_cell, invited_per_unit, response_rate, Accumulated, AtomIndex,
+    GroupCycles, Invited, Shared,
 };
 use pass::Pass;
 
@@ -51,16 +51,28 @@ pub fn plan(config: &Config) -> Result<Plan<'_>> {
     let files = parquet_files(&responses_dir)?;
     let mut comments = parquet_files(&ds.join("comments"))?;
     comments.sort();
-    let mut by_group: BTreeMap<(String, String), (Vec<i32>, Vec<PathBuf>)> = BTreeMap::new();
+    let cycles = config.cycles();
+    let mut by_instrument: BTreeMap<String, BTreeMap<i32, Vec<PathBuf>>> = BTreeMap::new();
     for f in &files {
         let (instrument, year) = partition_of(f);
-        let g = by_group
-            .entry((instrument, score::cycle_of(year, config.first_cycle_year)))
-            .or_default();
-        if !g.0.contains(&year) {
-            g.0.push(year);
+        by_instrument
+            .entry(instrument)
+            .or_default()
+            .entry(year)
+            .or_default()
+            .push(f.clone());
+    }
+    let mut by_group: BTreeMap<(String, String), (Vec<i32>, Vec<PathBuf>)> = BTreeMap::new();
+    for (instrument, years) in by_instrument {
+        for span in linked_years(&years.keys().copied().collect::<Vec<_>>(), &cycles) {
+            let g = by_group
+                .entry((instrument.clone(), span_label(&span, cycles.region)))
+                .or_default();
+            for y in span {
+                g.0.push(y);
+                g.1.extend(years[&y].iter().cloned());
+            }
         }
-        g.1.push(f.clone());
     }
     let settings = settings_fingerprint(config);
     let mut groups = Vec::with_capacity(by_group.len());
@@ -157,9 +169,12 @@ impl Plan<'_> {
                     .map(move |s| (i.version.as_str(), s.id.as_str()))
             });
         let pass = Pass::new(&group.instrument, &self.specs, in_total);
-        compute_cycle(shared, pass, &group.cycle, &group.years, &mut acc)?;
+        let cycles = self.config.cycles();
+        let group_cycles = GroupCycles::new(&cycles, &group.years);
+        compute_cycle(shared, pass, &group_cycles, &group.years, &mut acc)?;
         let Accumulated {
             data_until,
+            data_until_by_cycle,
             item_counts,
             mut cells,
             mut atoms,
@@ -197,6 +212,7 @@ impl Plan<'_> {
         sort_cells(&mut cells);
         Ok(Table {
             data_until,
+            data_until_by_cycle,
             item_counts,
             cells,
             atoms,
@@ -221,6 +237,7 @@ pub fn compute(config: &Config) -> Result<Table> {
         }));
         all.item_counts.extend(t.item_counts);
         all.sources.extend(t.sources);
+        all.data_until_by_cycle.extend(t.data_until_by_cycle);
         if t.data_until > all.data_until {
             all.data_until = t.data_until;
         }
@@ -228,6 +245,49 @@ pub fn compute(config: &Config) -> Result<Table> {
     sort_cells(&mut all.cells);
     sort_item_counts(&mut all.item_counts);
     Ok(all)
+}
+
+/// The years of an instrument's data that one protection must see
+/// together: two years with data are linked when a cycle of any grid in use
+/// holds both (a cycle's cells are the sum of its years'). With every RSO
+/// on the region's cycles these are the region's cycles; an RSO with cycles
+/// of its own links the years of neighbouring region cycles (its cycle
+/// 2020-2021 is 2020 of one and 2021 of the next), so they are computed and
+/// protected as one group. Years in time order, each span too.
+pub(crate) fn linked_years(years: &[i32], cycles: &crate::org::Cycles) -> Vec<Vec<i32>> {
+    let grids = cycles.grids();
+    let mut out: Vec<Vec<i32>> = Vec::new();
+    let mut sorted = years.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    for y in sorted {
+        let linked = out.last().and_then(|s| s.last()).is_some_and(|&prev| {
+            grids.iter().any(|&g| {
+                let c = crate::domain::Period::cycle_of(prev, g);
+                c.years().contains(&y)
+            })
+        });
+        match out.last_mut() {
+            Some(span) if linked => span.push(y),
+            _ => out.push(vec![y]),
+        }
+    }
+    out
+}
+
+/// A group's name: its region cycle (`2023-2024`), or, for years linked
+/// across region cycles, the first year of the first and the last of the
+/// last (`2019-2024`).
+pub(crate) fn span_label(years: &[i32], region_start: i32) -> String {
+    let first = years.first().copied().unwrap_or(region_start);
+    let last = years.last().copied().unwrap_or(first);
+    let a = crate::domain::Period::cycle_of(first, region_start);
+    let b = crate::domain::Period::cycle_of(last, region_start);
+    if a == b {
+        a.to_string()
+    } else {
+        format!("{}-{}", a.first_year(), b.last_year())
+    }
 }
 
 /// What the aggregates depend on besides the data: the privacy floor, the
@@ -255,4 +315,43 @@ pub fn settings_fingerprint(config: &Config) -> String {
     h.update(text.as_bytes());
     h.update(&registry);
     hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cycles(own: Option<i32>) -> crate::org::Cycles {
+        let start = own
+            .map(|y| format!("cycle_start = {y}\n"))
+            .unwrap_or_default();
+        let text = format!(
+            "[[regions]]\nid = \"r\"\nname = \"R\"\n[[institutions]]\nid = \"a\"\nname = \"A\"\nregion = \"r\"\n[[specialties]]\ncode = \"neu\"\nname = \"N\"\n[[rsos]]\nid = \"neu-r\"\nname = \"N\"\nspecialty = \"neu\"\nregion = \"r\"\n{start}members = [{{ institution = \"a\", valid_from = 2015-01-01 }}]\n"
+        );
+        let reg = crate::org::Registry::from_toml(&text, "r.toml").expect("registry");
+        crate::org::Cycles::new(&reg, 2019)
+    }
+
+    #[test]
+    fn groups_are_the_region_cycles_unless_an_rso_links_them() {
+        let years = [2019, 2020, 2021, 2022, 2023, 2024];
+        // Every RSO on the region's cycles: one group per cycle.
+        let one = linked_years(&years, &cycles(None));
+        assert_eq!(
+            one,
+            vec![vec![2019, 2020], vec![2021, 2022], vec![2023, 2024]]
+        );
+        let labels: Vec<String> = one.iter().map(|s| span_label(s, 2019)).collect();
+        assert_eq!(labels, ["2019-2020", "2021-2022", "2023-2024"]);
+        // A start of the same parity changes nothing.
+        assert_eq!(linked_years(&years, &cycles(Some(2021))), one);
+        // Cycles from 2020 link 2020 and 2021, 2022 and 2023: one group.
+        let linked = linked_years(&years, &cycles(Some(2020)));
+        assert_eq!(linked, vec![years.to_vec()]);
+        assert_eq!(span_label(&linked[0], 2019), "2019-2024");
+        // An instrument run every other year stays in groups of one year.
+        let odd = linked_years(&[2019, 2021, 2023], &cycles(Some(2020)));
+        assert_eq!(odd, vec![vec![2019], vec![2021], vec![2023]]);
+        assert_eq!(span_label(&odd[1], 2019), "2021-2022");
+    }
 }

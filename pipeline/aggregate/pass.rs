@@ -155,8 +155,8 @@ pub(super) struct ItemSums {
 
 /// (version, unit, scale, item).
 pub(super) type ItemKey = (u32, Unit, u32, Option<u32>);
-/// (rso, version, scale, item, value as bits).
-pub(super) type CountKey = (u32, Option<u32>, Option<u32>, Option<u32>, Option<u64>);
+/// (rso, version, scale, item, value as bits, year).
+pub(super) type CountKey = (u32, Option<u32>, Option<u32>, Option<u32>, Option<u64>, i32);
 
 /// The pass over one group (one instrument in one cycle), a year at a time.
 pub(super) struct Pass {
@@ -186,8 +186,8 @@ pub(super) struct Pass {
     pub scores: Vec<Score>,
     pub item_sums: HashMap<ItemKey, ItemSums>,
     pub counts: HashMap<CountKey, u64>,
-    /// (RSO, export file) → the last submission.
-    pub files: HashMap<(Option<u32>, Option<u32>), Option<i32>>,
+    /// (RSO, export file, year) → the last submission.
+    pub files: HashMap<(Option<u32>, Option<u32>, i32), Option<i32>>,
 }
 
 impl Pass {
@@ -266,7 +266,7 @@ impl Pass {
                     year: self.year,
                 };
                 let sha = names.opt(row.source_sha256);
-                let last = self.files.entry((unit.rso, sha)).or_default();
+                let last = self.files.entry((unit.rso, sha, self.year)).or_default();
                 *last = (*last).max(row.submitted_on);
                 self.response.push(Response {
                     version,
@@ -289,7 +289,14 @@ impl Pass {
         let r = &self.response[response as usize];
         let (rso, version) = (r.unit.rso, r.version);
         if let Some(rso) = rso {
-            let key = (rso, version, scale, item, row.value.map(f64::to_bits));
+            let key = (
+                rso,
+                version,
+                scale,
+                item,
+                row.value.map(f64::to_bits),
+                self.year,
+            );
             *self.counts.entry(key).or_default() += 1;
         }
         if let (Some(value), Some(scale)) = (row.value, scale) {

@@ -421,6 +421,12 @@ impl Config {
         })
     }
 
+    /// Whose cycles are which: the region's from `first_cycle_year`, an
+    /// RSO's and its departments' from the registry's `cycle_start`.
+    pub fn cycles(&self) -> crate::org::Cycles {
+        crate::org::Cycles::new(&self.registry, self.first_cycle_year)
+    }
+
     /// The privacy floor of an instrument version (`domain::privacy_floor`
     /// over the region's and the definition's).
     pub fn floor_of(&self, instrument: &str, version: &str) -> u32 {

@@ -465,6 +465,12 @@ pub fn read_published_scoped(
         .map(|s| s.trim().to_string());
     let mut data_until_by_cycle: BTreeMap<String, String> = BTreeMap::new();
     for g in read_group_stamps(dataset) {
+        for (cycle, d) in g.data_until_by_cycle {
+            let e = data_until_by_cycle.entry(cycle).or_default();
+            if *e < d {
+                *e = d;
+            }
+        }
         if let Some(d) = g.data_until {
             let e = data_until_by_cycle.entry(g.cycle).or_default();
             if *e < d {

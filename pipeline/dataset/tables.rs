@@ -3,7 +3,7 @@
 //! writing a run's new groups atomically, and keeping the unchanged groups
 //! of the previous run (`Previous`, `Kept`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -246,6 +246,11 @@ pub struct GroupStamp {
     pub fingerprint: String,
     /// The last submission date in the group.
     pub data_until: Option<String>,
+    /// The last submission date of each of its cycles, for a group of
+    /// years linked across the region's cycles (an RSO with cycles of its
+    /// own); empty for a group of one cycle (`data_until` is its).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data_until_by_cycle: BTreeMap<String, String>,
 }
 
 /// Where the group stamps are kept.
@@ -452,6 +457,11 @@ impl Output {
                 cycle: group.cycle.clone(),
                 fingerprint: group.fingerprint.clone(),
                 data_until: table.data_until.clone(),
+                data_until_by_cycle: if table.data_until_by_cycle.len() > 1 {
+                    table.data_until_by_cycle.clone()
+                } else {
+                    BTreeMap::new()
+                },
             },
         })
     }
@@ -584,6 +594,7 @@ impl Kept {
         let read = |t: usize| crate::dataset::read_parquet(&self.files[t]);
         Ok(Table {
             data_until: self.stamp.data_until.clone(),
+            data_until_by_cycle: self.stamp.data_until_by_cycle.clone(),
             item_counts: item_counts_of(&read(COUNTS)?, &self.files[COUNTS])?,
             cells: cells_of_frame(&read(AGGREGATES)?, &self.files[AGGREGATES], catalogue)?,
             atoms: Vec::new(),

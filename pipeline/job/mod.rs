@@ -263,15 +263,39 @@ pub fn report_stamps(config: &Config, lang: &str) -> std::collections::BTreeMap<
         .as_bytes(),
     );
     let groups = crate::dataset::tables::read_group_stamps(&config.paths.dataset);
-    let cycles: std::collections::BTreeSet<&String> = groups.iter().map(|g| &g.cycle).collect();
+    // A group is named by its region cycle, or by the span of region
+    // cycles an RSO with cycles of its own links (`2019-2024`): its cycles
+    // are those of every grid in its years that have data.
+    let span = |label: &str| -> Option<(i32, i32)> {
+        let (a, b) = label.split_once('-')?;
+        Some((a.parse().ok()?, b.parse().ok()?))
+    };
+    let grids = config.cycles().grids();
+    let mut cycles: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for (a, b) in groups.iter().filter_map(|g| span(&g.cycle)) {
+        for y in a..=b {
+            for &start in &grids {
+                cycles.insert(crate::domain::Period::cycle_of(y, start).to_string());
+            }
+        }
+    }
+    if grids.len() > 1 {
+        let with_data =
+            crate::dataset::published::published_cycles(&config.paths.dataset).unwrap_or_default();
+        cycles.retain(|c| with_data.contains(c));
+    }
     cycles
         .into_iter()
         .map(|cycle| {
             let mut h = base.clone();
-            for g in groups.iter().filter(|g| g.cycle <= *cycle) {
+            let end = crate::domain::Period::parse(&cycle).map_or(i32::MAX, |p| p.last_year());
+            for g in groups
+                .iter()
+                .filter(|g| span(&g.cycle).is_some_and(|(a, _)| a <= end))
+            {
                 h.update(format!("{} {} {}\n", g.instrument, g.cycle, g.fingerprint).as_bytes());
             }
-            (cycle.clone(), hex::encode(h.finalize()))
+            (cycle, hex::encode(h.finalize()))
         })
         .collect()
 }

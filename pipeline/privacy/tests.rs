@@ -9,11 +9,24 @@ use crate::table::Atom;
 /// way `aggregate` groups them: department, institution, RSO and region,
 /// per year and per cycle of two years.
 pub(super) fn cells_of(atoms: &[(Atom, u64)], floor: u32) -> Vec<Cell> {
+    cells_of_cycles(atoms, floor, |_, _| vec![2019])
+}
+
+/// `cells_of` with each unit's cycles counted from the starts `starts`
+/// gives for its level and specialty (an RSO with cycles of its own, as
+/// `aggregate` makes them: `org::Cycles`).
+pub(super) fn cells_of_cycles(
+    atoms: &[(Atom, u64)],
+    floor: u32,
+    starts: impl Fn(Level, &str) -> Vec<i32>,
+) -> Vec<Cell> {
     let mut groups: BTreeMap<(Level, String, String), (Vec<u32>, u64)> = BTreeMap::new();
     for (i, (a, n)) in atoms.iter().enumerate() {
-        let cycle = crate::score::cycle_of(a.year, 2019);
         for (l, u) in a.units() {
-            for p in [a.year.to_string(), cycle.clone()] {
+            let cycles = starts(l, &a.specialty)
+                .into_iter()
+                .map(|s| crate::score::cycle_of(a.year, s));
+            for p in std::iter::once(a.year.to_string()).chain(cycles) {
                 let g = groups.entry((l, u.clone(), p)).or_default();
                 g.0.push(i as u32);
                 g.1 += n;
@@ -299,6 +312,83 @@ fn property_random_hierarchies_leak_nothing() {
                 .collect::<Vec<_>>()
         );
     }
+}
+
+/// Property (issue #18): one RSO keeps cycles of its own (from 2020, the
+/// region's from 2019), as do its specialty's departments; the region has
+/// cells on both grids, institutions on the region's. The relations are
+/// found from the atoms as before, so what is published is what the
+/// suppression protects: neither checker recovers anything.
+#[test]
+fn property_an_rso_with_its_own_cycles_leaks_nothing() {
+    let mut rng = Rng::new(18);
+    let mut own_cycles_seen = 0;
+    for case in 0..200 {
+        let n_inst = 2 + rng.below(4);
+        let n_spec = 2 + rng.below(2);
+        let n_years = 2 + rng.below(4) as i32;
+        let floor = 3 + rng.below(3) as u32;
+        let mut atoms = Vec::new();
+        for i in 0..n_inst {
+            for s in 0..n_spec {
+                if rng.chance(0.2) {
+                    continue;
+                }
+                for y in 2019..2019 + n_years {
+                    if rng.chance(0.15) {
+                        continue;
+                    }
+                    let rso = (!rng.chance(0.15)).then(|| format!("R{s}"));
+                    let n = if rng.chance(0.3) {
+                        1 + rng.below(4)
+                    } else {
+                        1 + rng.below(15)
+                    } as u64;
+                    atoms.push((
+                        atom(&format!("i{i}"), &format!("s{s}"), rso.as_deref(), y),
+                        n,
+                    ));
+                }
+            }
+        }
+        // Specialty s1 (RSO R1 and its departments) from 2020.
+        let starts = |level: Level, spec: &str| match level {
+            Level::Region => vec![2019, 2020],
+            Level::Institution => vec![2019],
+            Level::Rso | Level::Department if spec == "s1" => vec![2020],
+            _ => vec![2019],
+        };
+        let mut t = Table {
+            cells: cells_of_cycles(&atoms, floor, starts),
+            ..Default::default()
+        };
+        own_cycles_seen += t
+            .cells
+            .iter()
+            .filter(|c| c.level == Level::Rso && c.period == "2020-2021")
+            .count();
+        assert!(
+            !t.cells
+                .iter()
+                .any(|c| c.level == Level::Rso && c.unit_id == "R1" && c.period == "2019-2020"),
+            "case {case}: R1 has no region cycles"
+        );
+        protect(&mut t);
+        for c in &t.cells {
+            assert!(
+                c.suppressed || c.n_respondents >= floor as u64,
+                "case {case}: {} {} published below the floor",
+                c.unit_id,
+                c.period
+            );
+        }
+        let rels = relations(&t.cells);
+        let linear = recover_linear(&t.cells, &rels);
+        assert!(linear.is_empty(), "case {case}: recovers {linear:?}");
+        let rec = recover(&t.cells, &rels);
+        assert!(rec.is_empty(), "case {case}: recovered {rec:?}");
+    }
+    assert!(own_cycles_seen > 50, "{own_cycles_seen}");
 }
 
 /// Property (issue #20, "how it is checked"): on random hierarchies with

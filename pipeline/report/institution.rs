@@ -55,6 +55,10 @@ pub struct OverviewLine {
     pub name: String,
     /// Its report's file stem.
     pub file: String,
+    /// Its report in its own cycle's folder, for a department with cycles
+    /// of its own, relative to this one and without the extension; empty
+    /// where it is in this cycle's (`../department/<file>`).
+    pub link: String,
     /// Per instrument: the total, and ↑, ↓ or → against the previous cycle
     /// (a significant change, or none).
     pub cells: Vec<(ShownCell, String)>,
@@ -115,7 +119,13 @@ fn departments(
     let mut blocks = Vec::new();
     // The subscales the blocks' findings speak of, per instrument version.
     let mut scales = ScalesByVersion::new();
+    let cycles = config.cycles();
+    let overview_cycle = cycle;
     for rso in config.registry.rsos.values() {
+        // A department of an RSO with cycles of its own at the cycle that
+        // ended last for it by this one's end.
+        let rso_cycle = cycles.rso_latest_ended(&rso.id, cycle);
+        let cycle = rso_cycle.as_str();
         let (_, units) = super::cycle::members_in(rso, cycle);
         let unit = crate::domain::DepartmentId::new(inst_id, &rso.specialty).unit_id();
         if !units.contains(&unit)
@@ -136,11 +146,20 @@ fn departments(
             .iter()
             .map(|(i, v)| total_with_arrow(ctx, names, &unit, (i, v), cycle))
             .collect();
-        let name = names.specialty(&rso.specialty);
+        let name = if cycle == overview_cycle {
+            names.specialty(&rso.specialty)
+        } else {
+            format!("{} ({cycle})", names.specialty(&rso.specialty))
+        };
         let file = unit.replace(':', "_");
         lines.push(OverviewLine {
             unit_id: unit.clone(),
             name: name.clone(),
+            link: if cycle == overview_cycle {
+                String::new()
+            } else {
+                format!("../../{cycle}/department/{file}")
+            },
             file: file.clone(),
             cells,
             signals: count(crate::pdca::Kind::Signal),

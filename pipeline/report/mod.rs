@@ -224,9 +224,12 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
     // made from the region's share of the data.
     let reg = &config.registry;
     let mut by_region: BTreeMap<&str, Vec<Job>> = BTreeMap::new();
+    // Each RSO's reports in its own cycles; the region's and the
+    // institutions' in the region's (`org::Cycles`).
+    let cycles = config.cycles();
     for cycle in &selected {
         for (id, r) in &reg.rsos {
-            if opts.rso.as_ref().is_none_or(|x| x == id) {
+            if opts.rso.as_ref().is_none_or(|x| x == id) && cycles.rso_has(id, cycle) {
                 let jobs = by_region.entry(&r.region).or_default();
                 jobs.push(Job::Rso(cycle.clone(), id.clone()));
                 // An interim report for each year of the cycle with data.
@@ -243,6 +246,9 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
                     }
                 }
             }
+        }
+        if !cycles.region_has(cycle) {
+            continue;
         }
         for id in reg.regions.keys() {
             by_region
@@ -308,9 +314,19 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
     // The findings the reports use: of each cycle, and of the cycle before
     // (its points are followed up), each made from the same rows as in its
     // own report.
+    // The region overview and the institution reports show an RSO with
+    // cycles of its own at the cycle that ended last for it.
     let finding_cycles: Vec<String> = selected
         .iter()
-        .flat_map(|c| std::iter::once(c.clone()).chain(pdca::previous_cycle(c)))
+        .flat_map(|c| {
+            let latest = reg
+                .rsos
+                .keys()
+                .filter(|_| cycles.region_has(c))
+                .map(|r| cycles.rso_latest_ended(r, c));
+            std::iter::once(c.clone()).chain(latest).collect::<Vec<_>>()
+        })
+        .flat_map(|c| std::iter::once(c.clone()).chain(pdca::previous_cycle(&c)))
         .collect::<BTreeSet<String>>()
         .into_iter()
         .collect();

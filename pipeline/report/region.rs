@@ -15,8 +15,15 @@ use crate::table::Level;
 pub struct OverviewRow {
     /// RSO id (links to its report).
     pub rso_id: String,
-    /// RSO name.
+    /// RSO name, with the cycle shown where it is not the overview's.
     pub rso: String,
+    /// The RSO's cycle shown: the overview's, or for an RSO with cycles of
+    /// its own the one that ended last by the overview's end.
+    pub cycle: String,
+    /// Its report in its own cycle's folder, relative to the overview and
+    /// without the extension (`../../2022-2023/rso/<id>`); empty where it
+    /// is in this cycle's (`../rso/<id>`).
+    pub link: String,
     /// Per instrument: the total on 0-100.
     pub cells: Vec<ShownCell>,
     /// Signals of this RSO (the same as in its report).
@@ -48,6 +55,8 @@ pub struct OverviewRow {
 pub struct RegionSignal {
     /// RSO id (the report linked).
     pub rso_id: String,
+    /// Its report, as `OverviewRow::link`.
+    pub link: String,
     /// The finding.
     pub finding: FindingView,
 }
@@ -105,10 +114,25 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
         cycle,
     );
     let rso_ids: Vec<String> = rsos.iter().map(|r| r.id.clone()).collect();
+    let overview_cycle = cycle;
     // Each RSO's findings and loop, exactly as its own report has them.
     let mut signals = Vec::new();
     let mut rows = Vec::new();
+    let cycles = config.cycles();
+    // Each RSO at the cycle that ended last for it by this one's end: this
+    // cycle, or the one before for an RSO with cycles of its own.
+    let own = |r: &crate::org::Rso| cycles.rso_latest_ended(&r.id, cycle);
+    let link = |r: &crate::org::Rso| {
+        let c = own(r);
+        if c == cycle {
+            String::new()
+        } else {
+            format!("../../{c}/rso/{}", r.id)
+        }
+    };
     for r in &rsos {
+        let rso_cycle = own(r);
+        let cycle = rso_cycle.as_str();
         let (_, units) = super::cycle::members_in(r, cycle);
         let fs = super::cycle::rso_findings(ctx, &r.id, &units, cycle);
         let quality = super::cycle::loop_view(ctx, &names, &r.id, &units, cycle, &fs);
@@ -125,6 +149,7 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
                 .into_iter()
                 .map(|finding| RegionSignal {
                     rso_id: r.id.clone(),
+                    link: link(r),
                     finding,
                 }),
         );
@@ -137,7 +162,13 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
         };
         rows.push(OverviewRow {
             rso_id: r.id.clone(),
-            rso: r.name.clone(),
+            rso: if rso_cycle == overview_cycle {
+                r.name.clone()
+            } else {
+                format!("{} ({rso_cycle})", r.name)
+            },
+            cycle: rso_cycle.clone(),
+            link: link(r),
             cells: instruments
                 .iter()
                 .map(|(i, v)| {
@@ -176,10 +207,15 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
     }
     let mut participation = Vec::new();
     for r in &rsos {
+        let rso_cycle = own(r);
         for (i, v) in &instruments {
-            if let Some(c) = find(ctx.published, Level::Rso, &r.id, i, v, TOTAL, cycle) {
+            if let Some(c) = find(ctx.published, Level::Rso, &r.id, i, v, TOTAL, &rso_cycle) {
                 participation.push((
-                    r.name.clone(),
+                    if rso_cycle == cycle {
+                        r.name.clone()
+                    } else {
+                        format!("{} ({rso_cycle})", r.name)
+                    },
                     names.instrument(i),
                     format!(
                         "{}{}",

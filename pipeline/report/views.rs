@@ -768,16 +768,34 @@ impl Ctx<'_> {
             .get(cycle)
             .expect("reports are only made for the cycles being rendered")
             .get_or_init(|| {
-                (
-                    pdca::findings(self.published, cycle, &config.rules),
-                    pdca::missing_measurements(
-                        self.published,
-                        cycle,
-                        &config.calendar,
-                        &config.registry,
-                        &config.register,
-                    ),
-                )
+                // Only of the units whose cycle it is: an RSO with cycles
+                // of its own and its departments have findings in theirs,
+                // the others and the region in the region's.
+                let cycles = config.cycles();
+                // (A year is every unit's: the interim reports' findings.)
+                let of_year = !crate::domain::Period::text_is_cycle(cycle);
+                let theirs = |f: &Finding| {
+                    of_year
+                        || match f.level {
+                            Level::Rso => cycles.rso_has(&f.unit_id, cycle),
+                            Level::Department => match &f.rso_id {
+                                Some(r) if f.rule == Rule::Missing => cycles.rso_has(r, cycle),
+                                _ => cycles.department_has(&f.unit_id, cycle),
+                            },
+                            Level::Region | Level::Institution => cycles.region_has(cycle),
+                        }
+                };
+                let mut found = pdca::findings(self.published, cycle, &config.rules);
+                found.retain(theirs);
+                let mut missing = pdca::missing_measurements(
+                    self.published,
+                    cycle,
+                    &config.calendar,
+                    &config.registry,
+                    &config.register,
+                );
+                missing.retain(theirs);
+                (found, missing)
             })
     }
 }
