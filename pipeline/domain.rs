@@ -21,6 +21,13 @@ pub fn privacy_floor(region: u32, instrument: Option<u32>) -> u32 {
     instrument.unwrap_or(region).max(region)
 }
 
+/// The default narrowest interval the published sums may leave a
+/// too-small cell's mean in, as a fraction of its scale range
+/// (`privacy.min_interval_width`): on a 1-5 scale a reader must not be able
+/// to say more than "within 0.8 points". A setting, not a norm from a
+/// source: 20% is the minimum issue #20 asks for.
+pub const MIN_INTERVAL_WIDTH: f64 = 0.20;
+
 /// Checks a floor someone wrote down against the absolute minimum; the
 /// message says why.
 pub fn check_floor(floor: u32) -> Result<u32, String> {

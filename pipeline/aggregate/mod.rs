@@ -290,8 +290,9 @@ pub(crate) fn span_label(years: &[i32], region_start: i32) -> String {
     }
 }
 
-/// What the aggregates depend on besides the data: the privacy floor, the
-/// half rule, the cycles and every instrument's scales and minimums.
+/// What the aggregates depend on besides the data: the privacy floor and
+/// interval width, the half rule, the cycles and every instrument's scales
+/// and minimums.
 pub fn settings_fingerprint(config: &Config) -> String {
     // The registry decides each department's RSO and region on the way
     // out, and the response rates: a corrected registry re-aggregates.
@@ -302,9 +303,10 @@ pub fn settings_fingerprint(config: &Config) -> String {
         config.privacy_floor,
     );
     let text = format!(
-        "{:?}|{}|{:?}",
+        "{:?}|{}|{}|{:?}",
         specs,
         config.first_cycle_year,
+        config.min_interval_width,
         config
             .paths
             .invitations

@@ -19,10 +19,11 @@ pub fn run(_args: &Args, config: &Config) -> anyhow::Result<ExitCode> {
     let stamp = opleidingsmonitor::job::current_stamp(config)?;
     let s = opleidingsmonitor::aggregate_dataset(config, false, &stamp)?;
     println!(
-        "Aggregates: {} cells ({} suppressed below the privacy floor, {} to protect them), {} changes.\nWritten to {}.",
+        "Aggregates: {} cells ({} suppressed below the privacy floor, {} to protect them, {} not published: their cycle or departments stand for them), {} changes.\nWritten to {}.",
         s.cells,
         s.suppressed_min_n,
         s.suppressed_secondary,
+        s.not_published,
         s.changes,
         config.paths.dataset.display()
     );

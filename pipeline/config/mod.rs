@@ -184,12 +184,24 @@ pub struct RawPrivacy {
     /// Minimum distinct respondents to publish a cell (never below 3).
     #[serde(default = "d_floor")]
     pub floor: u32,
+    /// The narrowest interval the published sums may leave a too-small
+    /// cell's mean in, as a fraction of its scale range (0: only exact
+    /// recovery is prevented).
+    #[serde(default = "d_min_interval_width")]
+    pub min_interval_width: f64,
 }
 
 impl Default for RawPrivacy {
     fn default() -> Self {
-        RawPrivacy { floor: d_floor() }
+        RawPrivacy {
+            floor: d_floor(),
+            min_interval_width: d_min_interval_width(),
+        }
     }
+}
+
+fn d_min_interval_width() -> f64 {
+    crate::domain::MIN_INTERVAL_WIDTH
 }
 
 fn d_floor() -> u32 {
@@ -261,6 +273,9 @@ pub struct Config {
     pub paths: Paths,
     /// Privacy floor (default for instruments without their own).
     pub privacy_floor: u32,
+    /// `privacy.min_interval_width`: the narrowest feasible interval of a
+    /// too-small cell's mean, as a fraction of its scale range.
+    pub min_interval_width: f64,
     /// Minimum fraction of answered items for a score.
     pub min_answered_fraction: f64,
     /// First year of the first cycle.
@@ -362,6 +377,15 @@ impl Config {
                 message: format!("privacy.floor = {why}"),
             });
         }
+        let w = raw.privacy.min_interval_width;
+        if !(0.0..1.0).contains(&w) {
+            return Err(Error::Config {
+                file,
+                message: format!(
+                    "privacy.min_interval_width = {w}: give a fraction of the scale range from 0 (only exact recovery is prevented) to below 1, for example 0.2"
+                ),
+            });
+        }
         if !(raw.scoring.min_answered_fraction > 0.0 && raw.scoring.min_answered_fraction <= 1.0) {
             return Err(Error::Config {
                 file,
@@ -411,6 +435,7 @@ impl Config {
             title: raw.title.unwrap_or_else(|| "Opleidingsmonitor".into()),
             paths,
             privacy_floor: raw.privacy.floor,
+            min_interval_width: raw.privacy.min_interval_width,
             min_answered_fraction: raw.scoring.min_answered_fraction,
             first_cycle_year: raw.scoring.first_cycle_year,
             catalogue,

@@ -22,6 +22,10 @@ pub struct AggregateSummary {
     pub suppressed_min_n: usize,
     /// Of which suppressed to protect others.
     pub suppressed_secondary: usize,
+    /// Of which left out of the published tables (`not_published`: an
+    /// institution total or department year that would only be there to
+    /// be subtracted from; its cycle or departments stand for it).
+    pub not_published: usize,
     /// Change rows written.
     pub changes: usize,
     /// Groups (an instrument in a cycle) computed.
@@ -31,19 +35,24 @@ pub struct AggregateSummary {
 }
 
 impl AggregateSummary {
-    fn add(&mut self, cells: usize, changes: usize, min_n: usize, secondary: usize) {
+    fn add(&mut self, cells: usize, changes: usize, hidden: [usize; 3]) {
+        let [min_n, secondary, not_published] = hidden;
         self.cells += cells;
         self.changes += changes;
         self.suppressed_min_n += min_n;
         self.suppressed_secondary += secondary;
+        self.not_published += not_published;
     }
 
     fn merge(&mut self, other: &AggregateSummary) {
         self.add(
             other.cells,
             other.changes,
-            other.suppressed_min_n,
-            other.suppressed_secondary,
+            [
+                other.suppressed_min_n,
+                other.suppressed_secondary,
+                other.not_published,
+            ],
         );
         self.groups_computed += other.groups_computed;
         self.groups_kept += other.groups_kept;
@@ -51,9 +60,9 @@ impl AggregateSummary {
 }
 
 /// A group's cells, computed and protected.
-fn protected(plan: &Plan, group: &Group) -> Result<Table> {
+fn protected(config: &Config, plan: &Plan, group: &Group) -> Result<Table> {
     let mut t = plan.compute(group)?;
-    privacy::protect(&mut t);
+    privacy::protect_with(&mut t, config.min_interval_width);
     Ok(t)
 }
 
@@ -88,8 +97,12 @@ fn instrument_output(
                 summary.add(
                     kept.cells(),
                     kept.changes(),
-                    kept.suppressed(SuppressionReason::MinN),
-                    kept.suppressed(SuppressionReason::Secondary),
+                    [
+                        SuppressionReason::MinN,
+                        SuppressionReason::Secondary,
+                        SuppressionReason::NotPublished,
+                    ]
+                    .map(|r| kept.suppressed(r)),
                 );
                 added.push(Output::kept(kept));
                 pending.push(group.clone());
@@ -109,7 +122,7 @@ fn instrument_output(
             None => {
                 summary.groups_computed += 1;
                 dirty = true;
-                protected(plan, group)?
+                protected(config, plan, group)?
             }
         };
         // The changes from here on need the series' ends so far.
@@ -128,8 +141,12 @@ fn instrument_output(
         summary.add(
             table.cells.len(),
             changes.len(),
-            count(SuppressionReason::MinN),
-            count(SuppressionReason::Secondary),
+            [
+                SuppressionReason::MinN,
+                SuppressionReason::Secondary,
+                SuppressionReason::NotPublished,
+            ]
+            .map(count),
         );
         added.push(out.computed(group, &table, &changes)?);
         tracing::debug!(

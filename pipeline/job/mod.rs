@@ -152,6 +152,14 @@ pub struct RunSummary {
     pub groups_computed: usize,
     /// Groups whose data and settings had not changed: kept as they were.
     pub groups_kept: usize,
+    /// Aggregate cells written (0 when the aggregates were not made
+    /// again), and of those: hidden below the privacy floor, hidden to
+    /// protect them (complements), and left out of the published tables
+    /// (`not_published`).
+    pub cells: usize,
+    pub suppressed_min_n: usize,
+    pub suppressed_secondary: usize,
+    pub not_published: usize,
     /// The cycles whose reports were rendered (the others showed nothing
     /// new).
     pub cycles_reported: Vec<String>,
@@ -401,6 +409,10 @@ fn run_steps(
         summary.aggregated = true;
         summary.groups_computed = a.groups_computed;
         summary.groups_kept = a.groups_kept;
+        summary.cells = a.cells;
+        summary.suppressed_min_n = a.suppressed_min_n;
+        summary.suppressed_secondary = a.suppressed_secondary;
+        summary.not_published = a.not_published;
         summary.changed = true;
         release_free_memory();
     }

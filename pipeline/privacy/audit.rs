@@ -71,9 +71,8 @@ use super::Relation;
 use crate::table::Cell;
 
 /// The default minimum width of a suppressed mean's interval, as a fraction
-/// of the scale range (`scale_max - scale_min`): on a 1-5 scale an attacker
-/// must not be able to say more than "within 0.8 points".
-pub const MIN_WIDTH_FRACTION: f64 = 0.20;
+/// of the scale range (`scale_max - scale_min`; `domain::MIN_INTERVAL_WIDTH`).
+pub const MIN_WIDTH_FRACTION: f64 = crate::domain::MIN_INTERVAL_WIDTH;
 
 /// Two interval ends closer than this (on the mean's scale) are equal:
 /// published means are f64 at full precision, and the solver meets its

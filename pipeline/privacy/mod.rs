@@ -23,6 +23,7 @@ use crate::table::{Cell, Level, Table};
 
 pub mod audit;
 pub mod bound;
+mod interval;
 pub mod publish;
 
 pub use publish::must_stay_hidden;
@@ -407,9 +408,23 @@ fn rref(rows: &mut [Vec<f64>], width: usize) -> Vec<(usize, usize)> {
 /// relation that gave it away (`secondary`). Of the candidates it takes the
 /// one after whose suppression the checker recovers the fewest cells, then
 /// the one with the fewest respondents: hide as little as possible, and
-/// avoid complements that need complements of their own. Marks the table
-/// protected.
+/// avoid complements that need complements of their own. Then, while a
+/// too-small cell's feasible interval may be narrower than the default
+/// minimum width (`audit::MIN_WIDTH_FRACTION` of its scale), one more
+/// (`interval`). Marks the table protected.
 pub fn protect(table: &mut Table) {
+    protect_with(table, audit::MIN_WIDTH_FRACTION);
+}
+
+/// `protect` with the minimum width of a too-small cell's feasible
+/// interval, as a fraction of its scale range (`privacy.min_interval_width`).
+pub fn protect_with(table: &mut Table, min_width: f64) {
+    // The true means, before any is suppressed: the interval protection
+    // fixes the hidden cells far from the one it checks at these.
+    let truth: Vec<Option<f64>> = table.cells.iter().map(|c| c.mean).collect();
+    // What the interval protection knows of each too-small cell, kept
+    // across the passes below (`interval::Verdict`).
+    let mut verdicts = vec![interval::Verdict::Open; table.cells.len()];
     for c in table.cells.iter_mut() {
         if c.n_respondents < c.floor as u64 {
             c.suppress(SuppressionReason::MinN);
@@ -419,7 +434,7 @@ pub fn protect(table: &mut Table) {
     // department years that would exist only to be subtracted from are
     // left out first, and again as complements are chosen.
     publish::table_rules(&mut table.cells);
-    protect_blocks(&mut table.cells);
+    protect_blocks(&mut table.cells, &truth, min_width, &mut verdicts);
     // Across subscales: a unit's total is (near) the item-weighted mean of
     // the subscales that count towards it, so of those cells of one unit,
     // instrument version and period never exactly one may be hidden. Each
@@ -432,11 +447,18 @@ pub fn protect(table: &mut Table) {
         for i in extra {
             table.cells[i].suppress(SuppressionReason::Secondary);
         }
-        protect_blocks(&mut table.cells);
+        protect_blocks(&mut table.cells, &truth, min_width, &mut verdicts);
     }
     // The rules across subscales once more, for the departments hidden as
     // complements: hiding more never gives a hidden cell away.
     publish::table_rules(&mut table.cells);
+    let verdict = |v: interval::Verdict| verdicts.iter().filter(|&&w| w == v).count();
+    tracing::debug!(
+        wide = verdict(interval::Verdict::Wide),
+        narrow = verdict(interval::Verdict::Narrow),
+        unchecked = verdict(interval::Verdict::Unchecked),
+        "interval protection of the too-small cells"
+    );
     // Item answer counts are published for RSOs only, and only where the
     // RSO's cell of the item's own subscale is published and at least a
     // floor of respondents answered the item (not-applicable aside): a
@@ -514,17 +536,30 @@ pub fn protect(table: &mut Table) {
 /// so a suppression in one such component changes nothing another can
 /// learn. Each component is protected on its own (in parallel), with the
 /// same choices as over the whole table.
-fn protect_blocks(cells: &mut [Cell]) {
+fn protect_blocks(
+    cells: &mut [Cell],
+    truth: &[Option<f64>],
+    min_width: f64,
+    verdicts: &mut [interval::Verdict],
+) {
     let components = components(cells, relations(cells));
-    let done: Vec<Vec<(usize, SuppressionReason)>> = {
+    type Done = (
+        Vec<(usize, SuppressionReason)>,
+        Vec<(usize, interval::Verdict)>,
+    );
+    let done: Vec<Done> = {
         use rayon::prelude::*;
         let cells = &*cells;
+        let verdicts = &*verdicts;
         components
             .into_par_iter()
             .map(|(members, rels)| {
                 let mut local: Vec<Cell> = members.iter().map(|&m| cells[m].clone()).collect();
-                protect_component(&mut local, &rels);
-                members
+                let truth: Vec<Option<f64>> = members.iter().map(|&m| truth[m]).collect();
+                let mut known: Vec<interval::Verdict> =
+                    members.iter().map(|&m| verdicts[m]).collect();
+                protect_component(&mut local, &rels, &truth, min_width, &mut known);
+                let hidden = members
                     .iter()
                     .zip(&local)
                     .filter(|(&m, c)| c.suppressed && !cells[m].suppressed)
@@ -534,12 +569,18 @@ fn protect_blocks(cells: &mut [Cell]) {
                             c.suppression_reason.unwrap_or(SuppressionReason::Secondary),
                         )
                     })
-                    .collect()
+                    .collect();
+                (hidden, members.into_iter().zip(known).collect())
             })
             .collect()
     };
-    for (m, reason) in done.into_iter().flatten() {
-        cells[m].suppress(reason);
+    for (hidden, known) in done {
+        for (m, reason) in hidden {
+            cells[m].suppress(reason);
+        }
+        for (m, v) in known {
+            verdicts[m] = v;
+        }
     }
 }
 
@@ -637,10 +678,53 @@ fn components(cells: &[Cell], rels: Vec<Relation>) -> Vec<(Vec<usize>, Vec<Relat
 /// local indices): first until the single-step checker recovers nothing,
 /// then until the linear checker recovers nothing. After each complement
 /// the publication rules (`publish::block_rules`) leave out what they say.
-fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
+/// Last, the interval protection (`interval`), with the cells' true means.
+fn protect_component(
+    cells: &mut [Cell],
+    rels: &[Relation],
+    truth: &[Option<f64>],
+    min_width: f64,
+    verdicts: &mut [interval::Verdict],
+) {
     let member_of = memberships(cells.len(), rels);
+    let by_size = interval::by_size(member_of.clone(), rels);
+    let near = interval::Neighbourhoods {
+        rels,
+        truth,
+        member_of: &by_size,
+    };
+    let hidden = |cells: &[Cell]| cells.iter().filter(|c| c.suppressed).count();
+    // A complement the interval protection hides may itself be worked out
+    // by subtraction: the exact protection again, until neither hides
+    // more.
+    let mut uncertain = Vec::new();
+    for _ in 0..MAX_PASSES {
+        protect_exact(cells, rels, &member_of);
+        let before = hidden(cells);
+        uncertain = interval::protect(cells, &near, min_width, verdicts, |cells| {
+            publish::block_rules(cells, rels);
+        });
+        if hidden(cells) == before {
+            break;
+        }
+    }
+    if !uncertain.is_empty() {
+        tracing::debug!(
+            cells = uncertain.len(),
+            "too-small cells the interval protection left narrow"
+        );
+    }
+}
+
+/// How often a component goes through the exact and then the interval
+/// protection at most (each pass hides more, so it ends anyway).
+const MAX_PASSES: usize = 8;
+
+/// The exact protection of one component: until neither checker recovers
+/// a cell that must stay hidden.
+fn protect_exact(cells: &mut [Cell], rels: &[Relation], member_of: &[Vec<usize>]) {
     publish::block_rules(cells, rels);
-    while let Some((_, k, chain)) = first_giveaway(cells, rels, &member_of) {
+    while let Some((_, k, chain)) = first_giveaway(cells, rels, member_of) {
         // The relation's other members are published, or left out of the
         // published tables and worked out through the chain: a published
         // member of any relation of the chain breaks it (else a neighbour).
@@ -661,7 +745,7 @@ fn protect_component(cells: &mut [Cell], rels: &[Relation]) {
             .into_iter()
             .map(|m| {
                 cells[m].suppressed = true;
-                let left = recovered_count(cells, rels, &member_of);
+                let left = recovered_count(cells, rels, member_of);
                 cells[m].suppressed = false;
                 (left, m)
             })
