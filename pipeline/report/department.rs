@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::chart::{self, SeriesStyle};
 use super::cycle::{ActionView, FollowUpView, VisitationView};
 use super::labels::*;
-use super::rso::{cells_over, own_year_cells, TrendAxis};
+use super::rso::{cells_over, TrendAxis};
 use super::views::*;
 use crate::domain::DepartmentId;
 use crate::score::{self, TOTAL};
@@ -194,17 +194,10 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
             view,
         });
         charts.push(chart);
-        // The response rate of a year only where the participation table
-        // shows that year (not read from its cycle).
+        // (A year read from its cycle where the cycle pools the same
+        // answers, as the scores: an instrument run every other year.)
         let mut rate_lines = lines();
-        for (l, (level, unit)) in rate_lines.iter_mut().zip([
-            (Level::Department, unit_id),
-            (Level::Rso, rso.id.as_str()),
-            (Level::Region, rso.region.as_str()),
-        ]) {
-            l.band = false;
-            l.cells = own_year_cells(ctx, &axis, (level, unit), instrument);
-        }
+        rate_lines.iter_mut().for_each(|l| l.band = false);
         let has_rate = rate_lines[0]
             .cells
             .iter()

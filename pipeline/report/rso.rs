@@ -153,26 +153,6 @@ pub(super) fn cells_over<'a>(
         .collect()
 }
 
-/// A unit's own total cells of an instrument, one per year of the axis,
-/// never read from its cycle: a response rate is drawn for a year exactly
-/// where the participation table shows that year.
-pub(super) fn own_year_cells<'a>(
-    ctx: &'a Ctx,
-    axis: &TrendAxis,
-    (level, unit): (Level, &str),
-    instrument: &str,
-) -> Vec<Option<&'a Cell>> {
-    let cells = ctx.published.unit_cells(level, unit);
-    axis.periods
-        .iter()
-        .map(|p| {
-            cells
-                .iter()
-                .find(|c| c.instrument == instrument && c.scale_id == TOTAL && c.period == *p)
-        })
-        .collect()
-}
-
 /// A member department by its institution's name (the RSO is one
 /// specialty).
 fn institution_of(names: &Names, unit: &str) -> String {
@@ -180,18 +160,19 @@ fn institution_of(names: &Names, unit: &str) -> String {
     name.split(" – ").next().unwrap_or("").to_string()
 }
 
-/// A subscale's trend in the RSO report: the RSO with its band against the
-/// region.
+/// A subscale's trend in the RSO report (over every version measuring
+/// its construct): the RSO with its band against the region; a grade on
+/// its own scale.
 fn subscale_trend(
     ctx: &Ctx,
     names: &Names,
     unit: &crate::org::Rso,
     axis: &TrendAxis,
-    instrument: &str,
-    construct: &str,
-    label: &str,
-    grade: Option<(f64, f64)>,
+    (instrument, version): (&str, &str),
+    scale: &str,
 ) -> (TrendView, TrendChart) {
+    let construct = ctx.config.catalogue.construct(instrument, version, scale);
+    let grade = grade_range(ctx.config, instrument, version, scale);
     let (rso, region) = (unit.id.as_str(), unit.region.as_str());
     let lines = vec![
         Line {
@@ -210,11 +191,13 @@ fn subscale_trend(
     trend_view(
         ctx,
         names,
-        label.to_string(),
+        names.scale(instrument, version, scale),
         (&axis.periods, &axis.breaks),
         lines,
         grade.map_or(Plotted::Score, |(lo, hi)| Plotted::Grade(lo, hi)),
-        (560, 240),
+        // Small in pixels: the same chart is drawn a third of an A4 page
+        // wide in the PDF, where its 12 px text must stay readable.
+        (440, 220),
     )
 }
 
@@ -264,7 +247,7 @@ fn department_trends(
             (&axis.periods, &axis.breaks),
             lines,
             Plotted::Score,
-            (380, 220),
+            (340, 210),
         );
         views.push(view);
         charts.push(chart);
@@ -273,7 +256,7 @@ fn department_trends(
     let shared = chart::shared_y_range(&charts.iter().collect::<Vec<_>>());
     for (view, chart) in views.iter_mut().zip(&mut charts) {
         chart.y_fixed = shared;
-        view.svg = chart::trend_svg(chart, 380, 220);
+        view.svg = chart::trend_svg(chart, 340, 210);
     }
     let legend = chart::legend_svg(&charts.iter().collect::<Vec<_>>(), 760);
     (views, legend)
@@ -301,7 +284,7 @@ fn response_trends(
         .iter()
         .filter(|m| {
             axes.iter().any(|(i, axis)| {
-                let cells = own_year_cells(ctx, axis, (Level::Department, m), i);
+                let cells = cells_over(ctx, axis, (Level::Department, m), i, TOTAL);
                 cells.iter().any(Option::is_some)
             })
         })
@@ -311,14 +294,14 @@ fn response_trends(
             label: names.rso(&unit.id),
             style: SeriesStyle::Primary,
             band: false,
-            cells: own_year_cells(ctx, axis, (Level::Rso, &unit.id), instrument),
+            cells: cells_over(ctx, axis, (Level::Rso, &unit.id), instrument, TOTAL),
         }];
         for member in &shown {
             lines.push(Line {
                 label: institution_of(names, member),
                 style: SeriesStyle::Secondary,
                 band: false,
-                cells: own_year_cells(ctx, axis, (Level::Department, member), instrument),
+                cells: cells_over(ctx, axis, (Level::Department, member), instrument, TOTAL),
             });
         }
         // Without invitation counts there is no rate to draw.
@@ -336,7 +319,7 @@ fn response_trends(
             (&axis.periods, &[]),
             lines,
             Plotted::ResponseRate,
-            (560, 260),
+            (440, 230),
         );
         views.push(view);
         charts.push(chart);
@@ -643,19 +626,7 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         let axis = TrendAxis::new(ctx, &names, &rso.region, &instrument, last);
         let (trends, charts): (Vec<TrendView>, Vec<TrendChart>) = scales
             .iter()
-            .map(|s| {
-                let construct = config.catalogue.construct(&instrument, &version, s);
-                subscale_trend(
-                    ctx,
-                    &names,
-                    rso,
-                    &axis,
-                    &instrument,
-                    construct,
-                    &names.scale(&instrument, &version, s),
-                    grade_range(config, &instrument, &version, s),
-                )
-            })
+            .map(|s| subscale_trend(ctx, &names, rso, &axis, (&instrument, &version), s))
             .unzip();
         let trend_legend = chart::legend_svg(&charts.iter().collect::<Vec<_>>(), 760);
         let (department_trends, department_legend) =
