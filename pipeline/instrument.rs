@@ -149,6 +149,17 @@ fn yes() -> bool {
     true
 }
 
+/// A short name of an item for reports (a chart row, a table cell), in
+/// Dutch and English: a few words, never the licensed item wording.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemLabel {
+    /// Dutch label.
+    pub nl: String,
+    /// English label.
+    pub en: String,
+}
+
 /// One item (question) of an instrument.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,6 +182,12 @@ pub struct Item {
     pub en: Option<String>,
     /// Dutch text where the source publishes it.
     pub nl: Option<String>,
+    /// A short label reports name the item by. Give it only where the
+    /// file holds the item's own wording (a region's own survey) or a
+    /// published text it summarises; without it a report names the item
+    /// by its subscale and its place there ("Teamwork, item 2", see
+    /// [`Instrument::item_position`]), so no wording is invented.
+    pub label: Option<ItemLabel>,
     /// Open answers only: the part of a report they are shown in, `tops`
     /// (what went well) or `tips` (what could be better); other open
     /// answers are kept in the dataset but not shown.
@@ -305,6 +322,14 @@ impl Instrument {
         let mut items = HashSet::new();
         let mut used = HashSet::new();
         for it in &self.items {
+            if let Some(l) = &it.label {
+                if l.nl.trim().is_empty() || l.en.trim().is_empty() {
+                    return fail(format!(
+                        "[[items]] {:?}: `label` needs both `nl` and `en`, each a few words",
+                        it.id
+                    ));
+                }
+            }
             if !items.insert(it.id.as_str()) {
                 return fail(format!(
                     "[[items]]: `id` = {:?} is defined twice: give each item its own id",
@@ -371,6 +396,16 @@ impl Instrument {
     /// The item with this id.
     pub fn item(&self, id: &str) -> Option<&Item> {
         self.items.iter().find(|i| i.id == id)
+    }
+
+    /// An item's place among the items of its subscale, from 1, in form
+    /// order: what names an item that has no `label` ("Teamwork, item 2").
+    pub fn item_position(&self, item: &Item) -> usize {
+        self.items
+            .iter()
+            .filter(|i| i.subscale == item.subscale)
+            .position(|i| i.id == item.id)
+            .map_or(0, |p| p + 1)
     }
 
     /// The subscale with this id.
@@ -686,6 +721,50 @@ subscale = "b"
             .unwrap_err()
             .to_string();
         assert!(err.contains("outside"), "{err}");
+    }
+
+    #[test]
+    fn items_carry_a_short_label_only_where_the_file_has_their_wording() {
+        let cat = Catalogue::load(None).unwrap();
+        // The fictional exit survey is its own item table: every item has
+        // a short label in both languages.
+        let exit = cat.get("exit", "example").unwrap();
+        assert!(exit.items.iter().all(|i| i.label.is_some()));
+        let q08 = exit.item("exit_q08").unwrap().label.as_ref().unwrap();
+        assert_eq!(
+            (q08.nl.as_str(), q08.en.as_str()),
+            ("Bruikbare feedback", "Useful feedback")
+        );
+        // The licensed forms ship no wording, so no labels: reports name
+        // their items by subscale and place.
+        for (id, v) in [
+            ("d-rect", "2016"),
+            ("d-rect", "2011"),
+            ("setq", "smart-7pt"),
+            ("effect", "2012"),
+        ] {
+            let inst = cat.get(id, v).unwrap();
+            assert!(inst.items.iter().all(|i| i.label.is_none()), "{id}@{v}");
+            assert!(inst.notes.contains("ITEM LABELS"), "{id}@{v} notes say why");
+        }
+        // D-RECT 2016 teamwork holds d16_q01..q04 (the file's blocks): q02
+        // is its second item; handover's first item is its first.
+        let d16 = cat.get("d-rect", "2016").unwrap();
+        assert_eq!(d16.item_position(d16.item("d16_q02").unwrap()), 2);
+        let first_handover = d16.items.iter().find(|i| i.subscale == "handover").unwrap();
+        assert_eq!(d16.item_position(first_handover), 1);
+        // A label needs both languages.
+        let shipped = EMBEDDED
+            .iter()
+            .find(|(n, _)| *n == "exit-example.toml")
+            .unwrap()
+            .1;
+        let half = shipped.replacen("en = \"Useful feedback\"", "en = \" \"", 1);
+        assert_ne!(half, shipped);
+        let err = Instrument::from_toml(&half, "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("exit_q08") && err.contains("label"), "{err}");
     }
 
     #[test]

@@ -933,3 +933,142 @@ fn placeholder_subscale_tables_are_disclosed_once_per_instrument() {
         "{with_note} with, {without} without"
     );
 }
+
+/// The item names of the distribution tables of an HTML report, per
+/// instrument section id, in order.
+fn distribution_items(html: &str) -> Vec<(String, Vec<String>)> {
+    let row = regex::Regex::new(r#"<tr><th scope="row">([^<]+)</th>"#).unwrap();
+    html.split(r#"<section class="instrument" id="instrument-"#)
+        .skip(1)
+        .filter_map(|s| {
+            let id = s[..s.find('"')?].to_string();
+            let fig = &s[s.find(r#"<figure class="wide distribution">"#)?..];
+            let fig = &fig[..fig.find("</figure>")?];
+            Some((
+                id,
+                row.captures_iter(fig).map(|c| c[1].to_string()).collect(),
+            ))
+        })
+        .collect()
+}
+
+/// Issue #19, item 6: a report names an item by its short label from the
+/// instrument file, or, where the file ships no wording (the licensed
+/// forms), by its subscale and its place there, and says so; the item code
+/// is nowhere a reader sees it, only in the workbook beside the name.
+#[test]
+fn items_are_named_by_their_label_never_by_their_code() {
+    let d = region();
+    let cat = Catalogue::load(None).unwrap();
+    let code =
+        regex::Regex::new(r"\b(d11|d16|eff|exit|mctq|setq|smart7?)_(q\d+|tops|tips)\b").unwrap();
+    let html = read(&d, "2023-2024/rso/int-nv.html");
+    let items = distribution_items(&html);
+    let of = |id: &str| -> &Vec<String> {
+        &items
+            .iter()
+            .find(|(i, _)| i == id)
+            .unwrap_or_else(|| panic!("no {id} distribution: {items:?}"))
+            .1
+    };
+    // D-RECT 2016 ships no item wording: its items are named by subscale
+    // and place, in form order (teamwork holds the file's first four), one
+    // row per item, each name once.
+    let drect = of("d-rect");
+    let def = cat.get("d-rect", "2016").unwrap();
+    assert_eq!(drect.len(), 35, "{drect:?}");
+    assert_eq!(
+        drect[..4],
+        (1..=4)
+            .map(|k| format!("Werken in een team, item {k}"))
+            .collect::<Vec<_>>()
+    );
+    for (name, item) in drect.iter().zip(&def.items) {
+        let sub = def.subscale(&item.subscale).unwrap();
+        assert_eq!(
+            name,
+            &format!("{}, item {}", sub.nl, def.item_position(item)),
+            "{}",
+            item.id
+        );
+    }
+    assert_eq!(drect.iter().collect::<BTreeSet<_>>().len(), drect.len());
+    // The exit survey's file has its wording: its short labels.
+    let exit = of("exit");
+    assert!(exit.contains(&"Bruikbare feedback".to_string()), "{exit:?}");
+    assert!(
+        exit.contains(&"Supervisie beschikbaar".to_string()),
+        "{exit:?}"
+    );
+    // The chart names the same items.
+    assert!(html.contains(">\nWerken in een team, item 2\n<"));
+    // The way items without a label are named is said under the chart of
+    // D-RECT, not under that of the exit survey.
+    let note = "Items zonder eigen korte naam";
+    let section = |id: &str| {
+        let start = html.find(&format!(r#"id="instrument-{id}""#)).unwrap();
+        let end = html[start..].find("</section>").unwrap() + start;
+        html[start..end].to_string()
+    };
+    assert_eq!(section("d-rect").matches(note).count(), 1);
+    assert_eq!(section("exit").matches(note).count(), 0);
+    // No code anywhere a reader sees the report.
+    let md = read(&d, "2023-2024/rso/int-nv.md");
+    for (name, text) in [("html", &html), ("md", &md)] {
+        let found: Vec<&str> = code.find_iter(text).map(|m| m.as_str()).collect();
+        assert!(found.is_empty(), "{name}: {found:?}");
+    }
+
+    // English: the English names.
+    let r = d.run_env(
+        &[
+            "report",
+            "-c",
+            "opleidingsmonitor.toml",
+            "--lang",
+            "en",
+            "--cycle",
+            "2023-2024",
+            "--rso",
+            "int-nv",
+        ],
+        &[("OPLEIDINGSMONITOR_TODAY", TODAY)],
+    );
+    assert_eq!(r.code(), 0, "{}", r.both());
+    let en = read(&d, "2023-2024/rso/int-nv.en.html");
+    let en_items = distribution_items(&en);
+    let en_drect = &en_items.iter().find(|(i, _)| i == "d-rect").unwrap().1;
+    assert_eq!(en_drect[1], "Teamwork, item 2");
+    let en_exit = &en_items.iter().find(|(i, _)| i == "exit").unwrap().1;
+    assert!(
+        en_exit.contains(&"Useful feedback".to_string()),
+        "{en_exit:?}"
+    );
+    assert!(en.contains("Items without a short name of their own"));
+    assert!(code.find(&en).is_none());
+
+    // The workbook keeps the code for the analyst, beside the name.
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook(d.join("output/reports/2023-2024/tables.xlsx")).unwrap();
+    let sheet = book.worksheet_range("opmerkingen").unwrap();
+    let mut rows = sheet.rows();
+    let head: Vec<String> = rows.next().unwrap().iter().map(|c| c.to_string()).collect();
+    let name_col = head
+        .iter()
+        .position(|h| h == "Vraag")
+        .expect("a name column");
+    assert_eq!(head[name_col + 1], "Vraag (id)", "{head:?}");
+    let mut seen = 0;
+    for row in rows {
+        let (name, id) = (row[name_col].to_string(), row[name_col + 1].to_string());
+        let expected = match id.as_str() {
+            "exit_tops" => "Tops",
+            "exit_tips" => "Tips",
+            other => panic!("an open answer of item {other}"),
+        };
+        assert_eq!(name, expected);
+        seen += 1;
+    }
+    assert!(seen > 0);
+}

@@ -11,24 +11,24 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::chart::{self, SeriesStyle, TrendChart, TrendPoint, TrendSeries};
+use super::chart::{self, SeriesStyle};
 use super::cycle::{ActionView, FollowUpView, VisitationView};
 use super::labels::*;
-use super::rso::TrendAxis;
+use super::rso::{cells_over, TrendAxis};
 use super::views::*;
 use crate::domain::DepartmentId;
 use crate::score::{self, TOTAL};
 use crate::table::{Cell, Level};
 
-/// One instrument's trend: the chart and the same numbers as a table.
+/// One instrument's trend: the chart and the same numbers as a table
+/// (per year: the department, the RSO, the region).
 #[derive(Debug, Clone, Serialize)]
 pub struct DepartmentTrend {
     /// Instrument name.
     pub instrument: String,
-    /// The chart (SVG).
-    pub svg: String,
-    /// Per year: the department, the RSO, the region (0-100, or why not).
-    pub rows: Vec<(String, String, String, String)>,
+    /// The chart and its table.
+    #[serde(flatten)]
+    pub view: TrendView,
 }
 
 /// Everything the department report template receives.
@@ -58,6 +58,13 @@ pub struct DepartmentReport {
     pub generated_on: String,
     /// Trends per instrument (total score), all years up to the cycle.
     pub trends: Vec<DepartmentTrend>,
+    /// The legend of the trend charts, once (SVG).
+    pub trend_legend: String,
+    /// The response rate per instrument over the years: the department,
+    /// its RSO and the region.
+    pub response: Vec<DepartmentTrend>,
+    /// Their legend, once (SVG).
+    pub response_legend: String,
     /// This cycle's findings of the department.
     pub summary: SummaryView,
     /// One sentence per instrument whose findings above show subscale
@@ -91,12 +98,6 @@ pub struct DepartmentExit {
     pub tops: Vec<(String, usize)>,
     /// Tips, grouped.
     pub tips: Vec<(String, usize)>,
-}
-
-/// A cell's score in words: the number, or why there is none.
-fn score_text(c: Option<&Cell>, floor: u32, names: &Names) -> String {
-    let shown = shown(c, floor, names);
-    shown.text
 }
 
 /// Identical texts once, with how often they were given, most often
@@ -149,83 +150,78 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
         v.into_iter().map(|(_, i)| i).collect()
     };
 
-    // Trends of the total score: the department, its RSO, the region.
-    let mut trends = Vec::new();
+    // Trends of the total score and of the response rate: the department,
+    // its RSO, the region.
+    let (mut trends, mut response) = (Vec::new(), Vec::new());
+    let (mut charts, mut response_charts) = (Vec::new(), Vec::new());
     for instrument in &instruments {
         let axis = TrendAxis::new(ctx, &names, &rso.region, instrument, last);
-        let series_of = |level: Level, unit: &str| -> Vec<(String, Option<&Cell>)> {
-            axis.periods
-                .iter()
-                .map(|p| {
-                    // A year as a reader sees it (a year left out because
-                    // its cycle holds no other is read from the cycle).
-                    let c = p
-                        .parse::<i32>()
-                        .ok()
-                        .and_then(|y| ctx.published.year_cell(level, unit, instrument, TOTAL, y));
-                    (p.clone(), c)
-                })
-                .collect()
-        };
-        let points = |s: &[(String, Option<&Cell>)]| -> Vec<TrendPoint> {
-            s.iter().map(|(p, c)| trend_point(p, *c)).collect()
-        };
-        let own = series_of(Level::Department, unit_id);
-        let of_rso = series_of(Level::Rso, &rso.id);
-        let of_region = series_of(Level::Region, &rso.region);
-        let floor_of = |c: Option<&Cell>| {
-            c.map_or(config.privacy_floor, |c| {
-                config.floor_of(&c.instrument, &c.instrument_version)
-            })
-        };
-        let rows = axis
-            .periods
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                (
-                    p.clone(),
-                    score_text(own[i].1, floor_of(own[i].1), &names),
-                    score_text(of_rso[i].1, floor_of(of_rso[i].1), &names),
-                    score_text(of_region[i].1, floor_of(of_region[i].1), &names),
-                )
-            })
-            .collect();
-        let chart = TrendChart {
-            title: format!("{} – {}", names.instrument(instrument), ctx.t["total"]),
-            y_label: "0-100".into(),
-            periods: axis.periods.clone(),
-            series: vec![
-                TrendSeries {
+        let lines = || {
+            let of =
+                |level: Level, unit: &str| cells_over(ctx, &axis, (level, unit), instrument, TOTAL);
+            vec![
+                Line {
                     label: names.institution(dept.institution),
                     style: SeriesStyle::Primary,
                     band: true,
-                    points: points(&own),
+                    cells: of(Level::Department, unit_id),
                 },
-                TrendSeries {
+                Line {
                     label: names.rso(&rso.id),
                     style: SeriesStyle::Secondary,
                     band: false,
-                    points: points(&of_rso),
+                    cells: of(Level::Rso, &rso.id),
                 },
-                TrendSeries {
+                Line {
                     label: names.region(&rso.region),
                     style: SeriesStyle::Benchmark,
                     band: false,
-                    points: points(&of_region),
+                    cells: of(Level::Region, &rso.region),
                 },
-            ],
-            version_breaks: axis.breaks.clone(),
-            thresholds: thresholds(ctx),
-            fit_y: true,
-            words: chart_words(ctx),
+            ]
         };
+        let (view, chart) = trend_view(
+            ctx,
+            &names,
+            format!("{} – {}", names.instrument(instrument), ctx.t["total"]),
+            (&axis.periods, &axis.breaks),
+            lines(),
+            Plotted::Score,
+            (620, 260),
+        );
         trends.push(DepartmentTrend {
             instrument: names.instrument(instrument),
-            svg: chart::trend_svg(&chart, 620, 260),
-            rows,
+            view,
         });
+        charts.push(chart);
+        // (A year read from its cycle where the cycle pools the same
+        // answers, as the scores: an instrument run every other year.)
+        let mut rate_lines = lines();
+        rate_lines.iter_mut().for_each(|l| l.band = false);
+        let has_rate = rate_lines[0]
+            .cells
+            .iter()
+            .flatten()
+            .any(|c| c.response_rate.is_some());
+        if has_rate {
+            let (view, chart) = trend_view(
+                ctx,
+                &names,
+                names.instrument(instrument),
+                (&axis.periods, &[]),
+                rate_lines,
+                Plotted::ResponseRate,
+                (620, 240),
+            );
+            response.push(DepartmentTrend {
+                instrument: names.instrument(instrument),
+                view,
+            });
+            response_charts.push(chart);
+        }
     }
+    let trend_legend = chart::legend_svg(&charts.iter().collect::<Vec<_>>(), 760);
+    let response_legend = chart::legend_svg(&response_charts.iter().collect::<Vec<_>>(), 760);
 
     // Findings, follow-up, actions and visitations: the RSO's loop, kept to
     // this department.
@@ -361,6 +357,9 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
         data_until: ctx.published.data_until(cycle),
         generated_on: ctx.opts.today.to_string(),
         trends,
+        trend_legend,
+        response,
+        response_legend,
         summary,
         unverified_notes,
         follow_up,

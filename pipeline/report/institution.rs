@@ -327,6 +327,9 @@ pub(super) fn institution_report(
             ],
             rows,
             trends: Vec::new(),
+            trend_legend: String::new(),
+            department_trends: Vec::new(),
+            department_legend: String::new(),
             distribution: None,
             changes: change_views(
                 ctx,

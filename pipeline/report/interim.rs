@@ -243,6 +243,9 @@ pub(super) fn interim_report(
                 .collect(),
             rows,
             trends: Vec::new(),
+            trend_legend: String::new(),
+            department_trends: Vec::new(),
+            department_legend: String::new(),
             distribution: None,
             changes: Vec::new(),
             unverified_note: unverified_note(

@@ -153,6 +153,36 @@ impl Names<'_> {
     }
 }
 
+impl Names<'_> {
+    /// An item's short name: its `label` from the instrument file, or,
+    /// where the file gives none (the licensed forms whose wording is not
+    /// shipped), its subscale and its place there ("Werken in een team,
+    /// item 2"). `version` empty: the first version that has the item. The
+    /// item code is for analysts (the workbook); a report names the item.
+    pub(super) fn item(&self, instrument: &str, version: &str, item_id: &str) -> String {
+        let found = self
+            .config
+            .catalogue
+            .iter()
+            .filter(|d| d.id == instrument && (version.is_empty() || d.version == version))
+            .find_map(|d| Some((d, d.item(item_id)?)));
+        let Some((def, item)) = found else {
+            return item_id.to_string();
+        };
+        match &item.label {
+            Some(l) if self.lang == "en" => l.en.clone(),
+            Some(l) => l.nl.clone(),
+            None => fill(
+                &self.t["item_label"],
+                &[
+                    ("scale", self.scale(&def.id, &def.version, &item.subscale)),
+                    ("n", def.item_position(item).to_string()),
+                ],
+            ),
+        }
+    }
+}
+
 /// A threshold as written in the config: no trailing ",0".
 pub(super) fn threshold(v: f64, lang: &str) -> String {
     if v.fract() == 0.0 {

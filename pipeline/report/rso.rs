@@ -5,9 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::chart::{
-    self, Distribution, DistributionRow, SeriesStyle, TrendChart, TrendPoint, TrendSeries,
-};
+use super::chart::{self, Distribution, DistributionRow, SeriesStyle, TrendChart};
 use super::labels::*;
 use super::views::*;
 use crate::score::{self, TOTAL};
@@ -52,6 +50,11 @@ pub struct RsoReport {
     pub years: Vec<i32>,
     /// Participation rows: institution, instrument, per year "n (rate)".
     pub participation: Vec<(String, String, Vec<String>)>,
+    /// The response rate over all years per instrument: the RSO and its
+    /// departments (charts with tables).
+    pub response: Vec<TrendView>,
+    /// Their legend, once.
+    pub response_legend: String,
     /// One section per instrument.
     pub instruments: Vec<InstrumentSection>,
     /// Exit survey per clinic.
@@ -110,71 +113,231 @@ impl TrendAxis {
     }
 }
 
-pub(super) fn trend_svg(
+/// The cells of one unit that measure a construct of an instrument, one
+/// per period of the axis (the first in a period; none where it has none).
+pub(super) fn cells_over<'a>(
+    ctx: &'a Ctx,
+    axis: &TrendAxis,
+    (level, unit): (Level, &str),
+    instrument: &str,
+    construct: &str,
+) -> Vec<Option<&'a Cell>> {
+    if construct == TOTAL {
+        // A year as a reader sees it (a year left out because its cycle
+        // holds no other is read from the cycle), as the department report.
+        return axis
+            .periods
+            .iter()
+            .map(|p| {
+                let y = p.parse::<i32>().ok()?;
+                ctx.published.year_cell(level, unit, instrument, TOTAL, y)
+            })
+            .collect();
+    }
+    let cells: Vec<&Cell> = ctx
+        .published
+        .unit_cells(level, unit)
+        .iter()
+        .filter(|c| {
+            c.instrument == instrument
+                && ctx
+                    .config
+                    .catalogue
+                    .construct(&c.instrument, &c.instrument_version, &c.scale_id)
+                    == construct
+        })
+        .collect();
+    axis.periods
+        .iter()
+        .map(|p| cells.iter().find(|c| c.period == *p).copied())
+        .collect()
+}
+
+/// A member department by its institution's name (the RSO is one
+/// specialty).
+fn institution_of(names: &Names, unit: &str) -> String {
+    let name = names.unit(Level::Department, unit);
+    name.split(" – ").next().unwrap_or("").to_string()
+}
+
+/// A subscale's trend in the RSO report (over every version measuring
+/// its construct): the RSO with its band against the region; a grade on
+/// its own scale.
+fn subscale_trend(
     ctx: &Ctx,
     names: &Names,
     unit: &crate::org::Rso,
     axis: &TrendAxis,
-    instrument: &str,
-    scale_construct: &str,
-    label: &str,
-) -> String {
+    (instrument, version): (&str, &str),
+    scale: &str,
+) -> (TrendView, TrendChart) {
+    let construct = ctx.config.catalogue.construct(instrument, version, scale);
+    let grade = grade_range(ctx.config, instrument, version, scale);
     let (rso, region) = (unit.id.as_str(), unit.region.as_str());
-    // The construct a cell measures (the total is its own).
-    let measures = |c: &Cell| -> bool {
-        ctx.config
-            .catalogue
-            .construct(&c.instrument, &c.instrument_version, &c.scale_id)
-            == scale_construct
-    };
-    let series_for = |level: Level, unit: &str| -> Vec<TrendPoint> {
-        // The unit's cells of this construct, in their order: a period's
-        // point is the first of them in that period.
-        let cells: Vec<&Cell> = ctx
-            .published
-            .unit_cells(level, unit)
-            .iter()
-            .filter(|c| c.instrument == instrument && measures(c))
-            .collect();
-        axis.periods
-            .iter()
-            .map(|p| trend_point(p, cells.iter().find(|c| c.period == *p).copied()))
-            .collect()
-    };
-    let chart = TrendChart {
-        title: label.to_string(),
-        y_label: "0-100".into(),
-        periods: axis.periods.clone(),
-        series: vec![
-            TrendSeries {
-                label: names.rso(rso),
-                style: SeriesStyle::Primary,
-                band: true,
-                points: series_for(Level::Rso, rso),
-            },
-            TrendSeries {
-                label: names.region(region),
-                style: SeriesStyle::Benchmark,
-                band: false,
-                points: series_for(Level::Region, region),
-            },
-        ],
-        version_breaks: axis.breaks.clone(),
-        thresholds: thresholds(ctx),
-        fit_y: true,
-        words: chart_words(ctx),
-    };
-    chart::trend_svg(&chart, 560, 240)
+    let lines = vec![
+        Line {
+            label: names.rso(rso),
+            style: SeriesStyle::Primary,
+            band: true,
+            cells: cells_over(ctx, axis, (Level::Rso, rso), instrument, construct),
+        },
+        Line {
+            label: names.region(region),
+            style: SeriesStyle::Benchmark,
+            band: false,
+            cells: cells_over(ctx, axis, (Level::Region, region), instrument, construct),
+        },
+    ];
+    trend_view(
+        ctx,
+        names,
+        names.scale(instrument, version, scale),
+        (&axis.periods, &axis.breaks),
+        lines,
+        grade.map_or(Plotted::Score, |(lo, hi)| Plotted::Grade(lo, hi)),
+        // Small in pixels: the same chart is drawn a third of an A4 page
+        // wide in the PDF, where its 12 px text must stay readable.
+        (440, 220),
+    )
 }
 
-pub(super) fn distribution_svg(
+/// Each member department's total over the years against the RSO and the
+/// region: small multiples, so a department's fall is not averaged away
+/// in the RSO's line.
+fn department_trends(
+    ctx: &Ctx,
+    names: &Names,
+    unit: &crate::org::Rso,
+    members: &[String],
+    axis: &TrendAxis,
+    instrument: &str,
+) -> (Vec<TrendView>, String) {
+    let mut views = Vec::new();
+    let mut charts = Vec::new();
+    for member in members {
+        let own = cells_over(ctx, axis, (Level::Department, member), instrument, TOTAL);
+        if own.iter().all(Option::is_none) {
+            continue;
+        }
+        let title = institution_of(names, member);
+        let lines = vec![
+            Line {
+                label: ctx.t["department"].clone(),
+                style: SeriesStyle::Primary,
+                band: true,
+                cells: own,
+            },
+            Line {
+                label: names.rso(&unit.id),
+                style: SeriesStyle::Secondary,
+                band: false,
+                cells: cells_over(ctx, axis, (Level::Rso, &unit.id), instrument, TOTAL),
+            },
+            Line {
+                label: names.region(&unit.region),
+                style: SeriesStyle::Benchmark,
+                band: false,
+                cells: cells_over(ctx, axis, (Level::Region, &unit.region), instrument, TOTAL),
+            },
+        ];
+        let (view, chart) = trend_view(
+            ctx,
+            names,
+            title,
+            (&axis.periods, &axis.breaks),
+            lines,
+            Plotted::Score,
+            (340, 210),
+        );
+        views.push(view);
+        charts.push(chart);
+    }
+    // One axis for all, so the departments' heights compare at a glance.
+    let shared = chart::shared_y_range(&charts.iter().collect::<Vec<_>>());
+    for (view, chart) in views.iter_mut().zip(&mut charts) {
+        chart.y_fixed = shared;
+        view.svg = chart::trend_svg(chart, 340, 210);
+    }
+    let legend = chart::legend_svg(&charts.iter().collect::<Vec<_>>(), 760);
+    (views, legend)
+}
+
+/// The response rate over the years per instrument: the RSO and each
+/// member department, with the region's minimum response rate.
+fn response_trends(
+    ctx: &Ctx,
+    names: &Names,
+    unit: &crate::org::Rso,
+    members: &[String],
+    instruments: &[(String, String)],
+    until: i32,
+) -> (Vec<TrendView>, String) {
+    let mut views = Vec::new();
+    let mut charts = Vec::new();
+    let axes: Vec<(&String, TrendAxis)> = instruments
+        .iter()
+        .map(|(i, _)| (i, TrendAxis::new(ctx, names, &unit.region, i, until)))
+        .collect();
+    // The same departments in every chart, in the same order, so a
+    // department keeps its colour and marker and one legend serves all.
+    let shown: Vec<&String> = members
+        .iter()
+        .filter(|m| {
+            axes.iter().any(|(i, axis)| {
+                let cells = cells_over(ctx, axis, (Level::Department, m), i, TOTAL);
+                cells.iter().any(Option::is_some)
+            })
+        })
+        .collect();
+    for (instrument, axis) in &axes {
+        let mut lines = vec![Line {
+            label: names.rso(&unit.id),
+            style: SeriesStyle::Primary,
+            band: false,
+            cells: cells_over(ctx, axis, (Level::Rso, &unit.id), instrument, TOTAL),
+        }];
+        for member in &shown {
+            lines.push(Line {
+                label: institution_of(names, member),
+                style: SeriesStyle::Secondary,
+                band: false,
+                cells: cells_over(ctx, axis, (Level::Department, member), instrument, TOTAL),
+            });
+        }
+        // Without invitation counts there is no rate to draw.
+        let any_rate = lines
+            .iter()
+            .flat_map(|l| l.cells.iter().flatten())
+            .any(|c| c.response_rate.is_some());
+        if !any_rate {
+            continue;
+        }
+        let (view, chart) = trend_view(
+            ctx,
+            names,
+            names.instrument(instrument),
+            (&axis.periods, &[]),
+            lines,
+            Plotted::ResponseRate,
+            (440, 230),
+        );
+        views.push(view);
+        charts.push(chart);
+    }
+    let legend = chart::legend_svg(&charts.iter().collect::<Vec<_>>(), 760);
+    (views, legend)
+}
+
+/// The RSO's answer distribution per item of an instrument version in a
+/// cycle: the diverging bars and the same shares as a table.
+pub(super) fn distribution(
     ctx: &Ctx,
     names: &Names,
     rso: &str,
     instrument: &str,
     version: &str,
     cycle: &str,
-) -> Option<String> {
+) -> Option<DistributionView> {
     let inst = ctx.config.catalogue.get(instrument, version)?;
     let counts: Vec<_> = ctx
         .published
@@ -189,6 +352,7 @@ pub(super) fn distribution_svg(
     }
     let (lo, hi) = (inst.scale.min as i64, inst.scale.max as i64);
     let mut rows = Vec::new();
+    let mut derived = false;
     for item in inst
         .items
         .iter()
@@ -209,29 +373,16 @@ pub(super) fn distribution_svg(
                 None => na += k.n,
             }
         }
-        let text = if ctx.opts.lang == "en" {
-            item.en.clone()
-        } else {
-            item.nl.clone().or(item.en.clone())
-        };
-        let label = match text {
-            Some(t) if t.chars().count() > 60 => {
-                format!("{} {}…", item.id, t.chars().take(55).collect::<String>())
-            }
-            Some(t) => format!("{} {}", item.id, t),
-            None => format!(
-                "{} ({})",
-                item.id,
-                names.scale(instrument, version, &item.subscale)
-            ),
-        };
+        // The item's short name, never its code (issue #19, item 6).
+        let label = names.item(instrument, version, &item.id);
+        derived |= item.label.is_none();
         rows.push(DistributionRow {
             label,
             counts: per_point,
             not_applicable: na,
         });
     }
-    let point_labels = (lo..=hi)
+    let point_labels: Vec<String> = (lo..=hi)
         .map(|v| {
             inst.scale
                 .labels
@@ -247,15 +398,37 @@ pub(super) fn distribution_svg(
                 .unwrap_or_else(|| v.to_string())
         })
         .collect();
-    Some(chart::diverging_svg(
+    let lang = ctx.opts.lang.as_str();
+    let table = rows
+        .iter()
+        .map(|r| {
+            let n: u64 = r.counts.iter().sum();
+            let shares = r
+                .counts
+                .iter()
+                .map(|&c| match n {
+                    0 => "–".to_string(),
+                    _ => pct(c as f64 / n as f64, lang),
+                })
+                .collect();
+            (r.label.clone(), shares, n, r.not_applicable)
+        })
+        .collect();
+    let svg = chart::diverging_svg(
         &Distribution {
             title: format!("{} {}", names.instrument(instrument), version),
-            point_labels,
+            point_labels: point_labels.clone(),
             rows,
             words: chart_words(ctx),
         },
         760,
-    ))
+    );
+    Some(DistributionView {
+        svg,
+        points: point_labels,
+        rows: table,
+        note: derived.then(|| ctx.t["item_labels_note"].clone()),
+    })
 }
 
 pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoReport> {
@@ -333,6 +506,8 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         })
         .filter(|(_, cells)| cells.iter().any(|(c, _)| c.n.is_some() || c.suppressed))
         .collect();
+    let (response, response_legend) =
+        response_trends(ctx, &names, rso, &member_units, &versions, last);
     let mut sections = Vec::new();
     for (instrument, version) in versions {
         let Some(def) = config.catalogue.get(&instrument, &version) else {
@@ -449,21 +624,13 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
                 .collect(),
         });
         let axis = TrendAxis::new(ctx, &names, &rso.region, &instrument, last);
-        let trends = scales
+        let (trends, charts): (Vec<TrendView>, Vec<TrendChart>) = scales
             .iter()
-            .map(|s| {
-                let construct = config.catalogue.construct(&instrument, &version, s);
-                trend_svg(
-                    ctx,
-                    &names,
-                    rso,
-                    &axis,
-                    &instrument,
-                    construct,
-                    &names.scale(&instrument, &version, s),
-                )
-            })
-            .collect();
+            .map(|s| subscale_trend(ctx, &names, rso, &axis, (&instrument, &version), s))
+            .unzip();
+        let trend_legend = chart::legend_svg(&charts.iter().collect::<Vec<_>>(), 760);
+        let (department_trends, department_legend) =
+            department_trends(ctx, &names, rso, &member_units, &axis, &instrument);
         // Every subscale for the RSO; the departments' totals only, so the
         // table stays readable (their subscales are in the heatmap).
         let mut changes = change_views(
@@ -489,7 +656,10 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
             columns,
             rows,
             trends,
-            distribution: distribution_svg(ctx, &names, rso_id, &instrument, &version, cycle),
+            trend_legend,
+            department_trends,
+            department_legend,
+            distribution: distribution(ctx, &names, rso_id, &instrument, &version, cycle),
             changes,
             unverified_note: unverified_note(
                 ctx,
@@ -679,6 +849,8 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         overview,
         years,
         participation,
+        response,
+        response_legend,
         instruments: sections,
         exit,
         heat_legend: heat_legend(ctx),

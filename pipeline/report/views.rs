@@ -564,16 +564,38 @@ pub struct InstrumentSection {
     pub columns: Vec<String>,
     /// Institutions, then RSO and region benchmarks.
     pub rows: Vec<HeatRow>,
-    /// Trend charts (SVG) per subscale.
-    pub trends: Vec<String>,
-    /// Diverging bars (SVG), when published.
-    pub distribution: Option<String>,
+    /// Trend charts per subscale (RSO against the region), with tables.
+    pub trends: Vec<TrendView>,
+    /// The legend of those charts, once (SVG; empty without charts).
+    pub trend_legend: String,
+    /// Each department's total over the years against the RSO and the
+    /// region (small multiples), with tables.
+    pub department_trends: Vec<TrendView>,
+    /// Their legend, once.
+    pub department_legend: String,
+    /// The answers per item (diverging bars and a table), when published.
+    pub distribution: Option<DistributionView>,
     /// Changes since the previous cycle.
     pub changes: Vec<ChangeView>,
     /// Said once per section when subscale scores it shows rest on a
     /// placeholder item table (`items_verified = false` in the instrument
     /// file): the sentence in the reader's language, else `None`.
     pub unverified_note: Option<String>,
+}
+
+/// An instrument's answer distribution in a report: the chart, and the same
+/// shares as a table for readers who cannot see the chart.
+#[derive(Debug, Clone, Serialize)]
+pub struct DistributionView {
+    /// The diverging bars (SVG).
+    pub svg: String,
+    /// The scale points' labels, lowest first (the table's columns).
+    pub points: Vec<String>,
+    /// Per item: its short name, its share per point ("12%"), its answers
+    /// (n) and its not-applicable answers.
+    pub rows: Vec<(String, Vec<String>, u64, u64)>,
+    /// How items without a label of their own are named, where one is.
+    pub note: Option<String>,
 }
 
 /// The sentence a report prints once for an instrument version when
@@ -812,6 +834,8 @@ pub(super) fn chart_words(ctx: &Ctx) -> chart::ChartWords {
         caption: t("chart_caption"),
         middle_note: t("chart_middle_note"),
         no_answers: t("chart_no_answers"),
+        hidden: t("chart_hidden"),
+        legend: t("chart_legend"),
     }
 }
 
@@ -830,6 +854,8 @@ pub(super) fn participation_text(c: &Cell, names: &Names) -> String {
 
 /// A point of a trend chart from a cell (none for a hidden cell).
 pub(super) fn trend_point(period: &str, c: Option<&Cell>) -> chart::TrendPoint {
+    // A hidden cell is marked as such on the axis, never drawn as a value.
+    let hidden = c.is_some_and(|c| c.suppressed);
     let c = c.filter(|c| !c.suppressed);
     let pomp =
         |v: Option<f64>, c: &Cell| v.map(|x| crate::score::pomp(x, c.scale_min, c.scale_max));
@@ -838,7 +864,159 @@ pub(super) fn trend_point(period: &str, c: Option<&Cell>) -> chart::TrendPoint {
         value: c.and_then(|c| c.mean_pomp),
         ci_low: c.and_then(|c| pomp(c.ci_low, c)),
         ci_high: c.and_then(|c| pomp(c.ci_high, c)),
+        hidden,
     }
+}
+
+/// A trend chart in a report, and the same numbers as a table beside it
+/// (for readers who cannot see the chart, and for paper).
+#[derive(Debug, Clone, Serialize)]
+pub struct TrendView {
+    /// What the chart shows (its title).
+    pub title: String,
+    /// The chart (SVG).
+    pub svg: String,
+    /// The table's columns: one per line of the chart.
+    pub columns: Vec<String>,
+    /// Per period: the period and each line's value as a report shows it
+    /// (the number, or why there is none; never a hidden number).
+    pub rows: Vec<(String, Vec<String>)>,
+}
+
+/// One line of a trend chart: its cell per period of the chart.
+pub(super) struct Line<'a> {
+    /// Name in the legend and the table.
+    pub(super) label: String,
+    /// How it is drawn.
+    pub(super) style: chart::SeriesStyle,
+    /// Whether its confidence band is drawn.
+    pub(super) band: bool,
+    /// Its cell per period (none where it has no value).
+    pub(super) cells: Vec<Option<&'a Cell>>,
+}
+
+/// What a trend chart plots of a cell.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Plotted {
+    /// The score on 0-100, with its confidence interval.
+    Score,
+    /// A grade on its own scale (lowest, highest), with its confidence
+    /// interval: an exit grade is 1-10 everywhere in a report.
+    Grade(f64, f64),
+    /// The response rate in percent (the table gives respondents too).
+    ResponseRate,
+}
+
+/// A trend chart of `lines` over `periods` (the region's thresholds drawn;
+/// the legend apart, once per section, see `chart::legend_svg`) and its
+/// table, `w` x `h` pixels. Returns the chart's definition too, for the
+/// section's legend.
+pub(super) fn trend_view(
+    ctx: &Ctx,
+    names: &Names,
+    title: String,
+    (periods, breaks): (&[String], &[(usize, String)]),
+    lines: Vec<Line<'_>>,
+    plotted: Plotted,
+    (w, h): (u32, u32),
+) -> (TrendView, chart::TrendChart) {
+    let floor_of = |c: &Cell| ctx.config.floor_of(&c.instrument, &c.instrument_version);
+    let point = |p: &String, c: Option<&Cell>| match plotted {
+        Plotted::Score => trend_point(p, c),
+        Plotted::Grade(..) => {
+            let shown = c.filter(|c| !c.suppressed);
+            chart::TrendPoint {
+                period: p.clone(),
+                value: shown.and_then(|c| c.mean),
+                ci_low: shown.and_then(|c| c.ci_low),
+                ci_high: shown.and_then(|c| c.ci_high),
+                hidden: c.is_some_and(|c| c.suppressed),
+            }
+        }
+        Plotted::ResponseRate => chart::TrendPoint {
+            period: p.clone(),
+            value: c
+                .filter(|c| !c.suppressed)
+                .and_then(|c| c.response_rate)
+                .map(|r| r * 100.0),
+            hidden: c.is_some_and(|c| c.suppressed),
+            ..Default::default()
+        },
+    };
+    let text = |c: Option<&Cell>| match (plotted, c) {
+        (_, None) => "–".to_string(),
+        (Plotted::Score | Plotted::Grade(..), Some(c)) => shown(Some(c), floor_of(c), names).text,
+        (Plotted::ResponseRate, Some(c)) => participation_text(c, names),
+    };
+    let rows = periods
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let cells = lines
+                .iter()
+                .map(|l| text(l.cells.get(i).copied().flatten()))
+                .collect();
+            (p.clone(), cells)
+        })
+        .collect();
+    let series = lines
+        .iter()
+        .map(|l| chart::TrendSeries {
+            label: l.label.clone(),
+            style: l.style,
+            band: l.band,
+            points: periods
+                .iter()
+                .enumerate()
+                .map(|(i, p)| point(p, l.cells.get(i).copied().flatten()))
+                .collect(),
+        })
+        .collect();
+    let (y_label, thresholds, fit_y) = match plotted {
+        Plotted::Score => ("0-100".to_string(), thresholds(ctx), true),
+        // The region's thresholds are on 0-100: drawn where they fall on
+        // the grade's scale.
+        Plotted::Grade(lo, hi) => (
+            format!("{lo}-{hi}"),
+            thresholds(ctx)
+                .into_iter()
+                .map(|(v, label, upper)| (lo + v / 100.0 * (hi - lo), label, upper))
+                .collect(),
+            true,
+        ),
+        Plotted::ResponseRate => (
+            ctx.t["response_axis"].clone(),
+            vec![(
+                ctx.config.rules.min_response_rate * 100.0,
+                ctx.t["threshold_response"].clone(),
+                false,
+            )],
+            false,
+        ),
+    };
+    let chart = chart::TrendChart {
+        title: title.clone(),
+        y_label,
+        periods: periods.to_vec(),
+        series,
+        version_breaks: breaks.to_vec(),
+        thresholds,
+        fit_y,
+        legend_apart: true,
+        y_fixed: None,
+        y_domain: match plotted {
+            Plotted::Grade(lo, hi) => Some((lo, hi)),
+            _ => None,
+        },
+        words: chart_words(ctx),
+    };
+    let view = TrendView {
+        svg: chart::trend_svg(&chart, w, h),
+        title,
+        columns: lines.into_iter().map(|l| l.label).collect(),
+        rows,
+    };
+    (view, chart)
 }
 
 /// The region's thresholds as reference lines of a trend chart.

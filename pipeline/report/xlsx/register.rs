@@ -267,6 +267,7 @@ pub(super) fn comments(book: &mut Workbook, w: &Words, cycle: &str, f: &Formats)
         w.col("instrument", Text),
         w.col("year", Count),
         w.col("part", Text),
+        w.col("item_label", Text),
         w.col("item_id", Text),
         w.col("text", Long),
     ];
@@ -280,8 +281,11 @@ pub(super) fn comments(book: &mut Workbook, w: &Words, cycle: &str, f: &Formats)
         s.num(3, Some(f64::from(*year)))?;
         // "tops" or "tips", as the reports head them.
         s.text(4, ctx.t.get(part.as_str()).unwrap_or(part))?;
-        s.text(5, item)?;
-        s.text(6, &fit_cell_with(text, &marker))?;
+        // The item's name as the reports give it, its code beside it for
+        // the analyst.
+        s.text(5, &w.names.item(instrument, "", item))?;
+        s.text(6, item)?;
+        s.text(7, &fit_cell_with(text, &marker))?;
     }
     s.finish()
 }

@@ -27,6 +27,10 @@ pub struct TrendPoint {
     pub ci_low: Option<f64>,
     /// Upper bound of the 95% confidence interval.
     pub ci_high: Option<f64>,
+    /// The period has a value, hidden to protect a small group: drawn as a
+    /// hollow marker on the axis with the word "verborgen", never as a
+    /// number (and the line breaks there).
+    pub hidden: bool,
 }
 
 /// How a series is drawn.
@@ -75,6 +79,10 @@ pub struct ChartWords {
     pub middle_note: String,
     /// An item without answers.
     pub no_answers: String,
+    /// Below a period whose value is hidden to protect a small group.
+    pub hidden: String,
+    /// The title of a legend drawn apart from its charts.
+    pub legend: String,
 }
 
 impl Default for ChartWords {
@@ -88,6 +96,8 @@ impl Default for ChartWords {
             caption: "% van de antwoorden zonder n.v.t.".into(),
             middle_note: "; middelste categorie half links, half rechts".into(),
             no_answers: "geen antwoorden".into(),
+            hidden: "verborgen".into(),
+            legend: "legenda".into(),
         }
     }
 }
@@ -115,15 +125,44 @@ pub struct TrendChart {
     /// Fit the y axis to the data and thresholds (in steps of 10, at least
     /// 20 wide) instead of 0-100: a drop from 71 to 66 is visible.
     pub fit_y: bool,
+    /// The legend is drawn once for all charts of a section ([`legend_svg`])
+    /// instead of in this chart; the threshold lines are then named there
+    /// too, not beside the lines.
+    pub legend_apart: bool,
+    /// The scale of the values where it is not 0-100 (a 1-10 grade, shown
+    /// on its own scale as everywhere in the reports): values, bands,
+    /// thresholds and the axis are on it.
+    pub y_domain: Option<(f64, f64)>,
+    /// A y range set by the caller, overriding the fit: small multiples
+    /// share one ([`shared_y_range`]) so their heights compare.
+    pub y_fixed: Option<(f64, f64)>,
     /// The words it draws.
     pub words: ChartWords,
 }
 
 impl TrendChart {
-    /// The y range: 0-100, or fitted to every value, band and threshold.
+    /// The scale the values are on: 0-100, or the chart's own.
+    fn domain(&self) -> (f64, f64) {
+        self.y_domain
+            .filter(|(lo, hi)| lo.is_finite() && hi.is_finite() && lo < hi)
+            .unwrap_or((0.0, 100.0))
+    }
+
+    /// The step the axis is rounded to: 10 on 0-100, 1 on a 1-10 grade.
+    fn y_step(&self) -> f64 {
+        let (lo, hi) = self.domain();
+        ((hi - lo) / 10.0).round().max(1.0)
+    }
+
+    /// The y range: the whole scale, or fitted to every value, band and
+    /// threshold.
     fn y_range(&self, lines: &[Prepared]) -> (f64, f64) {
+        if let Some((lo, hi)) = self.y_fixed.filter(|(lo, hi)| lo < hi) {
+            return (lo, hi);
+        }
+        let (d_lo, d_hi) = self.domain();
         if !self.fit_y {
-            return (0.0, 100.0);
+            return (d_lo, d_hi);
         }
         let all = lines
             .iter()
@@ -134,23 +173,31 @@ impl TrendChart {
             .filter(|v| v.is_finite());
         let (lo, hi) = all.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
         if lo > hi {
-            return (0.0, 100.0);
+            return (d_lo, d_hi);
         }
-        let mut lo = ((lo - 3.0) / 10.0).floor() * 10.0;
-        let mut hi = ((hi + 3.0) / 10.0).ceil() * 10.0;
-        while hi - lo < 20.0 {
-            lo -= 5.0;
-            hi += 5.0;
+        // On 0-100: padded by 3 and rounded out to tens; the same shares of
+        // another scale.
+        let (span, step) = (d_hi - d_lo, self.y_step());
+        let pad = 0.03 * span;
+        let mut lo = ((lo - pad) / step).floor() * step;
+        let mut hi = ((hi + pad) / step).ceil() * step;
+        // At least 20 points of the 0-100 scale: the fitted axis should
+        // show a real change (71 to 66, a significant drop) but not blow a
+        // change of one or two points, within the noise of a group of 10
+        // respondents, up to the full height of the chart.
+        while hi - lo < MIN_SPAN / 100.0 * span - 1e-9 {
+            lo -= step / 2.0;
+            hi += step / 2.0;
         }
-        // Shift a range that runs past 0 or 100 back inside, keeping its
-        // width.
-        if hi > 100.0 {
-            lo = (lo - (hi - 100.0)).max(0.0);
-            hi = 100.0;
+        // Shift a range that runs past the scale's ends back inside,
+        // keeping its width.
+        if hi > d_hi {
+            lo = (lo - (hi - d_hi)).max(d_lo);
+            hi = d_hi;
         }
-        if lo < 0.0 {
-            hi = (hi - lo).min(100.0);
-            lo = 0.0;
+        if lo < d_lo {
+            hi = (hi + (d_lo - lo)).min(d_hi);
+            lo = d_lo;
         }
         (lo, hi)
     }
@@ -228,6 +275,14 @@ const NEUTRAL: [u8; 3] = [0xcc, 0xcc, 0xcc];
 /// collide. Plotters' own estimate (0.45) is too narrow for this.
 const EM_W: f64 = 0.55;
 const LEGEND_ROW: i32 = 20;
+/// The narrowest fitted y axis, in points of the 0-100 scale.
+const MIN_SPAN: f64 = 20.0;
+/// How strongly a confidence band is tinted with its line's colour (on
+/// white, solid): 0.35 gives the band 1.7:1 against the page, so it stays
+/// visible on paper and in greyscale (0.18 gave 1.2:1), while the line on
+/// it keeps 3:1 (WCAG's minimum for graphics); a thin edge of the line's
+/// colour outlines it besides.
+const BAND_TINT: f64 = 0.35;
 
 /// Background colour ("#rrggbb") for a heatmap cell on the 0-100 scale: a
 /// colour-blind-safe diverging palette centred on 50 (orange below, near-white
@@ -281,6 +336,7 @@ pub fn heat_text_colour(pomp: f64) -> String {
 /// too little room (many series in a small chart) or plotters fails, a chart
 /// saying "grafiek kon niet worden getekend".
 pub fn trend_svg(chart: &TrendChart, width: u32, height: u32) -> String {
+    let decimals = usize::from(chart.y_step() < 10.0);
     // A text alternative: each line's first and last value.
     let desc: Vec<String> = chart
         .series
@@ -294,11 +350,25 @@ pub fn trend_svg(chart: &TrendChart, width: u32, height: u32) -> String {
                     Some((p.as_str(), finite(v.value)?))
                 })
                 .collect();
-            let (first, last) = (pts.first()?, pts.last()?);
-            Some(format!(
-                "{}: {} {:.0}, {} {:.0}",
-                s.label, first.0, first.1, last.0, last.1
-            ))
+            let hidden: Vec<&str> = chart
+                .periods
+                .iter()
+                .filter(|p| s.points.iter().any(|x| x.period == **p && x.hidden))
+                .map(String::as_str)
+                .collect();
+            let hidden = match hidden.is_empty() {
+                true => String::new(),
+                false => format!(" ({} {})", chart.words.hidden, hidden.join(", ")),
+            };
+            match (pts.first(), pts.last()) {
+                // (A grade keeps its decimal: 7.4, not 7.)
+                (Some(first), Some(last)) => Some(format!(
+                    "{}: {} {:.*}, {} {:.*}{hidden}",
+                    s.label, first.0, decimals, first.1, last.0, decimals, last.1
+                )),
+                _ if !hidden.is_empty() => Some(format!("{}:{hidden}", s.label)),
+                _ => None,
+            }
         })
         .collect();
     accessible(
@@ -330,7 +400,10 @@ fn accessible(svg: String, title: &str, desc: &str) -> String {
 
 fn trend_svg_inner(chart: &TrendChart, width: u32, height: u32) -> String {
     let (w, h) = (width.max(320), height.max(200));
-    let drawable = |p: &TrendPoint| finite(p.value).is_some() && chart.periods.contains(&p.period);
+    // A hidden value is drawn too (as a marker that says so).
+    let drawable = |p: &TrendPoint| {
+        (finite(p.value).is_some() || p.hidden) && chart.periods.contains(&p.period)
+    };
     if !chart.series.iter().flat_map(|s| &s.points).any(drawable) {
         return message_svg(w, 100, &chart.title, &chart.words.no_data);
     }
@@ -524,14 +597,39 @@ fn message_svg(w: u32, h: u32, title: &str, message: &str) -> String {
     )
 }
 
-/// How a trend line looks: colour, stroke width, dash length (0 = solid).
-#[derive(Clone, Copy)]
-struct Look(RGBColor, u32, u32);
+/// The shape drawn at a line's points: the second cue besides colour, so
+/// lines stay apart in greyscale and for every colour vision.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Marker {
+    /// A filled circle (the line the report is about).
+    Dot,
+    Square,
+    Triangle,
+    Diamond,
+    /// No marker on a run of points (benchmarks: their dashes are the cue).
+    Plain,
+}
 
-/// A legend symbol: a line (with a dot for Primary) or a filled box.
+/// How a trend line looks: colour, stroke width, dash length (0 = solid)
+/// and the marker at its points.
+#[derive(Clone, Copy)]
+struct Look {
+    colour: RGBColor,
+    width: u32,
+    dash: u32,
+    marker: Marker,
+}
+
+/// A legend symbol.
 enum Mark {
-    Line(Look, bool),
+    /// A line with its marker.
+    Line(Look),
+    /// A filled box (a band, a scale point).
     Fill(RGBAColor),
+    /// A dotted threshold line.
+    Threshold(RGBColor),
+    /// The hollow marker of a hidden value.
+    Hidden,
 }
 
 /// Places legend entries left to right, wrapping at `max_w`: (x, row, text)
@@ -550,21 +648,62 @@ fn legend_layout(items: &[(Mark, String)], max_w: f64) -> (Vec<(i32, i32, String
     (out, row + 1)
 }
 
+/// Draws a marker centred on a pixel.
+fn marker(root: &Area<'_>, at: (i32, i32), m: Marker, colour: RGBColor, r: i32) -> DrawResult {
+    let (x, y) = at;
+    let fill = colour.filled();
+    match m {
+        Marker::Dot => root.draw(&Circle::new(at, r, fill))?,
+        Marker::Square => {
+            let r = r - 1;
+            root.draw(&Rectangle::new([(x - r, y - r), (x + r, y + r)], fill))?
+        }
+        Marker::Triangle => {
+            let pts = vec![(x, y - r - 1), (x + r + 1, y + r), (x - r - 1, y + r)];
+            root.draw(&Polygon::new(pts, fill))?
+        }
+        Marker::Diamond => {
+            let pts = vec![
+                (x, y - r - 1),
+                (x + r + 1, y),
+                (x, y + r + 1),
+                (x - r - 1, y),
+            ];
+            root.draw(&Polygon::new(pts, fill))?
+        }
+        Marker::Plain => root.draw(&Circle::new(at, r - 1, fill))?,
+    }
+    Ok(())
+}
+
+/// The hollow marker of a hidden value: a white circle with a ring.
+fn hollow(root: &Area<'_>, at: (i32, i32), colour: RGBColor) -> DrawResult {
+    root.draw(&Circle::new(at, 5, WHITE.filled()))?;
+    root.draw(&Circle::new(at, 5, colour.stroke_width(2)))?;
+    Ok(())
+}
+
 fn draw_legend(root: &Area<'_>, items: &[(Mark, String)], at: (i32, i32), w: f64) -> DrawResult {
     for ((mark, _), (dx, row, label)) in items.iter().zip(legend_layout(items, w).0) {
         let (x, y) = (at.0 + dx, at.1 + row * LEGEND_ROW + LEGEND_ROW / 2);
         match mark {
-            Mark::Line(Look(colour, width, dash), dot) => {
-                let (pts, style) = (vec![(x, y), (x + 24, y)], colour.stroke_width(*width));
-                match dash {
+            Mark::Line(look) => {
+                let pts = vec![(x, y), (x + 24, y)];
+                let style = look.colour.stroke_width(look.width);
+                match look.dash {
                     0 => root.draw(&PathElement::new(pts, style))?,
-                    _ => root.draw(&DashedPathElement::new(pts, *dash as i32, 4, style))?,
+                    d => root.draw(&DashedPathElement::new(pts, d as i32, 4, style))?,
                 }
-                if *dot {
-                    root.draw(&Circle::new((x + 12, y), 4, colour.filled()))?;
+                if look.marker != Marker::Plain {
+                    marker(root, (x + 12, y), look.marker, look.colour, 4)?;
                 }
             }
             Mark::Fill(fill) => rect(root, (x, y - 6), (x + 24, y + 6), *fill)?,
+            Mark::Threshold(colour) => {
+                let pts = vec![(x, y), (x + 24, y)];
+                root.draw(&DashedPathElement::new(pts, 2, 3, colour.stroke_width(2)))?
+            }
+            Mark::Hidden => hollow(root, (x + 12, y), INK)?,
         }
         text(root, &label, (x + 30, y), 12.0, INK, LEFT)?;
     }
@@ -592,6 +731,37 @@ struct Prepared {
     values: Vec<Option<f64>>,
     lows: Vec<Option<f64>>,
     highs: Vec<Option<f64>>,
+    /// Periods whose value is hidden (and so not in `values`).
+    hidden: Vec<bool>,
+}
+
+/// The solid tint of a confidence band in its line's colour.
+fn band_rgb(c: RGBColor) -> RGBColor {
+    let [r, g, b] = mix([0xff; 3], [c.0, c.1, c.2], BAND_TINT);
+    RGBColor(r, g, b)
+}
+
+/// The look of the `i`th series of a style.
+fn look_of(style: SeriesStyle, i: usize) -> Look {
+    let (colour, width, dash, marker) = match style {
+        SeriesStyle::Primary => (PRIMARY[i % 2], 3, 0, Marker::Dot),
+        // Colour and marker shape change together, and every other line is
+        // dashed: three cues, so even the fifth line differs from the first.
+        SeriesStyle::Secondary => (
+            SECONDARY[i % 4],
+            2,
+            [0, 6][i / 3 % 2],
+            [Marker::Square, Marker::Triangle, Marker::Diamond][i % 3],
+        ),
+        // Region and country differ in dash length as well as in grey.
+        SeriesStyle::Benchmark => (BENCHMARK[i % 2], 2, [8, 3][i % 2], Marker::Plain),
+    };
+    Look {
+        colour,
+        width,
+        dash,
+        marker,
+    }
 }
 
 /// Aligns each series to the periods (points of unknown periods are dropped,
@@ -602,24 +772,23 @@ fn prepare(c: &TrendChart) -> (Vec<Prepared>, Vec<(Mark, String)>) {
     for s in &c.series {
         let i = nth[s.style as usize];
         nth[s.style as usize] += 1;
-        let look = match s.style {
-            SeriesStyle::Primary => Look(PRIMARY[i % 2], 3, 0),
-            SeriesStyle::Secondary => Look(SECONDARY[i % 4], 2, 0),
-            // Region and country differ in dash length as well as in grey.
-            SeriesStyle::Benchmark => Look(BENCHMARK[i % 2], 2, [8, 3][i % 2]),
-        };
-        let (mut values, mut lows, mut highs) = (Vec::new(), Vec::new(), Vec::new());
+        let look = look_of(s.style, i);
+        let (mut values, mut lows, mut highs, mut hidden) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for period in &c.periods {
             let p = s.points.iter().find(|q| q.period == *period);
             let get = |f: fn(&TrendPoint) -> Option<f64>| finite(p.and_then(f));
-            let pct = |v: f64| v.clamp(0.0, 100.0);
-            values.push(get(|p| p.value).map(pct));
+            let (d_lo, d_hi) = c.domain();
+            let pct = |v: f64| v.clamp(d_lo, d_hi);
+            let gone = p.is_some_and(|p| p.hidden);
+            values.push(get(|p| p.value).map(pct).filter(|_| !gone));
             let ci = get(|p| p.ci_low).zip(get(|p| p.ci_high)).filter(|_| s.band);
+            let ci = ci.filter(|_| !gone);
             lows.push(ci.map(|(a, b)| pct(a.min(b))));
             highs.push(ci.map(|(a, b)| pct(a.max(b))));
+            hidden.push(gone);
         }
-        let dot = s.style == SeriesStyle::Primary;
-        legend.push((Mark::Line(look, dot), s.label.clone()));
+        legend.push((Mark::Line(look), s.label.clone()));
         if s.band {
             bands.push((look, s.label.clone()));
         }
@@ -630,6 +799,7 @@ fn prepare(c: &TrendChart) -> (Vec<Prepared>, Vec<(Mark, String)>) {
             values,
             lows,
             highs,
+            hidden,
         });
     }
     for (look, label) in &bands {
@@ -637,36 +807,94 @@ fn prepare(c: &TrendChart) -> (Vec<Prepared>, Vec<(Mark, String)>) {
             1 => c.words.band.clone(),
             _ => format!("{} {label}", c.words.band_short),
         };
-        legend.push((Mark::Fill(look.0.mix(0.25)), label));
+        legend.push((Mark::Fill(band_rgb(look.colour).to_rgba()), label));
     }
     (out, legend)
+}
+
+/// One y range that holds every chart's own (fitted) range: set it as
+/// their `y_fixed` so small multiples are read against the same axis.
+pub fn shared_y_range(charts: &[&TrendChart]) -> Option<(f64, f64)> {
+    charts
+        .iter()
+        .map(|c| c.y_range(&prepare(c).0))
+        .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+}
+
+/// The legend of a set of charts drawn with `legend_apart`, once, `width`
+/// pixels wide: the lines of the first chart (the others have the same
+/// kinds of line), the band, the thresholds, and the hidden-value marker
+/// where any chart has a hidden value. An image with a title like every
+/// chart; empty when there are no charts.
+pub fn legend_svg(charts: &[&TrendChart], width: u32) -> String {
+    let Some(first) = charts.first() else {
+        return String::new();
+    };
+    let w = width.max(320);
+    let mut items = prepare(first).1;
+    for (_, label, upper) in &first.thresholds {
+        let colour = if *upper {
+            THRESHOLD_HIGH
+        } else {
+            THRESHOLD_LOW
+        };
+        items.push((Mark::Threshold(colour), label.clone()));
+    }
+    let hidden = charts
+        .iter()
+        .flat_map(|c| &c.series)
+        .flat_map(|s| &s.points)
+        .any(|p| p.hidden);
+    if hidden {
+        items.push((Mark::Hidden, first.words.hidden.clone()));
+    }
+    let rows = legend_layout(&items, w as f64 - 20.0).1;
+    let h = (rows * LEGEND_ROW + 8) as u32;
+    let desc: Vec<&str> = items.iter().map(|(_, l)| l.as_str()).collect();
+    let svg = render(w, h, |root| {
+        root.fill(&WHITE)?;
+        draw_legend(root, &items, (10, 4), w as f64 - 20.0)
+    })
+    .unwrap_or_else(|| message_svg(w, 60, &first.words.legend, &first.words.failed));
+    accessible(svg, &first.words.legend, &desc.join("; "))
 }
 
 fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
     frame(root, &c.title)?;
     let (n, max_w) = (c.periods.len(), w as f64 - 20.0);
     let (lines, legend) = prepare(c);
-    let legend_h = legend_layout(&legend, max_w).1 * LEGEND_ROW + 6;
+    let legend_h = match c.legend_apart {
+        true => 0,
+        false => legend_layout(&legend, max_w).1 * LEGEND_ROW + 6,
+    };
     if h as i32 - legend_h < 150 {
         // The legend would leave no room for the plot: say so rather than draw a mess.
         return Err("legend too tall for the chart height".into());
     }
-    draw_legend(root, &legend, (10, h as i32 - legend_h), max_w)?;
+    if !c.legend_apart {
+        draw_legend(root, &legend, (10, h as i32 - legend_h), max_w)?;
+    }
+    let any_hidden = lines.iter().any(|l| l.hidden.iter().any(|h| *h));
 
     let (y_lo, y_hi) = c.y_range(&lines);
     let has_y_label = !c.y_label.trim().is_empty();
     let y_area = if has_y_label { 56 } else { 36 };
     let plot_w = w as f64 - y_area as f64 - 24.0;
     let area = root.margin(34, legend_h + 4, 8, 16);
+    // Room for a second line under the periods: the word for a hidden value.
+    let x_area = if any_hidden { 40 } else { 26 };
     let mut chart = ChartBuilder::on(&area)
-        .x_label_area_size(26)
+        .x_label_area_size(x_area)
         .y_label_area_size(y_area)
         .build_cartesian_2d(-0.5..n as f64 - 0.5, y_lo..y_hi)?;
     let y_fmt = |y: &f64| format!("{y:.0}");
+    // One label per step of the axis (every 10 on 0-100, every point of a
+    // grade), at most 7.
+    let y_labels = (((y_hi - y_lo) / c.y_step()).round() as usize + 1).clamp(2, 7);
     let mut mesh = chart.configure_mesh();
     // Period labels are drawn by hand below: plotters puts f64 axis ticks on
     // "nice" numbers, not on every category.
-    mesh.disable_x_mesh().x_labels(0).y_labels(6);
+    mesh.disable_x_mesh().x_labels(0).y_labels(y_labels);
     mesh.y_label_formatter(&y_fmt).axis_style(MUTED);
     mesh.light_line_style(TRANSPARENT).bold_line_style(GRID);
     mesh.label_style(font(12.0, &INK));
@@ -684,7 +912,7 @@ fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
     }
     let step = (n as f64 * (label_w + 10.0) / plot_w).ceil().max(1.0);
     for i in (0..n).rev().step_by(step as usize) {
-        let (px, py) = chart.backend_coord(&(i as f64, 0.0));
+        let (px, py) = chart.backend_coord(&(i as f64, y_lo));
         root.draw(&PathElement::new(vec![(px, py), (px, py + 4)], MUTED))?;
         let label = fit(&c.periods[i], 12.0, label_w);
         // Keep the outermost labels inside the canvas rather than cut off.
@@ -694,15 +922,20 @@ fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
     }
 
     for line in &lines {
-        let fill = line.look.0.mix(0.18).filled();
+        let fill = band_rgb(line.look.colour).filled();
+        let c = line.look.colour;
+        let [r, g, b] = mix([0xff; 3], [c.0, c.1, c.2], 0.7);
+        let edge = RGBColor(r, g, b).stroke_width(1);
         for (lo, hi) in runs(&line.lows).into_iter().zip(runs(&line.highs)) {
             if let [(x, y0)] = lo[..] {
                 // A lone interval has no width as an area: draw it as a bar.
                 let bar = [(x - 0.06, y0), (x + 0.06, hi[0].1)];
                 chart.draw_series([Rectangle::new(bar, fill)])?;
             } else {
-                let poly: Vec<_> = hi.into_iter().chain(lo.into_iter().rev()).collect();
+                let poly: Vec<_> = hi.iter().chain(lo.iter().rev()).copied().collect();
                 chart.draw_series([Polygon::new(poly, fill)])?;
+                // The band's edges: it keeps its outline in greyscale.
+                chart.draw_series([PathElement::new(hi, edge), PathElement::new(lo, edge)])?;
             }
         }
     }
@@ -715,7 +948,8 @@ fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
         breaks.push((x, fit(label, 11.0, plot_w / 2.0)));
     }
 
-    // The thresholds: dotted, in the heatmap's colours, labelled at the right.
+    // The thresholds: dotted, in the heatmap's colours; labelled at the
+    // right unless the legend apart names them.
     for (v, label, upper) in c.thresholds.iter().filter(|t| t.0 > y_lo && t.0 < y_hi) {
         let colour = if *upper {
             THRESHOLD_HIGH
@@ -726,9 +960,12 @@ fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
             [(-0.5, *v), (n as f64 - 0.5, *v)],
             2,
             3,
-            colour.stroke_width(1),
+            colour.stroke_width(2),
         );
         chart.draw_series(line)?;
+        if c.legend_apart {
+            continue;
+        }
         let (px, py) = chart.backend_coord(&(n as f64 - 0.5, *v));
         let label = fit(label, 10.0, plot_w / 3.0);
         // (TOP centres the text on x.)
@@ -744,25 +981,44 @@ fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
     ];
     for style in order {
         for line in lines.iter().filter(|l| l.style == style) {
-            let Look(colour, width, dash) = line.look;
-            let stroke = colour.stroke_width(width);
+            let look = line.look;
+            let stroke = look.colour.stroke_width(look.width);
             for run in runs(&line.values) {
-                if run.len() > 1 && dash > 0 {
-                    let dashes = DashedLineSeries::new(run.clone(), dash, 4, stroke);
+                if run.len() > 1 && look.dash > 0 {
+                    let dashes = DashedLineSeries::new(run.clone(), look.dash, 4, stroke);
                     chart.draw_series(dashes)?;
                 } else if run.len() > 1 {
                     chart.draw_series(LineSeries::new(run.clone(), stroke))?;
                 }
-                // Primary always shows its points; other lines only an isolated
-                // one, which would otherwise not be drawn at all.
-                let primary = style == SeriesStyle::Primary;
-                if primary || run.len() == 1 {
-                    let r = if primary { 4 } else { 3 };
-                    let dots = run.iter().map(|&p| Circle::new(p, r, colour.filled()));
-                    chart.draw_series(dots)?;
+                // Lines with a marker show it at every point; the others
+                // only an isolated point, which would otherwise not be
+                // drawn at all.
+                if look.marker != Marker::Plain || run.len() == 1 {
+                    let r = if style == SeriesStyle::Primary { 4 } else { 3 };
+                    for p in &run {
+                        let at = chart.backend_coord(p);
+                        marker(root, at, look.marker, look.colour, r)?;
+                    }
                 }
             }
         }
+    }
+
+    // Hidden values: a hollow marker on the axis in the line's colour (side
+    // by side where several lines hide the same period), and the word under
+    // the period. Never a number.
+    for i in 0..n {
+        let of_period: Vec<&Prepared> = lines.iter().filter(|l| l.hidden[i]).collect();
+        if of_period.is_empty() {
+            continue;
+        }
+        let (px, py) = chart.backend_coord(&(i as f64, y_lo));
+        let k = of_period.len() as i32;
+        for (j, line) in of_period.iter().enumerate() {
+            let x = px - 6 * (k - 1) + 12 * j as i32;
+            hollow(root, (x, py - 7), line.look.colour)?;
+        }
+        text(root, &c.words.hidden, (px, py + 22), 10.0, MUTED, TOP)?;
     }
 
     // Break labels last, on a white backing; a label that would run past the
@@ -770,7 +1026,7 @@ fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
     let right = chart.plotting_area().get_pixel_range().0.end;
     let mut placed: Vec<(i32, i32, i32)> = Vec::new();
     for (x, label) in breaks {
-        let (px, top) = chart.backend_coord(&(x, 100.0));
+        let (px, top) = chart.backend_coord(&(x, y_hi));
         let tw = text_w(11.0, &label) as i32;
         let x0 = if px + 4 + tw > right {
             px - 4 - tw
@@ -926,260 +1182,4 @@ fn draw_diverging(root: &Area<'_>, d: &Distribution, k: usize, lay: &DivLayout) 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const EVIL: &str = r#"<script>alert(1)</script> & "x""#;
-
-    /// A one-series Primary trend over 2019.. with a ±5 band around each value.
-    fn trend(values: &[Option<f64>]) -> TrendChart {
-        let periods: Vec<String> = (2019..2019 + values.len()).map(|y| y.to_string()).collect();
-        let point = |(p, v): (&String, &Option<f64>)| TrendPoint {
-            period: p.clone(),
-            value: *v,
-            ci_low: v.map(|v| v - 5.0),
-            ci_high: v.map(|v| v + 5.0),
-        };
-        let points = periods.iter().zip(values).map(point).collect();
-        let label = "Interne".to_string();
-        let series = vec![TrendSeries {
-            label,
-            band: true,
-            points,
-            ..Default::default()
-        }];
-        TrendChart {
-            title: "Supervisie".into(),
-            periods,
-            series,
-            ..Default::default()
-        }
-    }
-
-    /// Polylines in the primary blue (plotters writes upper-case hex), less
-    /// the one that is the legend swatch.
-    fn primary_lines(svg: &str) -> usize {
-        let blue = |l: &&str| l.starts_with("<polyline") && l.contains("stroke=\"#0072B2\"");
-        svg.lines().filter(blue).count() - 1
-    }
-
-    #[test]
-    fn gap_breaks_the_line_into_two_segments() {
-        let gap = [Some(60.0), Some(65.0), None, Some(70.0), Some(72.0)];
-        let svg = trend_svg(&trend(&gap), 720, 360);
-        assert_eq!(primary_lines(&svg), 2);
-        // Four values, four points (plus the legend's); none in the gap.
-        assert_eq!(svg.matches("<circle").count(), 4 + 1);
-        let whole = trend_svg(&trend(&[Some(60.0), Some(65.0), Some(66.0)]), 720, 360);
-        assert_eq!(primary_lines(&whole), 1);
-        let expected = vec![vec![(0.0, 1.0)], vec![(2.0, 2.0), (3.0, 3.0)]];
-        assert_eq!(runs(&[Some(1.0), None, Some(2.0), Some(3.0)]), expected);
-    }
-
-    #[test]
-    fn nan_never_reaches_the_svg() {
-        let mut c = trend(&[Some(f64::NAN), Some(65.0), Some(f64::INFINITY), Some(70.0)]);
-        c.series[0].points[1].ci_low = Some(f64::NAN);
-        let svg = trend_svg(&c, 720, 360);
-        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
-        assert_eq!(primary_lines(&svg), 0, "isolated points draw no line");
-        assert_eq!(svg.matches("<circle").count(), 2 + 1);
-    }
-
-    #[test]
-    fn version_break_is_a_dashed_line_with_its_label() {
-        let mut c = trend(&[Some(60.0), Some(65.0), Some(70.0)]);
-        c.version_breaks = vec![(1, "D-RECT 2016".into()), (9, "buiten bereik".into())];
-        let svg = trend_svg(&c, 720, 360);
-        assert!(svg.contains("D-RECT 2016") && !svg.contains("buiten bereik"));
-        // DashedLineSeries writes each dash as its own polyline in INK.
-        assert!(svg.matches("stroke=\"#333333\"").count() > 5);
-    }
-
-    #[test]
-    fn svg_is_self_contained_scales_and_uses_sans_serif() {
-        let svg = trend_svg(&trend(&[Some(60.0), Some(65.0)]), 720, 360);
-        assert!(svg.contains("viewBox=\"0 0 720 360\""));
-        assert!(svg.contains("font-family=\"sans-serif\""));
-        assert!(!svg.contains("<image") && !svg.contains("@font-face") && !svg.contains("href"));
-        assert!(svg.trim_end().ends_with("</svg>"));
-    }
-
-    #[test]
-    fn data_text_is_escaped_everywhere() {
-        let mut c = trend(&[Some(60.0), Some(65.0)]);
-        (c.title, c.y_label, c.periods[0]) = (EVIL.into(), EVIL.into(), EVIL.into());
-        c.series[0].points[0].period = EVIL.into();
-        c.series[0].label = EVIL.into();
-        c.version_breaks = vec![(1, EVIL.into())];
-        let row = DistributionRow {
-            label: EVIL.into(),
-            counts: vec![1, 2],
-            not_applicable: 0,
-        };
-        let point_labels = vec![EVIL.into(), "eens".into()];
-        let d = Distribution {
-            title: EVIL.into(),
-            point_labels,
-            rows: vec![row],
-            ..Default::default()
-        };
-        let empty = TrendChart {
-            title: EVIL.into(),
-            ..Default::default()
-        };
-        for svg in [
-            trend_svg(&c, 900, 360),
-            diverging_svg(&d, 900),
-            trend_svg(&empty, 400, 200),
-        ] {
-            assert!(
-                !svg.contains("<script") && !svg.contains("</script"),
-                "{svg}"
-            );
-            assert!(!svg.contains(r#"& "x""#));
-            // The title fits, so it is there whole and escaped once (not "&amp;lt;").
-            assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;"));
-        }
-    }
-
-    #[test]
-    fn a_fitted_axis_shows_a_small_drop_and_the_thresholds() {
-        let mut c = trend(&[Some(71.0), Some(66.0)]);
-        // 0-100 by default.
-        assert_eq!(c.y_range(&prepare(&c).0), (0.0, 100.0));
-        c.fit_y = true;
-        // Values 66-71 with a band of ±5: 61-76, padded and rounded to tens.
-        assert_eq!(c.y_range(&prepare(&c).0), (50.0, 80.0));
-        c.thresholds = vec![
-            (62.5, "verbeterpunt".into(), false),
-            (75.0, "sterk".into(), true),
-        ];
-        assert_eq!(c.y_range(&prepare(&c).0), (50.0, 80.0));
-        let svg = trend_svg(&c, 720, 360);
-        assert!(
-            svg.contains("\nverbeterpunt\n") && svg.contains("\nsterk\n"),
-            "{svg}"
-        );
-        assert!(svg.contains("#B35806") || svg.contains("#b35806"));
-        // A flat series still gets an axis at least 20 wide, within 0-100.
-        let mut flat = trend(&[Some(99.0), Some(99.0)]);
-        flat.fit_y = true;
-        let (lo, hi) = flat.y_range(&prepare(&flat).0);
-        assert!(hi - lo >= 20.0 && hi <= 100.0 && lo >= 0.0, "{lo} {hi}");
-    }
-
-    #[test]
-    fn empty_inputs_give_a_small_no_data_chart() {
-        let periods = vec!["2024".to_string()];
-        let no_series = TrendChart {
-            periods,
-            ..Default::default()
-        };
-        let no_rows = Distribution {
-            point_labels: vec!["a".into()],
-            ..Default::default()
-        };
-        let all_missing = trend_svg(&trend(&[None, None]), 0, 0);
-        for svg in [
-            trend_svg(&no_series, 720, 360),
-            all_missing,
-            diverging_svg(&no_rows, 720),
-        ] {
-            assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
-            assert!(svg.contains(" role=\"img\"><title>"), "{svg}");
-            assert!(svg.contains("geen gegevens") && svg.contains("viewBox=\"0 0 "));
-        }
-    }
-
-    #[test]
-    fn diverging_segments_sum_to_100_and_centre_the_middle() {
-        // Five points at 10, 20, 30, 20, 20%: the left extent is 10 + 20 + 30/2 = 45.
-        let odd = diverging_segments(&[1, 2, 3, 2, 2]).expect("answers");
-        assert!((odd[0].0 + 45.0).abs() < 1e-9 && (odd[4].1 - 55.0).abs() < 1e-9);
-        assert!(
-            (odd[2].0 + odd[2].1).abs() < 1e-9,
-            "middle straddles zero evenly"
-        );
-        // Four points: the boundary between the halves lies at zero.
-        let even = diverging_segments(&[3, 1, 0, 6]).expect("answers");
-        assert!((even[1].1).abs() < 1e-9);
-        for segs in [odd, even, diverging_segments(&[7, 0, 0]).expect("answers")] {
-            let total: f64 = segs.iter().map(|(a, b)| b - a).sum();
-            assert!((total - 100.0).abs() < 1e-9);
-            assert!(segs.windows(2).all(|w| w[0].1 == w[1].0), "segments touch");
-        }
-        assert_eq!(diverging_segments(&[0, 0, 0]), None);
-    }
-
-    #[test]
-    fn diverging_rows_without_answers_or_with_short_counts_still_draw() {
-        let row = |label: &str, counts: Vec<u64>, not_applicable| DistributionRow {
-            label: label.into(),
-            counts,
-            not_applicable,
-        };
-        let rows = vec![row("Geen", vec![0, 0, 0], 4), row("Kort", vec![2], 0)];
-        let point_labels = ["oneens", "neutraal", "eens"].map(String::from).to_vec();
-        let svg = diverging_svg(
-            &Distribution {
-                point_labels,
-                rows,
-                ..Default::default()
-            },
-            600,
-        );
-        assert!(svg.contains("geen antwoorden") && svg.contains("n.v.t. 4"));
-        assert!(svg.contains(">\n100%\n<"), "the short row is one full bar");
-    }
-
-    #[test]
-    fn band_colours_follow_the_thresholds_and_read_with_black() {
-        let (lo, hi) = (62.5, 75.0);
-        assert_eq!(band_colour(70.0, lo, hi), "#f4f4f2", "between: neutral");
-        assert_eq!(
-            band_colour(62.5, lo, hi),
-            "#f4f4f2",
-            "the threshold itself is not below it"
-        );
-        assert_eq!(band_colour(62.4, lo, hi).len(), 7);
-        assert_ne!(
-            band_colour(52.0, lo, hi),
-            band_colour(62.0, lo, hi),
-            "deeper further below"
-        );
-        assert_eq!(band_colour(30.0, lo, hi), "#f1a340", "capped");
-        assert_eq!(band_colour(75.0, lo, hi), "#d1e5f0");
-        assert_eq!(band_colour(100.0, lo, hi), "#67a9cf");
-        assert_eq!(band_colour(f64::NAN, lo, hi), "#dddddd");
-        for p in [0.0, 40.0, 62.0, 70.0, 75.0, 90.0, 100.0] {
-            let c = band_colour(p, lo, hi);
-            let v = |i: usize| u8::from_str_radix(&c[i..i + 2], 16).unwrap();
-            assert!(dark_text_on([v(1), v(3), v(5)]), "{p}: {c}");
-        }
-    }
-
-    #[test]
-    fn heat_colour_is_hex_clamped_and_readable_with_black() {
-        for v in [0.0, 50.0, 100.0, -10.0, 250.0, f64::NAN] {
-            let c = heat_colour(v);
-            assert!(c.len() == 7 && c.starts_with('#'), "{c}");
-            assert!(c[1..].chars().all(|h| h.is_ascii_hexdigit()), "{c}");
-        }
-        assert_eq!(heat_colour(0.0), "#e66101");
-        assert_eq!(heat_colour(50.0), "#f7f7f7");
-        assert_eq!(heat_colour(100.0), "#4393c3");
-        assert_eq!(heat_colour(-10.0), heat_colour(0.0));
-        assert_eq!(heat_colour(250.0), heat_colour(100.0));
-        // Halfway between the 0 and 25 stops, by hand: (e6+fd)/2, (61+b8)/2, (01+63)/2.
-        assert_eq!(heat_colour(12.5), "#f28d32");
-        assert!((0..=100).all(|v| heat_text_colour(v as f64) == "#000000"));
-        // Second source (Python, WCAG 2 formula): #4393c3 has luminance 0.2600, contrast
-        // with black 6.2 (AA needs 4.5); #2166ac gives white 5.9 against black 3.6.
-        assert!((luminance([0x43, 0x93, 0xc3]) - 0.2597).abs() < 1e-3);
-        assert!(
-            !dark_text_on([0x21, 0x66, 0xac]),
-            "the strong Likert blue takes white text"
-        );
-    }
-}
+mod tests;
