@@ -12,6 +12,9 @@
 //!   only where it is more than one department and every department of it
 //!   (any subscale of the instrument version, in that period) is published:
 //!   otherwise it is not published, and needs no complement of its own.
+//!   An institution total that is no sum of department cells of its own
+//!   period (a department of an RSO on its own cycles has no cell in the
+//!   region's cycle) is not published either.
 //! - **a department's year**: the reports show a department per cycle (the
 //!   trend charts are per RSO and region). A department's years are
 //!   published only where its cycle has both years, and every cell of the
@@ -44,6 +47,25 @@ pub fn must_stay_hidden(c: &Cell) -> bool {
 /// indices), to a fixed point.
 pub(super) fn block_rules(cells: &mut [Cell], rels: &[Relation]) -> Vec<usize> {
     let mut out = Vec::new();
+    // An institution's total that is no sum of its departments' cells of
+    // the same period (a department of an RSO on its own cycles has no
+    // cell in the region's cycle) cannot be published by the rule below,
+    // which needs every department of it published: it is left out.
+    let sums: std::collections::HashSet<usize> = rels
+        .iter()
+        .filter(|r| {
+            r.children
+                .first()
+                .is_some_and(|&c| cells[c].level == Level::Department)
+        })
+        .map(|r| r.parent)
+        .collect();
+    for (i, c) in cells.iter_mut().enumerate() {
+        if c.level == Level::Institution && !c.suppressed && !sums.contains(&i) {
+            c.suppress(SuppressionReason::NotPublished);
+            out.push(i);
+        }
+    }
     loop {
         let before = out.len();
         for r in rels {
