@@ -77,45 +77,15 @@ impl Neighbourhoods<'_> {
     /// the `cap` hidden cells nearest to `x`, the others fixed at their
     /// true sums. 1.0 for a cell in no relation.
     pub fn inner_width(&self, cells: &[Cell], x: usize, also: Option<usize>, cap: usize) -> f64 {
-        self.inner(cells, x, also, cap).0
-    }
-
-    /// `inner_width`, and whether the neighbourhood held every unknown the
-    /// relations join to `x` (then the width is the exact one, the full
-    /// auditor's).
-    fn inner(&self, cells: &[Cell], x: usize, also: Option<usize>, cap: usize) -> (f64, bool) {
-        let hidden =
-            |m: usize| (cells[m].suppressed || Some(m) == also) && cells[m].n_responses > 0;
         let range = cells[x].scale_max - cells[x].scale_min;
         let n = cells[x].n_responses as f64;
         if range <= 0.0 || n == 0.0 {
-            return (1.0, true);
+            return 1.0;
         }
-        // The unknowns: breadth first from x through hidden cells.
-        let mut var: HashMap<usize, usize> = HashMap::new();
-        let mut order = vec![x];
-        var.insert(x, 0);
-        let mut next = 0;
-        let mut whole = true;
-        while next < order.len() {
-            let v = order[next];
-            next += 1;
-            for &r in &self.member_of[v] {
-                for m in self.rels[r].members() {
-                    if hidden(m) && !var.contains_key(&m) {
-                        if order.len() >= cap {
-                            whole = false;
-                            continue;
-                        }
-                        var.insert(m, order.len());
-                        order.push(m);
-                    }
-                }
-            }
-            if !whole {
-                break;
-            }
-        }
+        let hidden =
+            |m: usize| (cells[m].suppressed || Some(m) == also) && cells[m].n_responses > 0;
+        let (order, _) = self.nearest(cells, x, also, cap);
+        let var: HashMap<usize, usize> = order.iter().enumerate().map(|(u, &m)| (m, u)).collect();
         // Every relation with an unknown, the rest of its members moved to
         // the right-hand side: published sums, or the true sums of the
         // hidden cells outside the neighbourhood.
@@ -159,14 +129,14 @@ impl Neighbourhoods<'_> {
             // would no longer be a lower bound, so the cell counts as
             // narrow instead.
             if !complete {
-                return (0.0, false);
+                return 0.0;
             }
             if !row.is_empty() {
                 rows.push((row, rhs));
             }
         }
         if rows.is_empty() {
-            return (1.0, whole);
+            return 1.0;
         }
         let bounds: Vec<(f64, f64)> = order
             .iter()
@@ -194,10 +164,10 @@ impl Neighbourhoods<'_> {
             solve(OptimizationDirection::Minimize),
             solve(OptimizationDirection::Maximize),
         ) {
-            (Some(lo), Some(hi)) => (((hi - lo).max(0.0) / n / range).min(1.0), whole),
+            (Some(lo), Some(hi)) => ((hi - lo).max(0.0) / n / range).min(1.0),
             // No solution found (rounding in the fixed sums): nothing shows
-            // the cell to be wide, nor narrow.
-            _ => (0.0, false),
+            // the cell to be wide.
+            _ => 0.0,
         }
     }
 
@@ -219,26 +189,41 @@ impl Neighbourhoods<'_> {
     }
 
     /// Whether the hidden cells the relations join to `x` are at most
-    /// `cap` (no programme: a breadth-first walk that stops at `cap`).
+    /// `cap` (no programme).
     fn fits(&self, cells: &[Cell], x: usize, cap: usize) -> bool {
-        let hidden = |m: usize| cells[m].suppressed && cells[m].n_responses > 0;
-        let mut seen = vec![x];
+        self.nearest(cells, x, None, cap).1
+    }
+
+    /// The hidden cells (with `also`) nearest to `x` through the relations,
+    /// breadth first and the smallest relations first, `x` first, at most
+    /// `cap`; and whether they are all the relations join to it.
+    fn nearest(
+        &self,
+        cells: &[Cell],
+        x: usize,
+        also: Option<usize>,
+        cap: usize,
+    ) -> (Vec<usize>, bool) {
+        let hidden =
+            |m: usize| (cells[m].suppressed || Some(m) == also) && cells[m].n_responses > 0;
+        let mut order = vec![x];
+        let mut seen: std::collections::HashSet<usize> = std::collections::HashSet::from([x]);
         let mut next = 0;
-        while next < seen.len() {
-            let v = seen[next];
+        while next < order.len() {
+            let v = order[next];
             next += 1;
             for &r in &self.member_of[v] {
                 for m in self.rels[r].members() {
-                    if hidden(m) && !seen.contains(&m) {
-                        if seen.len() >= cap {
-                            return false;
+                    if hidden(m) && seen.insert(m) {
+                        if order.len() >= cap {
+                            return (order, false);
                         }
-                        seen.push(m);
+                        order.push(m);
                     }
                 }
             }
         }
-        true
+        (order, true)
     }
 
     /// The published cells that could widen `x`, at most `CANDIDATES`: the
