@@ -147,11 +147,21 @@ pub fn feasible_intervals_of(
     relations: &[Relation],
     wanted: impl Fn(&Cell) -> bool + Sync,
 ) -> Vec<Interval> {
+    let wanted: Vec<bool> = cells.iter().map(wanted).collect();
+    intervals_where(cells, relations, &wanted)
+}
+
+/// `feasible_intervals_of` the cells whose flag in `wanted` is set.
+pub(super) fn intervals_where(
+    cells: &[Cell],
+    relations: &[Relation],
+    wanted: &[bool],
+) -> Vec<Interval> {
     use rayon::prelude::*;
     let mut systems = systems(cells, relations);
     for sys in systems.iter_mut() {
         for (w, &c) in sys.wanted.iter_mut().zip(&sys.cells) {
-            *w = *w && wanted(&cells[c]);
+            *w = *w && wanted[c];
         }
     }
     systems.retain(|sys| sys.wanted.iter().any(|&w| w));

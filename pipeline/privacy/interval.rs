@@ -19,9 +19,10 @@
 //! lowest cost (`super::cost`), else the one that widens it most, else
 //! (when no single cell widens it; two together may) the cheapest
 //! published member of its own relations; then the next narrow cell, in
-//! rounds. A cell in a larger set is left as the exact protection left it
-//! (`Verdict::Unchecked`, counted in the debug log): the sample region has
-//! none, a national-size region many (README, Privacy).
+//! rounds. A cell in a larger set is decided by `decide_large`: a walk
+//! through the null space (`super::certify`) shows most wide, the
+//! neighbourhood's outer bound most of the rest narrow, and the auditor's
+//! programme over the whole set decides the few left (README, Privacy).
 //!
 //! Only the primary cells (`min_n`) are protected so: in statistical
 //! disclosure control the protection interval is a requirement on the
@@ -77,6 +78,27 @@ impl Neighbourhoods<'_> {
     /// the `cap` hidden cells nearest to `x`, the others fixed at their
     /// true sums. 1.0 for a cell in no relation.
     pub fn inner_width(&self, cells: &[Cell], x: usize, also: Option<usize>, cap: usize) -> f64 {
+        self.width(cells, x, also, cap, Bound::Inner)
+    }
+
+    /// An upper bound on the same width: the programme over the `cap`
+    /// hidden cells nearest to `x` in which the hidden cells beyond are
+    /// free within their scale bounds (a relation holding one then bounds
+    /// the sum of its members in the neighbourhood from both sides,
+    /// instead of fixing it). Dropping what ties the cells beyond only
+    /// widens the interval, so a cell narrow here is narrow.
+    fn outer_width(&self, cells: &[Cell], x: usize, cap: usize) -> f64 {
+        self.width(cells, x, None, cap, Bound::Outer)
+    }
+
+    fn width(
+        &self,
+        cells: &[Cell],
+        x: usize,
+        also: Option<usize>,
+        cap: usize,
+        bound: Bound,
+    ) -> f64 {
         let range = cells[x].scale_max - cells[x].scale_min;
         let n = cells[x].n_responses as f64;
         if range <= 0.0 || n == 0.0 {
@@ -87,27 +109,34 @@ impl Neighbourhoods<'_> {
         let (order, _) = self.nearest(cells, x, also, cap);
         let var: HashMap<usize, usize> = order.iter().enumerate().map(|(u, &m)| (m, u)).collect();
         // Every relation with an unknown, the rest of its members moved to
-        // the right-hand side: published sums, or the true sums of the
-        // hidden cells outside the neighbourhood.
+        // the right-hand side: published sums, and the hidden cells
+        // outside the neighbourhood at their true sums (inner) or anywhere
+        // within their bounds (outer): the right-hand side is then a range.
         let mut touched: Vec<usize> = order
             .iter()
             .flat_map(|&v| self.member_of[v].iter().copied())
             .collect();
         touched.sort_unstable();
         touched.dedup();
-        let sum_of = |m: usize| -> Option<f64> {
+        let sum_of = |m: usize| -> Option<(f64, f64)> {
             let c = &cells[m];
             if c.n_responses == 0 {
-                return Some(0.0);
+                return Some((0.0, 0.0));
             }
-            let mean = if hidden(m) { self.truth[m] } else { c.mean };
-            mean.map(|v| v * c.n_responses as f64)
+            let k = c.n_responses as f64;
+            if !hidden(m) {
+                return c.mean.map(|v| (v * k, v * k));
+            }
+            match bound {
+                Bound::Inner => self.truth[m].map(|v| (v * k, v * k)),
+                Bound::Outer => Some((k * c.scale_min, k * c.scale_max)),
+            }
         };
-        let mut rows: Vec<(Vec<(usize, f64)>, f64)> = Vec::with_capacity(touched.len());
+        let mut rows: Vec<RangeRow> = Vec::with_capacity(touched.len());
         for &r in &touched {
             let rel = &self.rels[r];
             let mut row: Vec<(usize, f64)> = Vec::new();
-            let mut rhs = 0.0;
+            let (mut low, mut high) = (0.0, 0.0);
             let mut complete = true;
             let terms =
                 std::iter::once((rel.parent, 1.0)).chain(rel.children.iter().map(|&c| (c, -1.0)));
@@ -118,21 +147,28 @@ impl Neighbourhoods<'_> {
                         None => row.push((u, coef)),
                     },
                     None => match sum_of(m) {
-                        Some(s) => rhs -= coef * s,
+                        Some((a, b)) => {
+                            let (a, b) = (-coef * a, -coef * b);
+                            low += a.min(b);
+                            high += a.max(b);
+                        }
                         None => complete = false,
                     },
                 }
             }
             row.retain(|(_, k)| *k != 0.0);
             // A member without a known or true sum (no mean computed):
-            // leaving the relation out only widens the interval, but that
-            // would no longer be a lower bound, so the cell counts as
-            // narrow instead.
+            // leaving the relation out only widens the interval. That
+            // suits the outer bound; the inner one would no longer be a
+            // lower bound, so the cell counts as narrow there instead.
             if !complete {
-                return 0.0;
+                match bound {
+                    Bound::Inner => return 0.0,
+                    Bound::Outer => continue,
+                }
             }
             if !row.is_empty() {
-                rows.push((row, rhs));
+                rows.push((row, low, high));
             }
         }
         if rows.is_empty() {
@@ -153,9 +189,14 @@ impl Neighbourhoods<'_> {
                 .enumerate()
                 .map(|(u, &b)| p.add_var(f64::from(u8::from(u == 0)), b))
                 .collect();
-            for (row, rhs) in &rows {
+            for (row, low, high) in &rows {
                 let expr: Vec<_> = row.iter().map(|&(u, k)| (vars[u], k)).collect();
-                p.add_constraint(expr.as_slice(), ComparisonOp::Eq, *rhs);
+                if high - low <= 1e-9 * low.abs().max(1.0) {
+                    p.add_constraint(expr.as_slice(), ComparisonOp::Eq, *low);
+                } else {
+                    p.add_constraint(expr.as_slice(), ComparisonOp::Ge, *low);
+                    p.add_constraint(expr.as_slice(), ComparisonOp::Le, *high);
+                }
             }
             let solution = p.solve().ok()?.into_solution().ok()?;
             Some(solution.var_value(vars[0]))
@@ -166,26 +207,77 @@ impl Neighbourhoods<'_> {
         ) {
             (Some(lo), Some(hi)) => ((hi - lo).max(0.0) / n / range).min(1.0),
             // No solution found (rounding in the fixed sums): nothing shows
-            // the cell to be wide.
-            _ => 0.0,
+            // the cell to be wide (inner), or narrow (outer).
+            _ => match bound {
+                Bound::Inner => 0.0,
+                Bound::Outer => 1.0,
+            },
         }
     }
 
-    /// Whether cell `x` is at least `min_width` wide: where its whole set
-    /// of unknowns is at most `FAR` cells, the programme over all of them
-    /// (the exact interval); beyond that, unknown. Only a narrow cell
-    /// leads to anything, so a large set is not solved at all: its inner
-    /// bound could show it wide, never narrow, and those programmes cost
-    /// most of the time (BENCHMARKS.md).
+    /// Whether cell `x` is at least `min_width` wide, exactly: where its
+    /// whole set of unknowns is at most `FAR` cells, by the programme over
+    /// all of them; beyond that as `decide_large` decides.
     fn verdict(&self, cells: &[Cell], x: usize, min_width: f64) -> Verdict {
         if !self.fits(cells, x, FAR) {
-            return Verdict::Unchecked;
+            return self.decide_large(cells, &[x], min_width)[0].1;
         }
         if self.inner_width(cells, x, None, FAR) >= min_width - super::audit::TOLERANCE {
             Verdict::Wide
         } else {
             Verdict::Narrow
         }
+    }
+
+    /// The verdicts of cells in sets of unknowns larger than `FAR`, in
+    /// three steps from cheap to exact, each only for the cells the one
+    /// before left open: a walk through the null space from the true sums
+    /// (`certify`, no programme), which shows most wide; the neighbourhood's
+    /// outer bound (`outer_width`), which shows most of the rest narrow;
+    /// and the auditor's own interval over the whole set (`audit`) for the
+    /// few left. A cell the solver fails on is `Unchecked`.
+    fn decide_large(&self, cells: &[Cell], xs: &[usize], min_width: f64) -> Vec<(usize, Verdict)> {
+        let enough = |w: f64| w >= min_width - super::audit::TOLERANCE;
+        let mut out: Vec<(usize, Verdict)> = Vec::with_capacity(xs.len());
+        let walked = super::certify::widths(cells, self.rels, self.truth, xs);
+        let mut open: Vec<usize> = Vec::new();
+        for &x in xs {
+            if walked.get(&x).copied().is_some_and(enough) {
+                out.push((x, Verdict::Wide));
+            } else {
+                open.push(x);
+            }
+        }
+        if open.is_empty() {
+            return out;
+        }
+        let mut rest = vec![false; cells.len()];
+        let mut left = 0;
+        for x in open {
+            if enough(self.outer_width(cells, x, FAR)) {
+                rest[x] = true;
+                left += 1;
+            } else {
+                out.push((x, Verdict::Narrow));
+            }
+        }
+        if left > 0 {
+            for iv in super::audit::intervals_where(cells, self.rels, &rest) {
+                let verdict = match iv.width_fraction() {
+                    Some(w) if enough(w) => Verdict::Wide,
+                    Some(_) => Verdict::Narrow,
+                    None => Verdict::Unchecked,
+                };
+                out.push((iv.cell, verdict));
+            }
+        }
+        // A cell no step answered for (not hidden, or without a true mean).
+        for &x in xs {
+            if !out.iter().any(|&(y, _)| y == x) {
+                out.push((x, Verdict::Unchecked));
+            }
+        }
+        out
     }
 
     /// Whether the hidden cells the relations join to `x` are at most
@@ -254,6 +346,19 @@ impl Neighbourhoods<'_> {
     }
 }
 
+/// A relation over the neighbourhood's unknowns: (unknown, coefficient)
+/// and the range its sum must lie in.
+type RangeRow = (Vec<(usize, f64)>, f64, f64);
+
+/// Which bound of an interval a neighbourhood's programme gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    /// The cells beyond the neighbourhood fixed at their true sums.
+    Inner,
+    /// The cells beyond the neighbourhood free within their bounds.
+    Outer,
+}
+
 /// What the protection knows of a too-small cell's interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Verdict {
@@ -262,12 +367,11 @@ pub(super) enum Verdict {
     /// At least the minimum wide (an inner bound shows it): hiding more
     /// only widens an interval, so it stays so.
     Wide,
-    /// Narrower than the minimum, exactly: its set of unknowns fits in the
-    /// neighbourhood.
+    /// Narrower than the minimum, exactly.
     Narrow,
-    /// Its set of unknowns is larger than `FAR` cells: too large to decide
-    /// here, so left as the exact protection left it (README, Privacy)
-    /// and not looked at again.
+    /// Not decided: the solver failed on its set of unknowns, or a cell of
+    /// the set has no true mean. Left as the exact protection left it
+    /// (counted in the debug log) and not looked at again.
     Unchecked,
 }
 
@@ -292,16 +396,32 @@ pub(super) fn protect(
         verdicts[i]
     };
     for _ in 0..MAX_ROUNDS {
+        // The cells of large sets of unknowns together: their cheap
+        // certificates work per set, not per cell.
+        let large: Vec<usize> = (0..cells.len())
+            .filter(|&i| primary(&cells[i]) && cells[i].n_responses > 0)
+            .filter(|&i| matches!(verdicts[i], Verdict::Open | Verdict::Narrow))
+            .filter(|&i| !near.fits(cells, i, FAR))
+            .collect();
+        if !large.is_empty() {
+            for (x, v) in near.decide_large(cells, &large, min_width) {
+                verdicts[x] = v;
+            }
+        }
         let narrow: Vec<usize> = (0..cells.len())
             .filter(|&i| primary(&cells[i]) && cells[i].n_responses > 0)
-            .filter(|&i| check(cells, verdicts, i) == Verdict::Narrow)
+            .filter(|&i| match large.binary_search(&i) {
+                Ok(_) => verdicts[i] == Verdict::Narrow,
+                Err(_) => check(cells, verdicts, i) == Verdict::Narrow,
+            })
             .collect();
         if narrow.is_empty() {
             return narrow;
         }
+        let mut hid = false;
         for x in narrow {
             // An earlier complement of this round may have widened it.
-            if check(cells, verdicts, x) != Verdict::Narrow {
+            if hid && check(cells, verdicts, x) != Verdict::Narrow {
                 continue;
             }
             let now = near.inner_width(cells, x, None, FAR);
@@ -345,6 +465,7 @@ pub(super) fn protect(
             if let Some(m) = pick {
                 cells[m].suppress(SuppressionReason::Secondary);
                 after_hiding(cells);
+                hid = true;
             }
         }
     }
@@ -435,13 +556,15 @@ mod tests {
     }
 
     /// The neighbourhood's interval lies inside the full auditor's (it
-    /// fixes cells the auditor leaves free), on random hierarchies
+    /// fixes cells the auditor leaves free), its outer bound around it, and
+    /// the walk (`certify`) is no wider, on random hierarchies
     /// protected against exact recovery only; and with a neighbourhood as
     /// large as the whole set of unknowns they agree.
     #[test]
     fn the_neighbourhood_is_an_inner_bound_of_the_audited_interval() {
         let mut rng = Rng::new(7);
         let (mut compared, mut equal) = (0, 0);
+        let (mut walks, mut walk_wide, mut audit_wide) = (0, 0, 0);
         for case in 0..40 {
             let Some(mut t) = random_table(&mut rng) else {
                 continue;
@@ -455,11 +578,25 @@ mod tests {
                 truth: &truth,
                 member_of: &member_of,
             };
+            let hidden: Vec<usize> = (0..t.cells.len())
+                .filter(|&i| t.cells[i].suppressed)
+                .collect();
+            let walked = super::super::certify::widths(&t.cells, &rels, &truth, &hidden);
             for iv in audit::feasible_intervals(&t.cells, &rels) {
                 let full = iv.width_fraction().unwrap_or(0.0);
+                if let Some(&w) = walked.get(&iv.cell) {
+                    assert!(w <= full + 1e-6, "case {case}: walk {w} > {full}");
+                    walks += 1;
+                    walk_wide += usize::from(w >= 0.2);
+                    audit_wide += usize::from(full >= 0.2);
+                }
                 for cap in [NEAR, FAR] {
                     let inner = near.inner_width(&t.cells, iv.cell, None, cap);
                     assert!(inner <= full + 1e-6, "case {case}: {inner} > {full}");
+                }
+                for cap in [NEAR, FAR] {
+                    let outer = near.outer_width(&t.cells, iv.cell, cap);
+                    assert!(outer >= full - 1e-6, "case {case}: outer {outer} < {full}");
                 }
                 let whole = near.inner_width(&t.cells, iv.cell, None, usize::MAX);
                 assert!(
@@ -474,5 +611,10 @@ mod tests {
         }
         eprintln!("{compared} hidden cells; the first look found {equal} at their full width");
         assert!(compared > 200, "{compared}");
+        // The walk is a lower bound of every hidden cell's width, and shows
+        // most of the cells the auditor finds wide to be so.
+        eprintln!("{walks} walks; {walk_wide} of {audit_wide} wide cells shown wide");
+        assert!(walks > 200, "{walks}");
+        assert!(walk_wide * 2 > audit_wide, "{walk_wide} of {audit_wide}");
     }
 }

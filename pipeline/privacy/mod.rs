@@ -23,6 +23,7 @@ use crate::table::{Cell, Level, Table};
 
 pub mod audit;
 pub mod bound;
+mod certify;
 mod interval;
 pub mod publish;
 
