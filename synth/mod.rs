@@ -839,7 +839,7 @@ min_response_rate = 0.5              # signal: response rate below this
 
 [report]
 language = "nl"                      # nl or en
-# pdf = true                         # also every report as an A4 PDF (about a second per report)
+# pdf = true                         # also every report as an A4 PDF (0.1-0.2 s per report)
 
 # The year calendar: which instrument each RSO is expected to run when. A
 # measurement the calendar expects but the data lack is a signal.

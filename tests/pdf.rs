@@ -68,6 +68,26 @@ fn every_report_is_also_a_paginated_pdf_with_contents_and_page_numbers() {
             i + 1
         );
     }
+    // A chart legend stays with its charts: a page that holds the heading
+    // of a set of small multiples holds a chart after it (its y axis,
+    // "0-100"). The departments' legend once stood alone at the foot of a
+    // page, under its heading, with its charts on the next page (#19).
+    let mut headings = 0;
+    for (i, p) in pages.iter().enumerate() {
+        for heading in ["Totaalscore per afdeling", "Trends per subschaal"] {
+            for (at, _) in p.match_indices(heading) {
+                headings += 1;
+                let after = &p[at..];
+                let after = &after[after.find('\n').unwrap_or(after.len())..];
+                assert!(
+                    after.split_whitespace().any(|w| w == "0-100"),
+                    "page {}: {heading:?} and its legend without their charts:\n{after}",
+                    i + 1
+                );
+            }
+        }
+    }
+    assert!(headings >= 6, "{headings} chart headings");
     let first = &pages[0];
     let at = |s: &str| {
         first

@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use rayon::prelude::*;
 use serde::Serialize;
 
 mod board;
@@ -177,6 +176,56 @@ enum Job {
     Interim(String, String, i32),
     Region(String, String),
     Institution(String, String),
+}
+
+/// Does `work` for every job on as many plain threads as rayon's pool has
+/// workers; returns the results in job order, or the first error in job
+/// order (after an error no further job is started).
+///
+/// Plain threads, not rayon tasks: Typst and `typst-pdf` (krilla) wait for
+/// their own parallel work with `rayon::yield_now`, and a rayon worker that
+/// yields takes on any pending rayon task, here a whole other report. Reports
+/// were then made inside each other's PDF export: a thread held several
+/// half-made reports, and each report's measured PDF time held the reports
+/// made inside it (BENCHMARKS.md, "The PDF edition"). A plain thread that
+/// waits for rayon just waits, so at most one report per thread is in the
+/// making, and its time is its own.
+fn on_plain_threads<J: Sync, T: Send>(
+    jobs: &[J],
+    work: impl Fn(&J) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Vec<std::sync::Mutex<Option<Result<T>>>> =
+        jobs.iter().map(|_| Default::default()).collect();
+    let workers = rayon::current_num_threads().clamp(1, jobs.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Relaxed);
+                let Some(job) = jobs.get(i) else { break };
+                if failed.load(Relaxed) {
+                    break;
+                }
+                let r = work(job);
+                if r.is_err() {
+                    failed.store(true, Relaxed);
+                }
+                *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+            });
+        }
+    });
+    let mut made = Vec::with_capacity(jobs.len());
+    for r in results {
+        // A job is left undone only after another failed, whose error is
+        // then returned.
+        if let Some(r) = r.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            made.push(r?);
+        }
+    }
+    debug_assert_eq!(made.len(), jobs.len());
+    Ok(made)
 }
 
 /// Renders every report of the selected cycles; returns the files written
@@ -397,55 +446,52 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
                 .or_default()
                 .extend(rows);
         }
-        let part: Vec<Vec<PathBuf>> = jobs
-            .par_iter()
-            .map(|job| -> Result<Vec<PathBuf>> {
-                match job {
-                    Job::Rso(cycle, id) => match rso::rso_report(ctx, id, cycle) {
-                        Some(r) => page("rso", cycle, id, page_value(&r, &style)),
+        let part: Vec<Vec<PathBuf>> = on_plain_threads(jobs, |job| -> Result<Vec<PathBuf>> {
+            match job {
+                Job::Rso(cycle, id) => match rso::rso_report(ctx, id, cycle) {
+                    Some(r) => page("rso", cycle, id, page_value(&r, &style)),
+                    None => Ok(Vec::new()),
+                },
+                Job::Interim(cycle, id, year) => {
+                    match interim::interim_report(ctx, id, *year, cycle) {
+                        Some(r) => page(
+                            "interim",
+                            cycle,
+                            &format!("{id}-{year}"),
+                            page_value(&r, &style),
+                        ),
                         None => Ok(Vec::new()),
-                    },
-                    Job::Interim(cycle, id, year) => {
-                        match interim::interim_report(ctx, id, *year, cycle) {
-                            Some(r) => page(
-                                "interim",
-                                cycle,
-                                &format!("{id}-{year}"),
-                                page_value(&r, &style),
-                            ),
-                            None => Ok(Vec::new()),
-                        }
-                    }
-                    Job::Department(cycle, unit) => {
-                        match department::department_report(ctx, unit, cycle) {
-                            // `institution_specialty`: no colon in a file name.
-                            Some(r) => page(
-                                "department",
-                                cycle,
-                                &unit.replace(':', "_"),
-                                page_value(&r, &style),
-                            ),
-                            None => Ok(Vec::new()),
-                        }
-                    }
-                    Job::Region(cycle, id) => {
-                        let r = region::region_report(ctx, id, cycle);
-                        let mut files = page("region", cycle, id, page_value(&r, &style))?;
-                        let b = board::board_report(&r);
-                        files.extend(page("board", cycle, id, page_value(&b, &style))?);
-                        Ok(files)
-                    }
-                    Job::Institution(cycle, id) => {
-                        match institution::institution_report(ctx, id, cycle) {
-                            Some(r) if !r.instruments.is_empty() => {
-                                page("institution", cycle, id, page_value(&r, &style))
-                            }
-                            _ => Ok(Vec::new()),
-                        }
                     }
                 }
-            })
-            .collect::<Result<Vec<_>>>()?;
+                Job::Department(cycle, unit) => {
+                    match department::department_report(ctx, unit, cycle) {
+                        // `institution_specialty`: no colon in a file name.
+                        Some(r) => page(
+                            "department",
+                            cycle,
+                            &unit.replace(':', "_"),
+                            page_value(&r, &style),
+                        ),
+                        None => Ok(Vec::new()),
+                    }
+                }
+                Job::Region(cycle, id) => {
+                    let r = region::region_report(ctx, id, cycle);
+                    let mut files = page("region", cycle, id, page_value(&r, &style))?;
+                    let b = board::board_report(&r);
+                    files.extend(page("board", cycle, id, page_value(&b, &style))?);
+                    Ok(files)
+                }
+                Job::Institution(cycle, id) => {
+                    match institution::institution_report(ctx, id, cycle) {
+                        Some(r) if !r.instruments.is_empty() => {
+                            page("institution", cycle, id, page_value(&r, &style))
+                        }
+                        _ => Ok(Vec::new()),
+                    }
+                }
+            }
+        })?;
         Ok(part.into_iter().flatten().collect())
     };
     // One region after the other, the next region's rows read while this
@@ -456,10 +502,15 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         let mut next = regions.first().map(|(r, _)| read_region(r));
         for (k, (region, jobs)) in regions.iter().enumerate() {
             let scoped = next.take().expect("read ahead for every region")?;
-            let (made, following) = rayon::join(
-                || render_region(&scoped, jobs),
-                || regions.get(k + 1).map(|(r, _)| read_region(r)),
-            );
+            // (A plain thread reads ahead: see `on_plain_threads`.)
+            let (made, following) = std::thread::scope(|s| {
+                let ahead = s.spawn(|| regions.get(k + 1).map(|(r, _)| read_region(r)));
+                let made = render_region(&scoped, jobs);
+                let following = ahead
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (made, following)
+            });
             files.extend(made?);
             next = following;
             tracing::debug!(
@@ -572,6 +623,33 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_threads_keep_job_order_and_stop_at_an_error() {
+        let jobs: Vec<u32> = (0..50).collect();
+        let squares = on_plain_threads(&jobs, |&j| Ok(j * j)).unwrap();
+        assert_eq!(squares, jobs.iter().map(|j| j * j).collect::<Vec<_>>());
+        let err = on_plain_threads(&jobs, |&j| {
+            if j == 7 {
+                Err(Error::Render {
+                    template: format!("job {j}"),
+                    message: String::new(),
+                })
+            } else {
+                Ok(j)
+            }
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("job 7"), "{err}");
+    }
+
+    #[test]
+    fn a_report_job_is_no_rayon_task() {
+        // Typst and krilla yield to rayon while they wait; on a plain
+        // thread nothing else is taken on (see `on_plain_threads`).
+        let on_pool = on_plain_threads(&[0; 4], |_| Ok(rayon::current_thread_index())).unwrap();
+        assert!(on_pool.iter().all(Option::is_none), "{on_pool:?}");
+    }
 
     #[test]
     fn every_label_exists_in_both_languages() {
