@@ -117,13 +117,22 @@ pub fn run(args: &Args, config: &Config, show_progress: bool) -> anyhow::Result<
     for w in &summary.warnings {
         println!("warning: {w}");
     }
-    // Where the reports are: the index of the latest cycle.
-    let latest_index = std::fs::read_dir(&config.paths.reports)
+    // Where the reports are: the index of the latest cycle with a region
+    // overview (a region's cycle; a later cycle of an RSO that keeps its
+    // own, such as the sample's neurology in 2024-2025, holds only that
+    // RSO's reports), else of the latest cycle.
+    let indexes: Vec<std::path::PathBuf> = std::fs::read_dir(&config.paths.reports)
         .into_iter()
         .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path().join("index.html")))
-        .filter(|p| p.exists())
-        .max();
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("index.html").exists())
+        .collect();
+    let latest_index = indexes
+        .iter()
+        .filter(|p| p.join("region").is_dir())
+        .max()
+        .or_else(|| indexes.iter().max())
+        .map(|p| p.join("index.html"));
     if let Some(index) = &latest_index {
         println!("Reports: {}", index.display());
     }

@@ -362,9 +362,14 @@ pub(crate) fn scan_table(
     table: usize,
     cycles: Option<&[String]>,
 ) -> Result<Option<LazyFrame>> {
+    // A group's file is named by its span: one cycle (`2023-2024`), or the
+    // years an RSO's own cycles link (`2019-2024`), which hold the rows of
+    // every cycle within.
     let files: Vec<PathBuf> = table_files(dataset, table)?
         .into_iter()
-        .filter(|f| cycles.is_none_or(|cs| file_cycle(f).is_none_or(|c| cs.iter().any(|x| x == c))))
+        .filter(|f| {
+            cycles.is_none_or(|cs| file_cycle(f).is_none_or(|c| cs.iter().any(|x| overlap(x, c))))
+        })
         .collect();
     if files.is_empty() {
         return Ok(None);
@@ -372,6 +377,19 @@ pub(crate) fn scan_table(
     scan_files(&files)
         .map(Some)
         .map_err(pl(&table_dir(dataset, table)))
+}
+
+/// Whether two spans of years (`2023-2024`, `2019-2024`, `2024`) share a
+/// year; a text that is not a span shares every year (its file is read).
+fn overlap(a: &str, b: &str) -> bool {
+    let span = |t: &str| -> Option<(i32, i32)> {
+        let (from, to) = t.split_once('-').unwrap_or((t, t));
+        Some((from.parse().ok()?, to.parse().ok()?))
+    };
+    match (span(a), span(b)) {
+        (Some((a0, a1)), Some((b0, b1))) => a0 <= b1 && b0 <= a1,
+        _ => true,
+    }
 }
 
 /// The rows of a table's files (of some cycles) that pass a filter; None
@@ -537,4 +555,22 @@ pub fn write_findings(path: &Path, rows: &[crate::table::FindingRow]) -> Result<
         .collect();
     let mut df = DataFrame::new(rows.len(), cols).map_err(super::pl_err(path))?;
     super::write_parquet(path, &mut df)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overlap;
+
+    /// A linked group's file (`2019-2024_d-rect.parquet`, with an RSO on
+    /// its own cycles) holds the rows of every cycle and year in its span.
+    #[test]
+    fn a_group_file_is_read_for_every_cycle_in_its_span() {
+        assert!(overlap("2023-2024", "2023-2024"));
+        assert!(overlap("2023-2024", "2019-2024"));
+        assert!(overlap("2020-2021", "2019-2024"));
+        assert!(overlap("2020-2021", "2021-2022"));
+        assert!(overlap("2024", "2023-2024"));
+        assert!(!overlap("2023-2024", "2019-2020"));
+        assert!(!overlap("2022-2023", "2024-2025"));
+    }
 }
