@@ -75,6 +75,8 @@ struct SpecialtyDef {
     name_en: &'static str,
     aliases: &'static [&'static str],
     rso: &'static str,
+    /// The RSO's own `cycle_start`; None: the region's cycles.
+    cycle_start: Option<i32>,
 }
 
 const SPECIALTIES: &[SpecialtyDef] = &[
@@ -84,6 +86,7 @@ const SPECIALTIES: &[SpecialtyDef] = &[
         name_en: "Anaesthesiology",
         aliases: &["anesthesie", "ANE", "Anesthesiology"],
         rso: "anes-nv",
+        cycle_start: None,
     },
     SpecialtyDef {
         code: "int",
@@ -91,6 +94,7 @@ const SPECIALTIES: &[SpecialtyDef] = &[
         name_en: "Internal medicine",
         aliases: &["interne", "INT", "Inwendige geneeskunde"],
         rso: "int-nv",
+        cycle_start: None,
     },
     SpecialtyDef {
         code: "neu",
@@ -98,6 +102,9 @@ const SPECIALTIES: &[SpecialtyDef] = &[
         name_en: "Neurology",
         aliases: &["NEU", "neuro"],
         rso: "neu-nv",
+        // Keeps its own two-year cycles (2020-2021, 2022-2023), to show
+        // cycles per RSO: its reports and findings are in them.
+        cycle_start: Some(2020),
     },
 ];
 
@@ -792,9 +799,19 @@ fn registry_toml() -> String {
     for sp in SPECIALTIES {
         let _ = write!(
             s,
-            "\n[[rsos]]\nid = {:?}\nname = \"{}, regio Noorderveld\"\nspecialty = {:?}\nregion = \"noorderveld\"\nmembers = [\n",
+            "\n[[rsos]]\nid = {:?}\nname = \"{}, regio Noorderveld\"\nspecialty = {:?}\nregion = \"noorderveld\"\n",
             sp.rso, sp.name, sp.code
         );
+        if let Some(start) = sp.cycle_start {
+            let _ = writeln!(
+                s,
+                "# Its own two-year cycles ({start}-{}, {}-{}, ...), not the region's.\ncycle_start = {start}",
+                start + 1,
+                start + 2,
+                start + 3
+            );
+        }
+        s.push_str("members = [\n");
         for &(inst, spec, _, _, from) in DEPARTMENTS {
             if spec == sp.code {
                 let _ = writeln!(s, "  {{ institution = {inst:?}, valid_from = {from} }},");
@@ -826,7 +843,7 @@ floor = 4                            # minimum respondents to publish (never bel
 
 [scoring]
 min_answered_fraction = 0.5          # a subscale score needs half of its items answered
-first_cycle_year = 2019              # cycles: 2019-2020, 2021-2022, 2023-2024
+first_cycle_year = 2019              # cycles: 2019-2020, 2021-2022, 2023-2024 (neu-nv keeps its own: registry.toml)
 
 # Strengths, improvement points and signals. No official cut-offs exist for
 # these instruments: these are the region's settings (the defaults shown).
@@ -994,5 +1011,14 @@ mod tests {
         let reg = opleidingsmonitor::org::Registry::from_toml(&registry_toml(), "sample").unwrap();
         assert_eq!(reg.rsos.len(), 3);
         assert_eq!(reg.institutions.len(), 5);
+        // Neurology keeps its own cycles from 2020, the others the region's.
+        let starts: Vec<(&str, Option<i32>)> = ["anes-nv", "int-nv", "neu-nv"]
+            .iter()
+            .map(|&id| (id, reg.rsos[id].cycle_start))
+            .collect();
+        assert_eq!(
+            starts,
+            [("anes-nv", None), ("int-nv", None), ("neu-nv", Some(2020))]
+        );
     }
 }

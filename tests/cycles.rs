@@ -1,8 +1,8 @@
-//! Cycles per RSO (issue #18): the sample region with neurology keeping its
-//! own two-year cycles from 2020 (`cycle_start = 2020` in the registry),
-//! the region and the other RSOs from 2019. Its cells, findings and
-//! reports are in its cycles; the region overview shows it at the cycle
-//! that ended last.
+//! Cycles per RSO (issue #18): the sample region itself keeps neurology
+//! on its own two-year cycles from 2020 (`cycle_start = 2020` in its
+//! registry), the region and the other RSOs on the region's from 2019. Its
+//! cells, findings and reports are in its cycles; the region overview
+//! shows it at the cycle that ended last.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,13 +14,14 @@ fn sample_run() -> Dir {
     let d = Dir::new();
     let cat = Catalogue::load(None).unwrap();
     synth::write_sample_region(d.path(), &cat, 20191).unwrap();
-    let registry = std::fs::read_to_string(d.join("registry.toml")).unwrap();
-    let neu = "id = \"neu-nv\"\n";
-    assert!(registry.contains(neu));
-    d.write(
-        "registry.toml",
-        registry.replace(neu, &format!("{neu}cycle_start = 2020\n")),
-    );
+    // The sample's own registry, as generated (and committed): neurology
+    // keeps cycles from 2020, the region's first cycle is 2019.
+    let registry = opleidingsmonitor::org::Registry::load(&d.join("registry.toml")).unwrap();
+    assert_eq!(registry.rsos["neu-nv"].cycle_start, Some(2020));
+    assert_eq!(registry.rsos["anes-nv"].cycle_start, None);
+    assert_eq!(registry.rsos["int-nv"].cycle_start, None);
+    let config = std::fs::read_to_string(d.join("opleidingsmonitor.toml")).unwrap();
+    assert!(config.contains("\nfirst_cycle_year = 2019 "));
     let r = d.run_env(
         &["run", "-c", "opleidingsmonitor.toml"],
         &[("OPLEIDINGSMONITOR_TODAY", "2025-06-30")],
@@ -127,6 +128,7 @@ fn an_rso_with_its_own_cycle_start_has_its_cells_findings_and_reports_in_its_cyc
     // Findings: ids carry the cycle of their RSO; neurology's are only in
     // its cycles, the others' only in the region's.
     let mut by_rso: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut ids = BTreeSet::new();
     for dir in std::fs::read_dir(d.join("output/reports")).unwrap() {
         let dir = dir.unwrap().path();
         let cycle = dir.file_name().unwrap().to_string_lossy().to_string();
@@ -141,7 +143,18 @@ fn an_rso_with_its_own_cycle_start_has_its_cells_findings_and_reports_in_its_cyc
                 .entry(get(&r, "rso_id").to_string())
                 .or_default()
                 .insert(cycle.clone());
+            ids.insert(id.to_string());
         }
+    }
+    // Changes are read from the groups' files, which neurology's cycles
+    // name by the years they link (`2019-2024_d-rect.parquet`): the
+    // others' declines and neurology's are found in their cycles.
+    for id in [
+        "2023-2024/heemdaal:int/d-rect/total/decline",
+        "2023-2024/brakelduin:anes/setq/learner_centeredness/decline",
+        "2022-2023/neu-nv/effect/supervisor_characteristics/decline",
+    ] {
+        assert!(ids.contains(id), "{id}");
     }
     assert!(
         by_rso["neu-nv"].is_subset(&neu) && by_rso["neu-nv"].len() >= 2,

@@ -50,17 +50,22 @@ fn every_department_with_data_gets_its_report_and_heemdaal_tells_its_story() {
     let d = sample_run();
     let published =
         read_published(&d.join("output/dataset"), &Catalogue::load(None).unwrap()).unwrap();
-    // A report for every department with data in the cycle.
-    let with_data: std::collections::BTreeSet<String> = published
-        .cells
-        .iter()
-        .filter(|c| c.level == Level::Department && c.period == "2023-2024")
-        .map(|c| c.unit_id.clone())
-        .collect();
-    assert!(with_data.len() >= 10);
-    for unit in &with_data {
-        assert!(page(&d, "2023-2024", unit).contains("Afdelingsrapport"));
+    // A report for every department with data in the cycle: the region's
+    // 2023-2024, and neurology's own 2022-2023 (it keeps cycles from 2020).
+    let mut all = std::collections::BTreeSet::new();
+    for cycle in ["2023-2024", "2022-2023"] {
+        let with_data: std::collections::BTreeSet<String> = published
+            .cells
+            .iter()
+            .filter(|c| c.level == Level::Department && c.period == cycle)
+            .map(|c| c.unit_id.clone())
+            .collect();
+        for unit in &with_data {
+            assert!(page(&d, cycle, unit).contains("Afdelingsrapport"));
+        }
+        all.extend(with_data);
     }
+    assert!(all.len() >= 10, "{all:?}");
 
     // Heemdaal internal medicine: the D-RECT decline over the years against
     // the RSO and the region, its points, action A2 with its status.
@@ -245,39 +250,44 @@ fn an_interim_report_per_rso_per_year_marked_as_interim() {
     let d = sample_run();
     let published =
         read_published(&d.join("output/dataset"), &Catalogue::load(None).unwrap()).unwrap();
-    for rso in ["anes-nv", "int-nv", "neu-nv"] {
-        for year in [2023, 2024] {
-            let base = format!("output/reports/2023-2024/interim/{rso}-{year}");
-            let html = std::fs::read_to_string(d.join(&format!("{base}.html"))).unwrap();
-            let md = std::fs::read_to_string(d.join(&format!("{base}.md"))).unwrap();
-            let banner = format!("Tussenrapportage {year} (cyclus 2023-2024, lopend): niet de formele tweejaarlijkse evaluatie");
-            assert!(
-                html.contains(&format!(
-                    "<div class=\"interim-banner\" role=\"note\">{banner}</div>"
-                )),
-                "{rso} {year}"
-            );
-            assert!(md.contains(&banner), "{rso} {year}");
-            // The RSO's total this year against last year, as published.
-            let total = |y: i32| {
-                published
-                    .unit_cells(Level::Rso, rso)
-                    .iter()
-                    .find(|c| {
-                        c.instrument == "d-rect"
-                            && c.scale_id == "total"
-                            && c.period == y.to_string()
-                    })
-                    .and_then(|c| c.mean_pomp)
-                    .unwrap()
-            };
-            let row = format!(
-                "<tr><td>RSO (gemiddelde)</td><td>D-RECT</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
-                format!("{:.0}", total(year - 1)).replace('.', ","),
-                format!("{:.0}", total(year)).replace('.', ",")
-            );
-            assert!(html.contains(&row), "{rso} {year}: {row}");
-        }
+    // Neurology keeps its own cycles: 2023 is in its 2022-2023, 2024 in
+    // its 2024-2025.
+    for (rso, year, cycle) in [
+        ("anes-nv", 2023, "2023-2024"),
+        ("anes-nv", 2024, "2023-2024"),
+        ("int-nv", 2023, "2023-2024"),
+        ("int-nv", 2024, "2023-2024"),
+        ("neu-nv", 2023, "2022-2023"),
+        ("neu-nv", 2024, "2024-2025"),
+    ] {
+        let base = format!("output/reports/{cycle}/interim/{rso}-{year}");
+        let html = std::fs::read_to_string(d.join(&format!("{base}.html"))).unwrap();
+        let md = std::fs::read_to_string(d.join(&format!("{base}.md"))).unwrap();
+        let banner = format!("Tussenrapportage {year} (cyclus {cycle}, lopend): niet de formele tweejaarlijkse evaluatie");
+        assert!(
+            html.contains(&format!(
+                "<div class=\"interim-banner\" role=\"note\">{banner}</div>"
+            )),
+            "{rso} {year}"
+        );
+        assert!(md.contains(&banner), "{rso} {year}");
+        // The RSO's total this year against last year, as published.
+        let total = |y: i32| {
+            published
+                .unit_cells(Level::Rso, rso)
+                .iter()
+                .find(|c| {
+                    c.instrument == "d-rect" && c.scale_id == "total" && c.period == y.to_string()
+                })
+                .and_then(|c| c.mean_pomp)
+                .unwrap()
+        };
+        let row = format!(
+            "<tr><td>RSO (gemiddelde)</td><td>D-RECT</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+            format!("{:.0}", total(year - 1)).replace('.', ","),
+            format!("{:.0}", total(year)).replace('.', ",")
+        );
+        assert!(html.contains(&row), "{rso} {year}: {row}");
     }
 }
 

@@ -55,7 +55,9 @@ fn the_sample_registers_stories_show_in_the_right_reports_with_the_right_verdict
     let d = sample_run();
     let anes = read(&d, "2023-2024/rso/anes-nv.html");
     let int = read(&d, "2023-2024/rso/int-nv.html");
-    let neu = read(&d, "2023-2024/rso/neu-nv.html");
+    // Neurology keeps its own cycles from 2020: its calendar of 2024 is in
+    // its 2024-2025 report.
+    let neu = read(&d, "2024-2025/rso/neu-nv.html");
 
     // The evaluation: recorded for anaesthesiology, said plainly missing
     // for internal medicine.
@@ -140,16 +142,25 @@ fn the_sample_registers_stories_show_in_the_right_reports_with_the_right_verdict
 #[test]
 fn every_finding_is_in_its_rso_report_and_every_signal_in_the_region_overview() {
     let d = sample_run();
-    for cycle in ["2021-2022", "2023-2024"] {
+    // Neurology keeps its own cycles: the region overview lists it at the
+    // cycle that ended last for it, with that cycle's signals.
+    for (cycle, neu_cycle) in [("2021-2022", "2020-2021"), ("2023-2024", "2022-2023")] {
         let fs = findings(&d, cycle);
         assert!(fs.len() > 20, "{cycle}: {}", fs.len());
         let ids: BTreeSet<&String> = fs.iter().map(|f| &f.0).collect();
         assert_eq!(ids.len(), fs.len(), "{cycle}: every id once");
         let region = read(&d, &format!("{cycle}/region/noorderveld.html"));
         let mut signals = 0;
-        for (id, kind, rso) in &fs {
+        let neu: Vec<_> = findings(&d, neu_cycle)
+            .into_iter()
+            .filter(|f| f.2.as_deref() == Some("neu-nv"))
+            .collect();
+        assert!(!neu.is_empty(), "{neu_cycle}");
+        for (id, kind, rso) in fs.iter().chain(&neu) {
             let Some(rso) = rso else { continue };
-            let page = read(&d, &format!("{cycle}/rso/{rso}.html"));
+            assert_eq!(rso == "neu-nv", id.starts_with(neu_cycle), "{id}");
+            let own = &id[..id.find('/').unwrap()];
+            let page = read(&d, &format!("{own}/rso/{rso}.html"));
             // (HTML attributes write "/" as "&#x2f;".)
             let attr = id.replace('/', "&#x2f;");
             assert!(
@@ -405,23 +416,23 @@ fn an_exemption_removes_the_missing_signal_and_only_that_one() {
     let cat = Catalogue::load(None).unwrap();
     synth::write_sample_region(d.path(), &cat, 20191).unwrap();
     // Without the exemption, Meerhaven neurology's missing D-RECT of 2024
-    // is a signal again.
+    // is a signal again, in neurology's own cycle 2024-2025.
     let path = d.join("register/jaarkalender.csv");
     let text = std::fs::read_to_string(&path).unwrap();
     let kept: Vec<&str> = text.lines().filter(|l| !l.contains("meerhaven")).collect();
     std::fs::write(&path, kept.join("\n") + "\n").unwrap();
     let r = d.run(&["run", "-c", "opleidingsmonitor.toml"]);
     assert_eq!(r.code(), 0, "{}", r.both());
-    let ids: Vec<String> = findings(&d, "2023-2024").into_iter().map(|f| f.0).collect();
-    assert!(ids.contains(&"2023-2024/meerhaven:neu/d-rect/total/missing-2024".to_string()));
+    let ids: Vec<String> = findings(&d, "2024-2025").into_iter().map(|f| f.0).collect();
+    assert!(ids.contains(&"2024-2025/meerhaven:neu/d-rect/total/missing-2024".to_string()));
     let with = sample_run();
-    let with_ids: Vec<String> = findings(&with, "2023-2024")
+    let with_ids: Vec<String> = findings(&with, "2024-2025")
         .into_iter()
         .map(|f| f.0)
         .collect();
     let gone: Vec<&String> = ids.iter().filter(|i| !with_ids.contains(i)).collect();
     assert_eq!(
         gone,
-        vec!["2023-2024/meerhaven:neu/d-rect/total/missing-2024"]
+        vec!["2024-2025/meerhaven:neu/d-rect/total/missing-2024"]
     );
 }

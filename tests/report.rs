@@ -127,8 +127,17 @@ fn every_unit_gets_its_report_with_the_aggregates_numbers_and_its_stories() {
     let d = region();
     let config = Config::load(&d.join("opleidingsmonitor.toml")).unwrap();
     let cycles = ["2019-2020", "2021-2022", "2023-2024"];
+    // Neurology keeps its own cycles from 2020 (2019 alone is its
+    // 2018-2019, 2024 alone its 2024-2025): its reports are there only.
+    let neu_cycles = ["2018-2019", "2020-2021", "2022-2023", "2024-2025"];
+    for cycle in neu_cycles {
+        for ext in ["html", "md"] {
+            let f = format!("output/reports/{cycle}/rso/neu-nv.{ext}");
+            assert!(d.join(&f).exists(), "{f}");
+        }
+    }
     for cycle in cycles {
-        for rso in ["anes-nv", "int-nv", "neu-nv"] {
+        for rso in ["anes-nv", "int-nv"] {
             for ext in ["html", "md"] {
                 assert!(
                     d.join(&format!("output/reports/{cycle}/rso/{rso}.{ext}"))
@@ -137,6 +146,9 @@ fn every_unit_gets_its_report_with_the_aggregates_numbers_and_its_stories() {
                 );
             }
         }
+        assert!(!d
+            .join(&format!("output/reports/{cycle}/rso/neu-nv.html"))
+            .exists());
         assert!(d
             .join(&format!("output/reports/{cycle}/region/noorderveld.html"))
             .exists());
@@ -212,52 +224,60 @@ fn every_unit_gets_its_report_with_the_aggregates_numbers_and_its_stories() {
     let cell_re =
         regex::Regex::new(r#"<td class="[^"]*suppressed[^"]*"[^>]*>([^<]*)</td>"#).unwrap();
     let mut suppressed_seen = 0;
-    for cycle in cycles {
-        for rel in [
-            "rso/anes-nv.html",
-            "rso/int-nv.html",
-            "rso/neu-nv.html",
-            "region/noorderveld.html",
-            "institution/brakelduin.html",
-        ] {
-            let page = read(&d, &format!("{cycle}/{rel}"));
-            for c in cell_re.captures_iter(&page) {
-                suppressed_seen += 1;
-                let text = c[1].trim();
-                assert!(
-                    text == "n &lt; 4" || text == "verborgen",
-                    "{cycle}/{rel}: suppressed cell shows {text:?}"
-                );
-                assert!(!c[0].contains("data-value"), "{cycle}/{rel}: {}", &c[0]);
-            }
+    let pages = cycles
+        .iter()
+        .flat_map(|cycle| {
+            [
+                "rso/anes-nv.html",
+                "rso/int-nv.html",
+                "region/noorderveld.html",
+                "institution/brakelduin.html",
+            ]
+            .map(|rel| (*cycle, rel))
+        })
+        .chain(neu_cycles.iter().map(|cycle| (*cycle, "rso/neu-nv.html")));
+    for (cycle, rel) in pages {
+        let page = read(&d, &format!("{cycle}/{rel}"));
+        for c in cell_re.captures_iter(&page) {
+            suppressed_seen += 1;
+            let text = c[1].trim();
+            assert!(
+                text == "n &lt; 4" || text == "verborgen",
+                "{cycle}/{rel}: suppressed cell shows {text:?}"
+            );
+            assert!(!c[0].contains("data-value"), "{cycle}/{rel}: {}", &c[0]);
         }
     }
     assert!(
         suppressed_seen > 20,
         "the sample has suppressed cells to check ({suppressed_seen})"
     );
-    // The small neurology department: in 2023-2024 it has four
-    // respondents, the floor, and is shown, as indicative (it was hidden as
-    // a complement before the publication rules: its one small year no
-    // longer needs its cycle hidden, since its other year is left out of
-    // the published tables instead); in 2019-2020 it had three: "n < 4".
-    let neu = read(&d, "2023-2024/rso/neu-nv.html");
-    let small = row_cells(&neu, "department", "brakelduin:neu", 0);
+    // A department at the floor is shown, as indicative: Zonnestede
+    // anaesthesiology (joined in 2022) has four D-RECT respondents in
+    // 2021-2022. (With neurology on the region's cycles this was the small
+    // neurology department in 2023-2024; in neurology's own cycles it has
+    // three in each.) The small neurology department, three respondents in
+    // 2020-2021 and in 2022-2023: "n < 4".
+    let anes_early = read(&d, "2021-2022/rso/anes-nv.html");
+    let floor = row_cells(&anes_early, "department", "zonnestede:anes", 0);
     assert!(
-        small.iter().any(|(a, _)| a.contains("data-value"))
-            && small
+        floor.iter().any(|(a, _)| a.contains("data-value"))
+            && floor
                 .iter()
                 .all(|(a, _)| a.contains("title=\"n = 4,") || a.contains("suppressed")),
-        "{small:?}"
+        "{floor:?}"
     );
-    let early = read(&d, "2019-2020/rso/neu-nv.html");
-    let small = row_cells(&early, "department", "brakelduin:neu", 0);
-    assert!(
-        small
-            .iter()
-            .all(|(a, t)| a.contains("suppressed") && t == "n &lt; 4"),
-        "{small:?}"
-    );
+    for cycle in ["2020-2021", "2022-2023"] {
+        let neu = read(&d, &format!("{cycle}/rso/neu-nv.html"));
+        let small = row_cells(&neu, "department", "brakelduin:neu", 0);
+        assert!(
+            !small.is_empty()
+                && small
+                    .iter()
+                    .all(|(a, t)| a.contains("suppressed") && t == "n &lt; 4"),
+            "{cycle}: {small:?}"
+        );
+    }
 
     // The stories. The decline at Heemdaal internal medicine: a signal (once,
     // not repeated as a point for improvement) in its RSO report and in the
@@ -331,7 +351,8 @@ fn every_unit_gets_its_report_with_the_aggregates_numbers_and_its_stories() {
         "d-rect",
         "total"
     ));
-    let neu = read(&d, "2023-2024/rso/neu-nv.html");
+    // Neurology's 2024 is in its own cycle 2024-2025.
+    let neu = read(&d, "2024-2025/rso/neu-nv.html");
     assert!(
         neu.contains(
             "data-status=\"exempt\"><td>2024</td><td>3</td><td>D-RECT (Meerhaven Medisch Centrum)"
@@ -567,33 +588,36 @@ fn a_change_says_too_few_only_where_a_cell_is_below_the_floor() {
         None
     };
     let (mut too_few, mut hidden) = (0, 0);
-    for cycle in ["2021-2022", "2023-2024"] {
-        for rso in ["anes-nv", "int-nv", "neu-nv"] {
-            let md = read(&d, &format!("{cycle}/rso/{rso}.md"));
-            for line in md.lines() {
-                let cols: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
-                // Change rows: unit, subscale, previous cycle, difference, p, g.
-                if cols.len() != 6 || !cols[2].contains('-') || !cols[2].starts_with("20") {
-                    continue;
+    // Neurology's reports in its own cycles (from 2020).
+    let reports = ["2021-2022", "2023-2024"]
+        .iter()
+        .flat_map(|c| [(*c, "anes-nv"), (*c, "int-nv")])
+        .chain([("2020-2021", "neu-nv"), ("2022-2023", "neu-nv")]);
+    for (cycle, rso) in reports {
+        let md = read(&d, &format!("{cycle}/rso/{rso}.md"));
+        for line in md.lines() {
+            let cols: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            // Change rows: unit, subscale, previous cycle, difference, p, g.
+            if cols.len() != 6 || !cols[2].contains('-') || !cols[2].starts_with("20") {
+                continue;
+            }
+            let Some((level, unit)) = unit_of(cols[0]) else {
+                continue;
+            };
+            let below_floor = published.unit_cells(level, &unit).iter().any(|c| {
+                (c.period == cycle || c.period == cols[2])
+                    && c.suppression_reason
+                        == Some(opleidingsmonitor::domain::SuppressionReason::MinN)
+            });
+            match cols[3] {
+                "n &lt; 4" => {
+                    too_few += 1;
+                    assert!(below_floor, "{cycle} {rso}: {line}");
                 }
-                let Some((level, unit)) = unit_of(cols[0]) else {
-                    continue;
-                };
-                let below_floor = published.unit_cells(level, &unit).iter().any(|c| {
-                    (c.period == cycle || c.period == cols[2])
-                        && c.suppression_reason
-                            == Some(opleidingsmonitor::domain::SuppressionReason::MinN)
-                });
-                match cols[3] {
-                    "n &lt; 4" => {
-                        too_few += 1;
-                        assert!(below_floor, "{cycle} {rso}: {line}");
-                    }
-                    "verborgen" => {
-                        hidden += 1;
-                    }
-                    _ => {}
+                "verborgen" => {
+                    hidden += 1;
                 }
+                _ => {}
             }
         }
     }
@@ -883,12 +907,16 @@ fn placeholder_subscale_tables_are_disclosed_once_per_instrument() {
 
     // Department reports show subscale scores only in their findings: the
     // note is there once per instrument whose findings name an unverified
-    // subscale, and absent where the findings name none.
-    let dir = d.join("output/reports/2023-2024/department");
+    // subscale, and absent where the findings name none. (Neurology's
+    // departments report in its own cycle 2022-2023.)
     let re = regex::Regex::new(r#"data-instrument="([^"]+)" data-scales="([^"]*)""#).unwrap();
     let mut with_note = 0;
     let mut without = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
+    let entries = ["2023-2024", "2022-2023"].iter().flat_map(|cycle| {
+        let dir = d.join(&format!("output/reports/{cycle}/department"));
+        std::fs::read_dir(dir).unwrap()
+    });
+    for entry in entries {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         if !name.ends_with(".html") || name.ends_with(".en.html") {
