@@ -13,6 +13,26 @@ use opleidingsmonitor::table::Level;
 
 const TODAY: &str = "2026-11-22";
 
+/// Renders one RSO's 2023-2024 report in English and returns its HTML.
+fn english_rso_report(d: &Dir, rso: &str) -> String {
+    let r = d.run_env(
+        &[
+            "report",
+            "-c",
+            "opleidingsmonitor.toml",
+            "--lang",
+            "en",
+            "--cycle",
+            "2023-2024",
+            "--rso",
+            rso,
+        ],
+        &[("OPLEIDINGSMONITOR_TODAY", TODAY)],
+    );
+    assert_eq!(r.code(), 0, "{}", r.both());
+    read(d, &format!("2023-2024/rso/{rso}.en.html"))
+}
+
 /// The sample region with a hostile extra exit export, run once.
 pub(crate) fn region() -> Dir {
     let d = Dir::new();
@@ -408,22 +428,7 @@ fn hostile_comments_are_inert_in_html_markdown_and_xlsx() {
 #[test]
 fn english_on_request_and_nothing_rewritten_without_change() {
     let d = region();
-    let r = d.run_env(
-        &[
-            "report",
-            "-c",
-            "opleidingsmonitor.toml",
-            "--lang",
-            "en",
-            "--cycle",
-            "2023-2024",
-            "--rso",
-            "anes-nv",
-        ],
-        &[("OPLEIDINGSMONITOR_TODAY", TODAY)],
-    );
-    assert_eq!(r.code(), 0, "{}", r.both());
-    let en = read(&d, "2023-2024/rso/anes-nv.en.html");
+    let en = english_rso_report(&d, "anes-nv");
     assert!(en.contains("<h2>Summary</h2>") && en.contains("Strengths"));
     assert!(!en.contains("Samenvatting"));
     assert!(
@@ -876,22 +881,7 @@ fn placeholder_subscale_tables_are_disclosed_once_per_instrument() {
     assert_eq!(md.matches("nog niet geverifieerd").count(), notes.len());
 
     // In English: the same notes in the reader's language.
-    let r = d.run_env(
-        &[
-            "report",
-            "-c",
-            "opleidingsmonitor.toml",
-            "--lang",
-            "en",
-            "--cycle",
-            "2023-2024",
-            "--rso",
-            "int-nv",
-        ],
-        &[("OPLEIDINGSMONITOR_TODAY", TODAY)],
-    );
-    assert_eq!(r.code(), 0, "{}", r.both());
-    let en = read(&d, "2023-2024/rso/int-nv.en.html");
+    let en = english_rso_report(&d, "int-nv");
     let en_notes = unverified_notes(&en);
     assert_eq!(
         en_notes.iter().map(|(i, _)| i).collect::<Vec<_>>(),
@@ -1048,22 +1038,7 @@ fn items_are_named_by_their_label_never_by_their_code() {
     }
 
     // English: the English names.
-    let r = d.run_env(
-        &[
-            "report",
-            "-c",
-            "opleidingsmonitor.toml",
-            "--lang",
-            "en",
-            "--cycle",
-            "2023-2024",
-            "--rso",
-            "int-nv",
-        ],
-        &[("OPLEIDINGSMONITOR_TODAY", TODAY)],
-    );
-    assert_eq!(r.code(), 0, "{}", r.both());
-    let en = read(&d, "2023-2024/rso/int-nv.en.html");
+    let en = english_rso_report(&d, "int-nv");
     let en_items = distribution_items(&en);
     let en_drect = &en_items.iter().find(|(i, _)| i == "d-rect").unwrap().1;
     assert_eq!(en_drect[1], "Teamwork, item 2");

@@ -237,15 +237,15 @@ fn known_sum(c: &Cell) -> Option<f64> {
 /// One set of unknown sums joined by relations, and the relations over
 /// them: an LP of its own.
 #[derive(Debug)]
-struct System {
+pub(super) struct System {
     /// The cell (global index) of each variable, ascending.
-    cells: Vec<usize>,
+    pub(super) cells: Vec<usize>,
     /// Each variable's bounds: n·scale_min and n·scale_max.
     lower: Vec<f64>,
     upper: Vec<f64>,
     /// Each relation with an unknown: (variable, coefficient) and the
     /// right-hand side (the known members moved across).
-    rows: Vec<(Vec<(usize, f64)>, f64)>,
+    pub(super) rows: Vec<(Vec<(usize, f64)>, f64)>,
     /// Whether a variable needs its interval (a target), not only a place
     /// in the rows (an unpublished cell that is not suppressed).
     wanted: Vec<bool>,
@@ -255,7 +255,7 @@ struct System {
 /// cells are constants, so they join nothing: two suppressed departments of
 /// one RSO are in one set only if some relation holds both (or holds
 /// suppressed cells that do); the sets are finer than `super::components`'.
-fn systems(cells: &[Cell], relations: &[Relation]) -> Vec<System> {
+pub(super) fn systems(cells: &[Cell], relations: &[Relation]) -> Vec<System> {
     let known: Vec<Option<f64>> = cells.iter().map(known_sum).collect();
     let mut root: Vec<usize> = (0..cells.len()).collect();
     fn find(root: &mut [usize], mut x: usize) -> usize {

@@ -21,8 +21,9 @@
 //! large for `interval`'s programmes: on a national-size region nearly all
 //! (BENCHMARKS.md). A cell it cannot show wide stays for the programmes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use super::audit::System;
 use super::Relation;
 use crate::table::Cell;
 
@@ -46,59 +47,28 @@ struct Set {
 }
 
 /// A lower bound on the width of each wanted hidden cell's feasible
-/// interval, as a fraction of its scale range: `None` for a cell whose set
+/// interval, as a fraction of its scale range; a cell is missing whose set
 /// holds a cell without a true mean (no start point), or which is not
-/// hidden.
+/// hidden. The sets of unknowns are the auditor's (`audit::systems`).
 pub(super) fn widths(
     cells: &[Cell],
     rels: &[Relation],
     truth: &[Option<f64>],
     wanted: &[usize],
 ) -> HashMap<usize, f64> {
-    let hidden = |m: usize| cells[m].suppressed && cells[m].n_responses > 0;
-    // The sets of unknowns: hidden cells joined by a relation.
-    let mut root: Vec<usize> = (0..cells.len()).collect();
-    fn find(root: &mut [usize], mut x: usize) -> usize {
-        while root[x] != x {
-            root[x] = root[root[x]];
-            x = root[x];
-        }
-        x
-    }
-    for r in rels {
-        let mut unknown = r.members().filter(|&m| hidden(m));
-        if let Some(first) = unknown.next() {
-            let a = find(&mut root, first);
-            for m in unknown {
-                let b = find(&mut root, m);
-                root[b] = a;
-            }
-        }
-    }
-    let mut of_set: HashMap<usize, Vec<usize>> = HashMap::new();
-    for &x in wanted.iter().filter(|&&x| hidden(x)) {
-        let r = find(&mut root, x);
-        of_set.entry(r).or_default().push(x);
-    }
-    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
-    for m in (0..cells.len()).filter(|&m| hidden(m)) {
-        let r = find(&mut root, m);
-        if of_set.contains_key(&r) {
-            members.entry(r).or_default().push(m);
-        }
-    }
-    let mut rels_of: HashMap<usize, Vec<&Relation>> = HashMap::new();
-    for r in rels {
-        if let Some(m) = r.members().find(|&m| hidden(m)) {
-            let s = find(&mut root, m);
-            if of_set.contains_key(&s) {
-                rels_of.entry(s).or_default().push(r);
-            }
-        }
-    }
+    let want: HashSet<usize> = wanted.iter().copied().collect();
     let mut out = HashMap::new();
-    for (s, xs) in of_set {
-        let Some(set) = Set::new(cells, &members[&s], &rels_of[&s], truth, &hidden) else {
+    for sys in super::audit::systems(cells, rels) {
+        let xs: Vec<usize> = sys
+            .cells
+            .iter()
+            .copied()
+            .filter(|c| want.contains(c))
+            .collect();
+        if xs.is_empty() {
+            continue;
+        }
+        let Some(set) = Set::new(cells, &sys, truth) else {
             continue;
         };
         for x in xs {
@@ -109,31 +79,26 @@ pub(super) fn widths(
 }
 
 impl Set {
-    fn new(
-        cells: &[Cell],
-        members: &[usize],
-        rels: &[&Relation],
-        truth: &[Option<f64>],
-        hidden: &dyn Fn(usize) -> bool,
-    ) -> Option<Set> {
+    fn new(cells: &[Cell], sys: &System, truth: &[Option<f64>]) -> Option<Set> {
         // The largest cells first, so that they become the pivots: each
         // small cell then moves along a direction of its own, and the
         // large cells, with the most room between their bounds, absorb it.
-        let mut members = members.to_vec();
-        members.sort_by_key(|&m| (std::cmp::Reverse(cells[m].n_responses), m));
+        let mut order: Vec<usize> = (0..sys.cells.len()).collect();
+        order.sort_by_key(|&u| (std::cmp::Reverse(cells[sys.cells[u]].n_responses), u));
+        let mut column = vec![0; order.len()];
+        for (j, &u) in order.iter().enumerate() {
+            column[u] = j;
+        }
+        let members: Vec<usize> = order.iter().map(|&u| sys.cells[u]).collect();
         let members = &members[..];
-        let column: HashMap<usize, usize> =
-            members.iter().enumerate().map(|(j, &m)| (m, j)).collect();
         let width = members.len();
-        let mut rows: Vec<Vec<f64>> = rels
+        let mut rows: Vec<Vec<f64>> = sys
+            .rows
             .iter()
-            .map(|r| {
+            .map(|(terms, _)| {
                 let mut row = vec![0.0; width];
-                if hidden(r.parent) {
-                    row[column[&r.parent]] += 1.0;
-                }
-                for ch in r.children.iter().filter(|&&c| hidden(c)) {
-                    row[column[ch]] -= 1.0;
+                for &(u, k) in terms {
+                    row[column[u]] += k;
                 }
                 row
             })
