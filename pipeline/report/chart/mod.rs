@@ -28,7 +28,7 @@ pub struct TrendPoint {
     /// Upper bound of the 95% confidence interval.
     pub ci_high: Option<f64>,
     /// The period has a value, hidden to protect a small group: drawn as a
-    /// hollow marker on the axis with the word "verborgen", never as a
+    /// hollow marker on the axis with the word "niet getoond", never as a
     /// number (and the line breaks there).
     pub hidden: bool,
 }
@@ -96,7 +96,7 @@ impl Default for ChartWords {
             caption: "% van de antwoorden zonder n.v.t.".into(),
             middle_note: "; middelste categorie half links, half rechts".into(),
             no_answers: "geen antwoorden".into(),
-            hidden: "verborgen".into(),
+            hidden: "niet getoond".into(),
             legend: "legenda".into(),
         }
     }

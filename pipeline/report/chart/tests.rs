@@ -196,7 +196,7 @@ fn a_hidden_year_is_a_hollow_marker_with_a_word_and_never_its_number() {
         "the hidden value does not stretch the axis"
     );
     let svg = trend_svg(&c, 720, 360);
-    assert!(svg.contains(">\nverborgen\n<"), "{svg}");
+    assert!(svg.contains(">\nniet getoond\n<"), "{svg}");
     assert!(!svg.contains(">\n33\n<"));
     // Two dots, the legend's dot, and the hollow marker (a white disc
     // and a ring).
@@ -205,14 +205,14 @@ fn a_hidden_year_is_a_hollow_marker_with_a_word_and_never_its_number() {
     // The text alternative says which year is hidden, not its value.
     let desc = &svg[svg.find("<desc>").unwrap()..svg.find("</desc>").unwrap()];
     assert!(
-        desc.contains("verborgen 2020") && !desc.contains("33"),
+        desc.contains("niet getoond 2020") && !desc.contains("33"),
         "{desc}"
     );
     // A line with only hidden values still gets its chart, not "no data".
     let mut all = trend(&[Some(50.0)]);
     all.series[0].points[0].hidden = true;
     let svg = trend_svg(&all, 720, 360);
-    assert!(svg.contains("verborgen") && !svg.contains("geen gegevens"));
+    assert!(svg.contains("niet getoond") && !svg.contains("geen gegevens"));
 }
 
 #[test]
@@ -247,7 +247,7 @@ fn a_legend_apart_is_drawn_once_with_the_thresholds_and_the_hidden_marker() {
         "95%-betrouwbaarheidsinterval",
         "drempel verbeterpunt",
         "drempel sterk punt",
-        "verborgen",
+        "niet getoond",
     ] {
         assert!(
             legend.contains(&format!(">\n{word}\n<")),
@@ -264,7 +264,7 @@ fn a_legend_apart_is_drawn_once_with_the_thresholds_and_the_hidden_marker() {
     fixed.y_fixed = Some(shared);
     assert_eq!(fixed.y_range(&prepare(&fixed).0), shared);
     // Without a hidden value anywhere, no hidden entry.
-    assert!(!legend_svg(&[&c], 720).contains("verborgen"));
+    assert!(!legend_svg(&[&c], 720).contains("niet getoond"));
     assert_eq!(legend_svg(&[], 720), "");
 }
 
