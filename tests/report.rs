@@ -320,6 +320,21 @@ fn every_unit_gets_its_report_with_the_aggregates_numbers_and_its_stories() {
         finding(signals, "decline", "heemdaal:int", "d-rect", "total"),
         "decline not a signal"
     );
+    // Issue #19, item 1: one short line, however many subscales fell. The
+    // total and two subscales are named, the other seven counted; all ten
+    // stay in the finding's ids below it.
+    let line = regex::Regex::new(
+        r#"<li data-rule="decline" data-unit="heemdaal:int" data-instrument="d-rect" data-scales="([^"]*)">([^<]*)"#,
+    )
+    .unwrap();
+    let c = line.captures(signals).expect("Heemdaal's D-RECT decline");
+    assert_eq!(c[1].split(',').count(), 10, "{}", &c[1]);
+    assert_eq!(c[2].matches('→').count(), 3, "{}", &c[2]);
+    assert!(
+        c[2].contains("Totaal 75 → 60") && c[2].contains("en 7 andere subschalen"),
+        "{}",
+        &c[2]
+    );
     let region_page = read(&d, "2023-2024/region/noorderveld.html");
     assert!(finding(
         &region_page,

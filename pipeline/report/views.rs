@@ -454,7 +454,28 @@ pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> Summ
                         .last()
                         .unwrap_or_default()
                 });
-            let parts: Vec<String> = members
+            // One short line: the total and the most telling subscales
+            // (the largest change, else the most extreme score); the rest
+            // counted, and each named in the finding's ids below it.
+            let telling = |f: &&Finding| -> f64 {
+                let (a, b) = (f.previous_pomp.unwrap_or(0.0), f.pomp.unwrap_or(0.0));
+                match rule {
+                    Rule::Decline => b - a,
+                    Rule::Improved => a - b,
+                    Rule::HighScore => -b,
+                    _ => b,
+                }
+            };
+            let mut listed: Vec<&&Finding> = members.iter().collect();
+            listed.sort_by(|a, b| {
+                (a.scale_id != TOTAL)
+                    .cmp(&(b.scale_id != TOTAL))
+                    .then(telling(a).total_cmp(&telling(b)))
+                    .then(a.scale_id.cmp(&b.scale_id))
+            });
+            let more = listed.len().saturating_sub(LISTED_SCALES);
+            listed.truncate(LISTED_SCALES);
+            let parts: Vec<String> = listed
                 .iter()
                 .map(|f| {
                     let score = match (f.previous_pomp, f.pomp) {
@@ -482,6 +503,13 @@ pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> Summ
                     )
                 })
                 .collect();
+            let mut parts = parts.join("; ");
+            if more > 0 {
+                parts = format!(
+                    "{parts} {}",
+                    fill(&names.t["group_more"], &[("n", more.to_string())])
+                );
+            }
             let phrase = match rule {
                 Rule::HighScore => fill(
                     &names.t["group_high_score"],
@@ -500,7 +528,7 @@ pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> Summ
                 names.unit(first.level, &first.unit_id),
                 names.instrument(&first.instrument),
                 first.n.map(|n| n.to_string()).unwrap_or_default(),
-                parts.join("; "),
+                parts,
                 phrase
             );
             v.scales = members.iter().map(|f| f.scale_id.clone()).collect();
@@ -518,6 +546,10 @@ pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> Summ
     }
     s
 }
+
+/// How many subscales a grouped finding names in its line (the total
+/// first); the others are counted, and named in its ids.
+const LISTED_SCALES: usize = 3;
 
 /// A row of a heatmap.
 #[derive(Debug, Clone, Serialize)]
