@@ -239,6 +239,18 @@ fn every_institution_report_has_its_departments_findings_and_actions() {
     assert!(h.contains("data-action=\"A2\" class=\"overdue-row\""));
     assert!(h.contains("data-signal=\"S1\""));
     assert!(h.contains("href=\"../department/heemdaal_int.html\""));
+    // The overview counts signals and points for improvement as the
+    // department's block lists them (a finding over ten subscales is one).
+    let row = &h[h.find("<tr data-unit=\"heemdaal:int\">").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    let block = &h[h.find("id=\"dept-heemdaal_int\"").unwrap()..];
+    let block = &block[..block.find("</section>").unwrap()];
+    let listed = |kind: &str| block.matches(&format!("<li class=\"{kind}\"")).count();
+    assert_eq!((listed("signal"), listed("improvement")), (2, 2), "{block}");
+    assert!(
+        row.ends_with("<td class=\"num flag\">2</td><td class=\"num\">2</td>"),
+        "{row}"
+    );
     assert!(
         h.contains("2024 ↓") || h.contains("60 ↓"),
         "the decline's arrow"

@@ -141,7 +141,9 @@ fn departments(
             .into_iter()
             .filter(|f| f.unit_id == unit)
             .collect();
-        let count = |k: crate::pdca::Kind| fs.iter().filter(|f| f.kind == k).count();
+        // Counted as the report lists them: a finding over several
+        // subscales of one instrument is one line, so one.
+        let summary = summary_of(&fs, config, names);
         let cells = instruments
             .iter()
             .map(|(i, v)| total_with_arrow(ctx, names, &unit, (i, v), cycle))
@@ -162,15 +164,14 @@ fn departments(
             },
             file: file.clone(),
             cells,
-            signals: count(crate::pdca::Kind::Signal),
-            improvements: count(crate::pdca::Kind::Improvement),
+            signals: summary.signals.len(),
+            improvements: summary.improvements.len(),
         });
         // (The blocks show signals and improvement points, not strengths.)
         let in_blocks = fs.iter().filter(|f| f.kind != crate::pdca::Kind::Strength);
         for (k, v) in finding_scales(config, in_blocks) {
             scales.entry(k).or_default().extend(v);
         }
-        let summary = summary_of(&fs, config, names);
         let quality = super::cycle::loop_view(ctx, names, &rso.id, &units, cycle, &fs);
         let here = |i: Option<&str>| i == Some(inst_id);
         let inst_name = names.institution(inst_id);

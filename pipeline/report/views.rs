@@ -473,8 +473,12 @@ pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> Summ
                     .then(telling(a).total_cmp(&telling(b)))
                     .then(a.scale_id.cmp(&b.scale_id))
             });
-            let more = listed.len().saturating_sub(LISTED_SCALES);
-            listed.truncate(LISTED_SCALES);
+            // ("and 1 other" says no less than naming it.)
+            let more = match listed.len().saturating_sub(LISTED_SCALES) {
+                1 => 0,
+                more => more,
+            };
+            listed.truncate(listed.len() - more);
             let parts: Vec<String> = listed
                 .iter()
                 .map(|f| {
