@@ -398,8 +398,11 @@ fn heatmap_cells_follow_the_thresholds_and_show_their_n() {
         grades += 1;
     }
     assert!(grades >= 3, "{grades}");
-    // In the findings too: the grade on 1-10, its 0-100 beside it.
-    assert!(html.contains("Rapportcijfer 5,7 (1-10) = 52"));
+    // In the findings too: the grade on 1-10, its 0-100 beside it, and its
+    // own n (5 graded; 6 answered the other subscales of the line), as in
+    // the heatmap.
+    assert!(html.contains("Rapportcijfer 5,7 (1-10) = 52 (n = 5); Feedback 56 (n = 6)"));
+    assert!(html.contains(">5,7<span class=\"n\">n = 5</span>"));
 }
 
 /// Issue #19: English reports carry no Dutch chart words (from the one

@@ -26,6 +26,7 @@ pub mod labels;
 pub mod pdf;
 mod region;
 mod rso;
+mod summary;
 mod views;
 mod xlsx;
 

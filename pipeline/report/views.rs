@@ -14,6 +14,9 @@ use crate::pdca::{self, Finding, Kind, Rule};
 use crate::score::TOTAL;
 use crate::table::{Cell, Level, Published};
 
+pub(super) use super::summary::summary_of;
+pub use super::summary::SummaryView;
+
 /// One cell of a heatmap or table, ready to show.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShownCell {
@@ -193,7 +196,12 @@ pub struct FindingRef {
     pub needs_action: bool,
 }
 
-fn finding_ref(f: &Finding, config: &Config, names: &Names, version: &str) -> FindingRef {
+pub(super) fn finding_ref(
+    f: &Finding,
+    config: &Config,
+    names: &Names,
+    version: &str,
+) -> FindingRef {
     let id = f.id().to_string();
     let register = &config.register;
     let decision = register.decision(&id);
@@ -225,7 +233,7 @@ fn finding_ref(f: &Finding, config: &Config, names: &Names, version: &str) -> Fi
 
 impl FindingView {
     /// Counts the references' decisions, open points and actions.
-    fn tally(mut self) -> FindingView {
+    pub(super) fn tally(mut self) -> FindingView {
         self.decided = self.refs.iter().filter(|r| r.decision.is_some()).count();
         self.open = self.refs.iter().filter(|r| r.needs_action).count();
         let mut ids: Vec<String> = self.refs.iter().flat_map(|r| r.actions.clone()).collect();
@@ -384,176 +392,6 @@ fn describe_in(f: &Finding, config: &Config, names: &Names, version: &str) -> Fi
     }
     .tally()
 }
-
-/// Strengths, improvement points and signals in words.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct SummaryView {
-    /// Strengths.
-    pub strengths: Vec<FindingView>,
-    /// Improvement points.
-    pub improvements: Vec<FindingView>,
-    /// Signals.
-    pub signals: Vec<FindingView>,
-}
-
-pub(super) fn summary_of(fs: &[Finding], config: &Config, names: &Names) -> SummaryView {
-    // One line per unit, instrument and rule: the total first, then the
-    // subscales with their scores, so a committee reads a few sentences,
-    // not a list of every subscale. The RSO comes before its departments.
-    // (The version too: a cycle that changed version has findings of both,
-    // each named by its own definition.)
-    type Key = (Kind, u8, String, String, String, Rule);
-    let mut groups: BTreeMap<Key, Vec<&Finding>> = BTreeMap::new();
-    for f in fs {
-        let level_order = match f.level {
-            Level::Region => 0,
-            Level::Rso => 1,
-            _ => 2,
-        };
-        groups
-            .entry((
-                f.kind,
-                level_order,
-                f.unit_id.clone(),
-                f.instrument.clone(),
-                f.instrument_version.clone(),
-                f.rule,
-            ))
-            .or_default()
-            .push(f);
-    }
-    let lang = names.lang;
-    let mut s = SummaryView::default();
-    for ((kind, _, _, _, _, rule), mut members) in groups {
-        members.sort_by_key(|f| (f.scale_id != TOTAL, f.scale_id.clone()));
-        let first = members[0];
-        let mut v = describe(first, config, names);
-        if members.len() > 1
-            && matches!(
-                rule,
-                Rule::HighScore
-                    | Rule::LowScore
-                    | Rule::Decline
-                    | Rule::Improved
-                    | Rule::TwoCyclesRunning
-            )
-        {
-            let version = Some(first.instrument_version.clone())
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| {
-                    config
-                        .catalogue
-                        .iter()
-                        .filter(|i| {
-                            i.id == first.instrument
-                                && members.iter().all(|f| {
-                                    f.scale_id == TOTAL || i.subscale(&f.scale_id).is_some()
-                                })
-                        })
-                        .map(|i| i.version.clone())
-                        .last()
-                        .unwrap_or_default()
-                });
-            // One short line: the total and the most telling subscales
-            // (the largest change, else the most extreme score); the rest
-            // counted, and each named in the finding's ids below it.
-            let telling = |f: &&Finding| -> f64 {
-                let (a, b) = (f.previous_pomp.unwrap_or(0.0), f.pomp.unwrap_or(0.0));
-                match rule {
-                    Rule::Decline => b - a,
-                    Rule::Improved => a - b,
-                    Rule::HighScore => -b,
-                    _ => b,
-                }
-            };
-            let mut listed: Vec<&&Finding> = members.iter().collect();
-            listed.sort_by(|a, b| {
-                (a.scale_id != TOTAL)
-                    .cmp(&(b.scale_id != TOTAL))
-                    .then(telling(a).total_cmp(&telling(b)))
-                    .then(a.scale_id.cmp(&b.scale_id))
-            });
-            // ("and 1 other" says no less than naming it.)
-            let more = match listed.len().saturating_sub(LISTED_SCALES) {
-                1 => 0,
-                more => more,
-            };
-            listed.truncate(listed.len() - more);
-            let parts: Vec<String> = listed
-                .iter()
-                .map(|f| {
-                    let score = match (f.previous_pomp, f.pomp) {
-                        (Some(a), Some(b))
-                            if matches!(
-                                rule,
-                                Rule::Decline | Rule::Improved | Rule::TwoCyclesRunning
-                            ) =>
-                        {
-                            format!("{} → {}", num(a, 0, lang), num(b, 0, lang))
-                        }
-                        (_, Some(b)) => {
-                            match grade_range(config, &f.instrument, &version, &f.scale_id) {
-                                Some(r) => {
-                                    format!("{} = {}", grade_text(b, r, lang), num(b, 0, lang))
-                                }
-                                None => num(b, 0, lang),
-                            }
-                        }
-                        _ => "–".into(),
-                    };
-                    format!(
-                        "{} {score}",
-                        names.scale(&f.instrument, &version, &f.scale_id)
-                    )
-                })
-                .collect();
-            let mut parts = parts.join("; ");
-            if more > 0 {
-                parts = format!(
-                    "{parts} {}",
-                    fill(&names.t["group_more"], &[("n", more.to_string())])
-                );
-            }
-            let phrase = match rule {
-                Rule::HighScore => fill(
-                    &names.t["group_high_score"],
-                    &[("threshold", threshold(config.rules.strength_pomp, lang))],
-                ),
-                Rule::LowScore => fill(
-                    &names.t["group_low_score"],
-                    &[("threshold", threshold(config.rules.improvement_pomp, lang))],
-                ),
-                Rule::Decline => names.t["group_decline"].clone(),
-                Rule::Improved => names.t["group_improved"].clone(),
-                _ => names.t["group_two_cycles"].clone(),
-            };
-            v.text = format!(
-                "{} ({}, n = {}): {} – {}.",
-                names.unit(first.level, &first.unit_id),
-                names.instrument(&first.instrument),
-                first.n.map(|n| n.to_string()).unwrap_or_default(),
-                parts,
-                phrase
-            );
-            v.scales = members.iter().map(|f| f.scale_id.clone()).collect();
-            v.refs = members
-                .iter()
-                .map(|f| finding_ref(f, config, names, &version))
-                .collect();
-        }
-        let v = v.tally();
-        match kind {
-            Kind::Strength => s.strengths.push(v),
-            Kind::Improvement => s.improvements.push(v),
-            Kind::Signal => s.signals.push(v),
-        }
-    }
-    s
-}
-
-/// How many subscales a grouped finding names in its line (the total
-/// first); the others are counted, and named in its ids.
-const LISTED_SCALES: usize = 3;
 
 /// A row of a heatmap.
 #[derive(Debug, Clone, Serialize)]
