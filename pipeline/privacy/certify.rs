@@ -34,8 +34,8 @@ const SWEEPS: usize = 3;
 
 /// The null-space directions of one set of unknowns.
 struct Set {
-    /// Global cell of each column.
-    cells: Vec<usize>,
+    /// The column of each of the system's variables.
+    column: Vec<usize>,
     /// Per free column: the columns it moves and by how much.
     dirs: Vec<Vec<(usize, f64)>>,
     /// Per column: the directions that move it, with its coefficient.
@@ -59,11 +59,13 @@ pub(super) fn widths(
     let want: HashSet<usize> = wanted.iter().copied().collect();
     let mut out = HashMap::new();
     for sys in super::audit::systems(cells, rels) {
-        let xs: Vec<usize> = sys
+        // (Each wanted cell with its variable in the set.)
+        let xs: Vec<(usize, usize)> = sys
             .cells
             .iter()
             .copied()
-            .filter(|c| want.contains(c))
+            .enumerate()
+            .filter(|(_, c)| want.contains(c))
             .collect();
         if xs.is_empty() {
             continue;
@@ -71,8 +73,8 @@ pub(super) fn widths(
         let Some(set) = Set::new(cells, &sys, truth) else {
             continue;
         };
-        for x in xs {
-            out.insert(x, set.width(cells, x));
+        for (u, x) in xs {
+            out.insert(x, set.width(cells, x, set.column[u]));
         }
     }
     out
@@ -139,7 +141,7 @@ impl Set {
             hi.push(k * c.scale_max);
         }
         Some(Set {
-            cells: members.to_vec(),
+            column,
             dirs,
             moves,
             start,
@@ -148,11 +150,9 @@ impl Set {
         })
     }
 
-    /// The walk up minus the walk down, as a fraction of the scale.
-    fn width(&self, cells: &[Cell], x: usize) -> f64 {
-        let Some(col) = self.cells.iter().position(|&m| m == x) else {
-            return 0.0;
-        };
+    /// The walk up minus the walk down of cell `x` (column `col`), as a
+    /// fraction of the scale.
+    fn width(&self, cells: &[Cell], x: usize, col: usize) -> f64 {
         let c = &cells[x];
         let range = (c.scale_max - c.scale_min) * c.n_responses as f64;
         if range <= 0.0 {
