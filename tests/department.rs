@@ -636,3 +636,47 @@ fn trend_charts_fit_the_axis_mark_hidden_years_and_show_departments_and_response
     }
     assert!(hidden > 0, "the sample has hidden department years");
 }
+
+/// Issue #19, item 5: no open answer of a group below the floor. Every
+/// department's exit-survey total of a cycle with fewer than 4 respondents
+/// (from the published aggregates, a second source) has no answers under
+/// its name in its RSO report of that cycle; a group at the floor has.
+#[test]
+fn no_open_answer_of_a_group_below_the_floor_is_printed() {
+    let d = sample_run();
+    let config =
+        opleidingsmonitor::config::Config::load(&d.join("opleidingsmonitor.toml")).unwrap();
+    let published =
+        read_published(&d.join("output/dataset"), &Catalogue::load(None).unwrap()).unwrap();
+    let (mut small, mut shown) = (0, 0);
+    for c in published.cells.iter().filter(|c| {
+        c.level == Level::Department
+            && c.instrument == "exit"
+            && c.scale_id == "total"
+            && c.is_cycle()
+    }) {
+        let (Some(rso), Some(inst)) = (&c.rso_id, &c.institution_id) else {
+            continue;
+        };
+        let f = d.join(&format!("output/reports/{}/rso/{rso}.html", c.period));
+        let Ok(html) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let exit = &html[html.find("id=\"exit\"").unwrap()..];
+        let exit = &exit[..exit.find("</section>").unwrap()];
+        let name = &config.registry.institutions[inst].name;
+        let heading = format!("<h3>{name}</h3>");
+        if c.n_respondents < 4 {
+            assert!(
+                !exit.contains(&heading),
+                "{} {}: {exit}",
+                c.period,
+                c.unit_id
+            );
+            small += 1;
+        } else if exit.contains(&heading) {
+            shown += 1;
+        }
+    }
+    assert!(small >= 2 && shown >= 2, "{small} small, {shown} shown");
+}
