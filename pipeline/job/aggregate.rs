@@ -1,9 +1,11 @@
 //! The aggregation step of a run: plan the groups, keep the unchanged ones,
-//! compute and protect the others (two instruments side by side), work out
+//! compute and protect the others (two groups side by side), work out
 //! the changes, write the four tables, then the stamp.
 //!
 //! It ties `aggregate` (compute), `privacy` (protect) and `dataset`
 //! (write) together; it holds no statistics and no Polars of its own.
+
+use std::collections::BTreeMap;
 
 use crate::aggregate::{self, ChangeChain, Group, Plan};
 use crate::config::Config;
@@ -66,97 +68,130 @@ fn protected(config: &Config, plan: &Plan, group: &Group) -> Result<Table> {
     Ok(t)
 }
 
-/// One instrument's groups, in time order: kept or computed, then their
-/// changes.
-fn instrument_output(
-    config: &Config,
-    plan: &Plan,
-    previous: Option<&Previous>,
-    out: &Output,
-    groups: &[Group],
-) -> Result<(AggregateSummary, Vec<Added>)> {
-    let cat = &config.catalogue;
-    let mut chain = ChangeChain::default();
-    let mut summary = AggregateSummary::default();
-    let mut added = Vec::with_capacity(groups.len());
-    // Whether a group was computed, and the kept groups not yet through the
-    // chain.
-    let mut dirty = false;
-    let mut pending: Vec<Group> = Vec::new();
-    for group in groups {
-        let t0 = std::time::Instant::now();
-        let kept = match previous {
-            Some(p) => p.kept(group)?,
-            None => None,
-        };
-        let table = match kept {
-            // Unchanged after unchanged groups only: its rows, changes
-            // included, are what they were.
-            Some(kept) if !dirty => {
-                summary.groups_kept += 1;
-                summary.add(
-                    kept.cells(),
-                    kept.changes(),
-                    [
-                        SuppressionReason::MinN,
-                        SuppressionReason::Secondary,
-                        SuppressionReason::NotPublished,
-                    ]
-                    .map(|r| kept.suppressed(r)),
-                );
-                added.push(Output::kept(kept));
-                pending.push(group.clone());
-                tracing::debug!(
-                    group.instrument,
-                    group.cycle,
-                    seconds = t0.elapsed().as_secs_f64(),
-                    "group kept"
-                );
-                continue;
-            }
-            // Unchanged after a changed group: its changes are made again.
-            Some(kept) => {
-                summary.groups_kept += 1;
-                kept.into_table(cat)?
-            }
-            None => {
-                summary.groups_computed += 1;
-                dirty = true;
-                protected(config, plan, group)?
-            }
-        };
-        // The changes from here on need the series' ends so far.
-        if let Some(p) = previous {
-            chain.seed(p.series_ends(&pending, cat)?, cat);
-            pending.clear();
+/// One instrument's groups on their way out. Its changes run along its
+/// cycles, so its groups go through the chain in time order, whichever
+/// worker computed them; a group computed before its turn waits in
+/// `ready`.
+struct Line<'a> {
+    groups: &'a [Group],
+    /// The next group for the chain.
+    next: usize,
+    ready: BTreeMap<usize, Table>,
+    chain: ChangeChain,
+    /// Whether a group of the instrument was computed: the kept groups
+    /// after it need their changes made again.
+    dirty: bool,
+    /// Kept groups not yet through the chain.
+    pending: Vec<Group>,
+    summary: AggregateSummary,
+    added: Vec<Added>,
+    error: Option<crate::error::Error>,
+}
+
+impl<'a> Line<'a> {
+    fn new(groups: &'a [Group]) -> Self {
+        Line {
+            groups,
+            next: 0,
+            ready: BTreeMap::new(),
+            chain: ChangeChain::default(),
+            dirty: false,
+            pending: Vec::new(),
+            summary: AggregateSummary::default(),
+            added: Vec::with_capacity(groups.len()),
+            error: None,
         }
-        let changes = chain.next(&table.cells, cat);
-        let count = |r: SuppressionReason| {
-            table
-                .cells
-                .iter()
-                .filter(|c| c.suppression_reason == Some(r))
-                .count()
-        };
-        summary.add(
-            table.cells.len(),
-            changes.len(),
-            [
-                SuppressionReason::MinN,
-                SuppressionReason::Secondary,
-                SuppressionReason::NotPublished,
-            ]
-            .map(count),
-        );
-        added.push(out.computed(group, &table, &changes)?);
-        tracing::debug!(
-            group.instrument,
-            group.cycle,
-            seconds = t0.elapsed().as_secs_f64(),
-            "group made"
-        );
     }
-    Ok((summary, added))
+
+    /// Takes the groups whose turn it is through the chain: kept, or
+    /// computed (`ready`); stops at a group still being computed.
+    fn advance(
+        &mut self,
+        config: &Config,
+        previous: Option<&Previous>,
+        out: &Output,
+    ) -> Result<()> {
+        let cat = &config.catalogue;
+        while let Some(group) = self.groups.get(self.next) {
+            let t0 = std::time::Instant::now();
+            let kept = match previous {
+                Some(p) => p.kept(group)?,
+                None => None,
+            };
+            let table = match kept {
+                // Unchanged after unchanged groups only: its rows, changes
+                // included, are what they were.
+                Some(kept) if !self.dirty => {
+                    self.summary.groups_kept += 1;
+                    self.summary.add(
+                        kept.cells(),
+                        kept.changes(),
+                        [
+                            SuppressionReason::MinN,
+                            SuppressionReason::Secondary,
+                            SuppressionReason::NotPublished,
+                        ]
+                        .map(|r| kept.suppressed(r)),
+                    );
+                    self.added.push(Output::kept(kept));
+                    self.pending.push(group.clone());
+                    self.next += 1;
+                    tracing::debug!(
+                        group.instrument,
+                        group.cycle,
+                        seconds = t0.elapsed().as_secs_f64(),
+                        "group kept"
+                    );
+                    continue;
+                }
+                // Unchanged after a changed group: its changes are made again.
+                Some(kept) => {
+                    self.summary.groups_kept += 1;
+                    kept.into_table(cat)?
+                }
+                None => match self.ready.remove(&self.next) {
+                    Some(table) => {
+                        self.summary.groups_computed += 1;
+                        self.dirty = true;
+                        table
+                    }
+                    None => return Ok(()),
+                },
+            };
+            // The changes from here on need the series' ends so far.
+            if let Some(p) = previous {
+                self.chain.seed(p.series_ends(&self.pending, cat)?, cat);
+                self.pending.clear();
+            }
+            let changes = self.chain.next(&table.cells, cat);
+            let count = |r: SuppressionReason| {
+                table
+                    .cells
+                    .iter()
+                    .filter(|c| c.suppression_reason == Some(r))
+                    .count()
+            };
+            self.summary.add(
+                table.cells.len(),
+                changes.len(),
+                [
+                    SuppressionReason::MinN,
+                    SuppressionReason::Secondary,
+                    SuppressionReason::NotPublished,
+                ]
+                .map(count),
+            );
+            self.added.push(out.computed(group, &table, &changes)?);
+            self.next += 1;
+            tracing::debug!(
+                group.instrument,
+                group.cycle,
+                seconds = t0.elapsed().as_secs_f64(),
+                "group through the chain"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Scores and aggregates the dataset group by group (an instrument in a
@@ -183,29 +218,33 @@ pub fn aggregate_dataset(config: &Config, reuse: bool, stamp: &str) -> Result<Ag
     });
     let (plan, previous) = (plan?, previous?);
     let mut out = Output::new(&config.paths.dataset)?;
-    // Groups come by instrument, then cycle (in time order). An
-    // instrument's changes run along its cycles, so its groups are made
-    // one after the other; instruments are independent and are made side
-    // by side, two at a time (memory holds two groups), the largest first
-    // so that neither worker is left with a large one at the end.
+    // Groups come by instrument, then cycle (in time order). Two workers
+    // compute and protect them, the largest instrument first and each
+    // instrument's groups in time order, so both usually work on one
+    // instrument's consecutive cycles: memory holds about two groups, and
+    // neither worker is left alone with a whole instrument at the end.
+    // Each group then goes through its instrument's chain of changes in
+    // turn (`Line`).
     let instruments: Vec<&[Group]> = plan
         .groups
         .chunk_by(|a, b| a.instrument == b.instrument)
         .collect();
-    let work = |groups: &[Group]| -> u64 {
-        groups
-            .iter()
-            .filter(|g| previous.as_ref().is_none_or(|p| !p.is_kept(g)))
-            .map(|g| g.bytes)
-            .sum()
-    };
+    let is_kept = |g: &Group| previous.as_ref().is_some_and(|p| p.is_kept(g));
+    let work =
+        |groups: &[Group]| -> u64 { groups.iter().filter(|g| !is_kept(g)).map(|g| g.bytes).sum() };
     let mut order: Vec<usize> = (0..instruments.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(work(instruments[i])));
+    let jobs: Vec<(usize, usize)> = order
+        .iter()
+        .flat_map(|&i| (0..instruments[i].len()).map(move |k| (i, k)))
+        .collect();
+    let lines: Vec<std::sync::Mutex<Line>> = instruments
+        .iter()
+        .map(|groups| std::sync::Mutex::new(Line::new(groups)))
+        .collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
-    // After an error no further instrument is started.
+    // After an error no further group is started.
     let failed = std::sync::atomic::AtomicBool::new(false);
-    let results: Vec<std::sync::Mutex<Option<Result<_>>>> =
-        instruments.iter().map(|_| Default::default()).collect();
     // Plain threads, not rayon tasks: a rayon worker that waits for Polars
     // takes on other rayon work meanwhile, and a worker can then wait on
     // the other one's group.
@@ -214,38 +253,46 @@ pub fn aggregate_dataset(config: &Config, reuse: bool, stamp: &str) -> Result<Ag
         for _ in 0..workers {
             s.spawn(|| {
                 use std::sync::atomic::Ordering::Relaxed;
-                while let Some(&i) = order.get(next.fetch_add(1, Relaxed)) {
+                while let Some(&(i, k)) = jobs.get(next.fetch_add(1, Relaxed)) {
                     if failed.load(Relaxed) {
                         break;
                     }
-                    let r =
-                        instrument_output(config, &plan, previous.as_ref(), &out, instruments[i]);
-                    if r.is_err() {
+                    let group = &instruments[i][k];
+                    let computed = match is_kept(group) {
+                        true => Ok(None),
+                        false => protected(config, &plan, group).map(Some),
+                    };
+                    let mut line = lines[i].lock().unwrap_or_else(|p| p.into_inner());
+                    if line.error.is_some() {
+                        continue;
+                    }
+                    let r = computed.and_then(|table| {
+                        if let Some(table) = table {
+                            line.ready.insert(k, table);
+                        }
+                        line.advance(config, previous.as_ref(), &out)
+                    });
+                    if let Err(e) = r {
+                        line.error = Some(e);
                         failed.store(true, Relaxed);
                     }
-                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
                 }
             });
         }
     });
-    // The first error in plan order (after an error, instruments not yet
-    // started were not made); without one, every instrument was made.
-    let mut made = Vec::with_capacity(results.len());
-    let mut error = None;
-    for r in results {
-        match r.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            Some(Ok(m)) => made.push(m),
-            Some(Err(e)) => {
-                error.get_or_insert(e);
-            }
-            None => assert!(
-                failed.load(std::sync::atomic::Ordering::Relaxed),
-                "every instrument is made unless one failed"
-            ),
+    // The first error in plan order (after an error, groups not yet
+    // started were not made); without one, every group went through.
+    let mut made = Vec::with_capacity(lines.len());
+    for line in lines {
+        let line = line.into_inner().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = line.error {
+            return Err(e);
         }
-    }
-    if let Some(e) = error {
-        return Err(e);
+        assert!(
+            failed.load(std::sync::atomic::Ordering::Relaxed) || line.next == line.groups.len(),
+            "every group is made unless one failed"
+        );
+        made.push((line.summary, line.added));
     }
     let mut summary = AggregateSummary::default();
     for (s, added) in made {

@@ -32,6 +32,7 @@
 //! too would hide 15.7% of the department cells that pass the floor as
 //! complements instead of 8.4% (README, Privacy).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use microlp::{ComparisonOp, OptimizationDirection, Problem};
@@ -58,9 +59,14 @@ const CANDIDATES: usize = 16;
 /// through the tight relations (a cycle's years, an institution's
 /// departments) before the wide ones (a region's departments).
 pub(super) struct Neighbourhoods<'a> {
-    pub rels: &'a [Relation],
-    pub truth: &'a [Option<f64>],
-    pub member_of: &'a [Vec<usize>],
+    rels: &'a [Relation],
+    truth: &'a [Option<f64>],
+    member_of: &'a [Vec<usize>],
+    /// The inner widths found, by neighbourhood (`x` first). With the cells
+    /// beyond at their true sums, which a published cell's sum also is, the
+    /// inner programme depends on nothing else: a cell whose neighbourhood
+    /// has not changed since the last look is not solved again.
+    inner: RefCell<HashMap<Vec<usize>, f64>>,
 }
 
 /// Each cell's relations, the fewest members first.
@@ -71,14 +77,33 @@ pub(super) fn by_size(mut member_of: Vec<Vec<usize>>, rels: &[Relation]) -> Vec<
     member_of
 }
 
-impl Neighbourhoods<'_> {
+impl<'a> Neighbourhoods<'a> {
+    pub fn new(
+        rels: &'a [Relation],
+        truth: &'a [Option<f64>],
+        member_of: &'a [Vec<usize>],
+    ) -> Self {
+        Neighbourhoods {
+            rels,
+            truth,
+            member_of,
+            inner: RefCell::new(HashMap::new()),
+        }
+    }
+
     /// A lower bound on the width of cell `x`'s feasible interval, as a
     /// fraction of its scale range, with the hidden cells `also` counted
     /// as hidden too (a candidate complement): the linear programme over
     /// the `cap` hidden cells nearest to `x`, the others fixed at their
     /// true sums. 1.0 for a cell in no relation.
     pub fn inner_width(&self, cells: &[Cell], x: usize, also: Option<usize>, cap: usize) -> f64 {
-        self.width(cells, x, also, cap, Bound::Inner)
+        let (order, _) = self.nearest(cells, x, also, cap);
+        if let Some(&w) = self.inner.borrow().get(&order) {
+            return w;
+        }
+        let w = self.width(cells, x, also, &order, Bound::Inner);
+        self.inner.borrow_mut().insert(order, w);
+        w
     }
 
     /// An upper bound on the same width: the programme over the `cap`
@@ -88,7 +113,8 @@ impl Neighbourhoods<'_> {
     /// instead of fixing it). Dropping what ties the cells beyond only
     /// widens the interval, so a cell narrow here is narrow.
     fn outer_width(&self, cells: &[Cell], x: usize, cap: usize) -> f64 {
-        self.width(cells, x, None, cap, Bound::Outer)
+        let (order, _) = self.nearest(cells, x, None, cap);
+        self.width(cells, x, None, &order, Bound::Outer)
     }
 
     fn width(
@@ -96,7 +122,7 @@ impl Neighbourhoods<'_> {
         cells: &[Cell],
         x: usize,
         also: Option<usize>,
-        cap: usize,
+        order: &[usize],
         bound: Bound,
     ) -> f64 {
         let range = cells[x].scale_max - cells[x].scale_min;
@@ -106,7 +132,6 @@ impl Neighbourhoods<'_> {
         }
         let hidden =
             |m: usize| (cells[m].suppressed || Some(m) == also) && cells[m].n_responses > 0;
-        let (order, _) = self.nearest(cells, x, also, cap);
         let var: HashMap<usize, usize> = order.iter().enumerate().map(|(u, &m)| (m, u)).collect();
         // Every relation with an unknown, the rest of its members moved to
         // the right-hand side: published sums, and the hidden cells
@@ -426,28 +451,31 @@ pub(super) fn protect(
                 continue;
             }
             let now = near.inner_width(cells, x, None, FAR);
-            let scored: Vec<(usize, f64)> = near
-                .candidates(cells, x)
-                .into_iter()
-                .map(|m| (m, near.inner_width(cells, x, Some(m), FAR)))
-                .filter(|&(_, w)| w > now + super::audit::TOLERANCE)
-                .collect();
             let enough = |w: f64| w >= min_width - super::audit::TOLERANCE;
             let key = |m: usize| {
                 let c = &cells[m];
-                (
-                    super::cost(c),
-                    c.level,
-                    c.unit_id.clone(),
-                    c.period.clone(),
-                    m,
-                )
+                (super::cost(c), c.level, &c.unit_id, &c.period, m)
             };
+            // The candidates the cheapest first: the first that widens the
+            // cell enough is the pick, and the rest need no programme.
+            let mut candidates = near.candidates(cells, x);
+            candidates.sort_by(|&a, &b| key(a).cmp(&key(b)));
+            let mut scored: Vec<(usize, f64)> = Vec::with_capacity(candidates.len());
+            for m in candidates {
+                let w = near.inner_width(cells, x, Some(m), FAR);
+                if w > now + super::audit::TOLERANCE {
+                    scored.push((m, w));
+                    if enough(w) {
+                        break;
+                    }
+                }
+            }
             let pick = scored
-                .iter()
+                .last()
                 .filter(|&&(_, w)| enough(w))
-                .min_by(|a, b| key(a.0).cmp(&key(b.0)))
                 .or_else(|| {
+                    // None widens it enough: the one that widens it most
+                    // (the cheapest of equals).
                     scored
                         .iter()
                         .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| key(b.0).cmp(&key(a.0))))
@@ -574,11 +602,7 @@ mod tests {
             protect_with(&mut t, 0.0);
             let rels = relations(&t.cells);
             let member_of = memberships(t.cells.len(), &rels);
-            let near = Neighbourhoods {
-                rels: &rels,
-                truth: &truth,
-                member_of: &member_of,
-            };
+            let near = Neighbourhoods::new(&rels, &truth, &member_of);
             let hidden: Vec<usize> = (0..t.cells.len())
                 .filter(|&i| t.cells[i].suppressed)
                 .collect();

@@ -435,20 +435,24 @@ pub fn protect_with(table: &mut Table, min_width: f64) {
     // department years that would exist only to be subtracted from are
     // left out first, and again as complements are chosen.
     publish::table_rules(&mut table.cells);
-    protect_blocks(&mut table.cells, &truth, min_width, &mut verdicts);
+    // The relations depend on the cells' units, periods and atoms only, not
+    // on what is hidden: found once.
+    let rels = relations(&table.cells);
+    let blocks = components(&table.cells, rels.clone());
+    protect_blocks(&mut table.cells, &blocks, &truth, min_width, &mut verdicts);
     // Across subscales: a unit's total is (near) the item-weighted mean of
     // the subscales that count towards it, so of those cells of one unit,
     // instrument version and period never exactly one may be hidden. Each
     // cell hidden for that needs protecting in its own block in turn.
     loop {
-        let extra = across_subscales(&table.cells);
+        let extra = across_subscales(&table.cells, &rels);
         if extra.is_empty() {
             break;
         }
         for i in extra {
             table.cells[i].suppress(SuppressionReason::Secondary);
         }
-        protect_blocks(&mut table.cells, &truth, min_width, &mut verdicts);
+        protect_blocks(&mut table.cells, &blocks, &truth, min_width, &mut verdicts);
     }
     // The rules across subscales once more, for the departments hidden as
     // complements: hiding more never gives a hidden cell away.
@@ -539,11 +543,11 @@ pub fn protect_with(table: &mut Table, min_width: f64) {
 /// same choices as over the whole table.
 fn protect_blocks(
     cells: &mut [Cell],
+    components: &[(Vec<usize>, Vec<Relation>)],
     truth: &[Option<f64>],
     min_width: f64,
     verdicts: &mut [interval::Verdict],
 ) {
-    let components = components(cells, relations(cells));
     type Done = (
         Vec<(usize, SuppressionReason)>,
         Vec<(usize, interval::Verdict)>,
@@ -553,13 +557,13 @@ fn protect_blocks(
         let cells = &*cells;
         let verdicts = &*verdicts;
         components
-            .into_par_iter()
+            .par_iter()
             .map(|(members, rels)| {
                 let mut local: Vec<Cell> = members.iter().map(|&m| cells[m].clone()).collect();
                 let truth: Vec<Option<f64>> = members.iter().map(|&m| truth[m]).collect();
                 let mut known: Vec<interval::Verdict> =
                     members.iter().map(|&m| verdicts[m]).collect();
-                protect_component(&mut local, &rels, &truth, min_width, &mut known);
+                protect_component(&mut local, rels, &truth, min_width, &mut known);
                 let hidden = members
                     .iter()
                     .zip(&local)
@@ -571,7 +575,7 @@ fn protect_blocks(
                         )
                     })
                     .collect();
-                (hidden, members.into_iter().zip(known).collect())
+                (hidden, members.iter().copied().zip(known).collect())
             })
             .collect()
     };
@@ -591,8 +595,8 @@ fn protect_blocks(
 /// published subscale with the fewest respondents (the total last). A cell
 /// left out of the published tables that follows from the published ones
 /// (`publish::known_cells`) counts as shown.
-fn across_subscales(cells: &[Cell]) -> Vec<usize> {
-    let known = publish::known_cells(cells, &relations(cells));
+fn across_subscales(cells: &[Cell], rels: &[Relation]) -> Vec<usize> {
+    let known = publish::known_cells(cells, rels);
     let mut profiles: BTreeMap<(Level, &str, &str, &str, &str), Vec<usize>> = BTreeMap::new();
     for (i, c) in cells.iter().enumerate().filter(|(_, c)| c.in_total) {
         profiles
@@ -689,11 +693,7 @@ fn protect_component(
 ) {
     let member_of = memberships(cells.len(), rels);
     let by_size = interval::by_size(member_of.clone(), rels);
-    let near = interval::Neighbourhoods {
-        rels,
-        truth,
-        member_of: &by_size,
-    };
+    let near = interval::Neighbourhoods::new(rels, truth, &by_size);
     let hidden = |cells: &[Cell]| cells.iter().filter(|c| c.suppressed).count();
     // A complement the interval protection hides may itself be worked out
     // by subtraction: the exact protection again, until neither hides
