@@ -11,10 +11,12 @@
 //! plotters error becomes a small chart with a message instead.
 
 use plotters::coord::Shift;
-use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::error::Error;
+
+mod svg;
+use svg::{render, Dashes};
 
 /// One point of a trend line: a period label and its value on the 0-100 (POMP) scale.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -407,7 +409,7 @@ fn trend_svg_inner(chart: &TrendChart, width: u32, height: u32) -> String {
     if !chart.series.iter().flat_map(|s| &s.points).any(drawable) {
         return message_svg(w, 100, &chart.title, &chart.words.no_data);
     }
-    render(w, h, |root| draw_trend(root, chart, w, h))
+    render(w, h, |root, dashes| draw_trend(root, dashes, chart, w, h))
         .unwrap_or_else(|| message_svg(w, h, &chart.title, &chart.words.failed))
 }
 
@@ -426,8 +428,10 @@ fn diverging_svg_inner(d: &Distribution, width: u32) -> String {
         return message_svg(w, 100, &d.title, &d.words.no_data);
     }
     let lay = DivLayout::new(d, k, w as f64);
-    render(w, lay.height, |root| draw_diverging(root, d, k, &lay))
-        .unwrap_or_else(|| message_svg(w, 100, &d.title, &d.words.failed))
+    render(w, lay.height, |root, dashes| {
+        draw_diverging(root, dashes, d, k, &lay)
+    })
+    .unwrap_or_else(|| message_svg(w, 100, &d.title, &d.words.failed))
 }
 
 fn heat_rgb(pomp: f64) -> [u8; 3] {
@@ -578,16 +582,6 @@ fn frame(root: &Area<'_>, title: &str) -> DrawResult {
     Ok(())
 }
 
-fn render(w: u32, h: u32, draw: impl FnOnce(&Area<'_>) -> DrawResult) -> Option<String> {
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
-        draw(&root).ok()?;
-        root.present().ok()?;
-    }
-    Some(buf)
-}
-
 /// The stand-in chart that cannot fail: title plus a centred message.
 fn message_svg(w: u32, h: u32, title: &str, message: &str) -> String {
     let (title, message) = (esc(&fit(title, 16.5, w as f64 - 20.0)), esc(message));
@@ -683,7 +677,13 @@ fn hollow(root: &Area<'_>, at: (i32, i32), colour: RGBColor) -> DrawResult {
     Ok(())
 }
 
-fn draw_legend(root: &Area<'_>, items: &[(Mark, String)], at: (i32, i32), w: f64) -> DrawResult {
+fn draw_legend(
+    root: &Area<'_>,
+    dashes: &Dashes,
+    items: &[(Mark, String)],
+    at: (i32, i32),
+    w: f64,
+) -> DrawResult {
     for ((mark, _), (dx, row, label)) in items.iter().zip(legend_layout(items, w).0) {
         let (x, y) = (at.0 + dx, at.1 + row * LEGEND_ROW + LEGEND_ROW / 2);
         match mark {
@@ -692,7 +692,7 @@ fn draw_legend(root: &Area<'_>, items: &[(Mark, String)], at: (i32, i32), w: f64
                 let style = look.colour.stroke_width(look.width);
                 match look.dash {
                     0 => root.draw(&PathElement::new(pts, style))?,
-                    d => root.draw(&DashedPathElement::new(pts, d as i32, 4, style))?,
+                    d => dashes.draw(root, pts, d, 4, style)?,
                 }
                 if look.marker != Marker::Plain {
                     marker(root, (x + 12, y), look.marker, look.colour, 4)?;
@@ -701,7 +701,7 @@ fn draw_legend(root: &Area<'_>, items: &[(Mark, String)], at: (i32, i32), w: f64
             Mark::Fill(fill) => rect(root, (x, y - 6), (x + 24, y + 6), *fill)?,
             Mark::Threshold(colour) => {
                 let pts = vec![(x, y), (x + 24, y)];
-                root.draw(&DashedPathElement::new(pts, 2, 3, colour.stroke_width(2)))?
+                dashes.draw(root, pts, 2, 3, colour.stroke_width(2))?
             }
             Mark::Hidden => hollow(root, (x + 12, y), INK)?,
         }
@@ -851,15 +851,15 @@ pub fn legend_svg(charts: &[&TrendChart], width: u32) -> String {
     let rows = legend_layout(&items, w as f64 - 20.0).1;
     let h = (rows * LEGEND_ROW + 8) as u32;
     let desc: Vec<&str> = items.iter().map(|(_, l)| l.as_str()).collect();
-    let svg = render(w, h, |root| {
+    let svg = render(w, h, |root, dashes| {
         root.fill(&WHITE)?;
-        draw_legend(root, &items, (10, 4), w as f64 - 20.0)
+        draw_legend(root, dashes, &items, (10, 4), w as f64 - 20.0)
     })
     .unwrap_or_else(|| message_svg(w, 60, &first.words.legend, &first.words.failed));
     accessible(svg, &first.words.legend, &desc.join("; "))
 }
 
-fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
+fn draw_trend(root: &Area<'_>, dashes: &Dashes, c: &TrendChart, w: u32, h: u32) -> DrawResult {
     frame(root, &c.title)?;
     let (n, max_w) = (c.periods.len(), w as f64 - 20.0);
     let (lines, legend) = prepare(c);
@@ -872,7 +872,7 @@ fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
         return Err("legend too tall for the chart height".into());
     }
     if !c.legend_apart {
-        draw_legend(root, &legend, (10, h as i32 - legend_h), max_w)?;
+        draw_legend(root, dashes, &legend, (10, h as i32 - legend_h), max_w)?;
     }
     let any_hidden = lines.iter().any(|l| l.hidden.iter().any(|h| *h));
 
@@ -943,8 +943,11 @@ fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
     let mut breaks = Vec::new();
     for (i, label) in c.version_breaks.iter().filter(|b| b.0 < n) {
         let x = (*i as f64 - 0.5).max(-0.5);
-        let dashes = DashedLineSeries::new([(x, y_lo), (x, y_hi)], 5, 4, INK.into());
-        chart.draw_series(dashes)?;
+        let pts = vec![
+            chart.backend_coord(&(x, y_lo)),
+            chart.backend_coord(&(x, y_hi)),
+        ];
+        dashes.draw(root, pts, 5, 4, INK.into())?;
         breaks.push((x, fit(label, 11.0, plot_w / 2.0)));
     }
 
@@ -956,13 +959,11 @@ fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
         } else {
             THRESHOLD_LOW
         };
-        let line = DashedLineSeries::new(
-            [(-0.5, *v), (n as f64 - 0.5, *v)],
-            2,
-            3,
-            colour.stroke_width(2),
-        );
-        chart.draw_series(line)?;
+        let pts = vec![
+            chart.backend_coord(&(-0.5, *v)),
+            chart.backend_coord(&(n as f64 - 0.5, *v)),
+        ];
+        dashes.draw(root, pts, 2, 3, colour.stroke_width(2))?;
         if c.legend_apart {
             continue;
         }
@@ -985,8 +986,8 @@ fn draw_trend(root: &Area<'_>, c: &TrendChart, w: u32, h: u32) -> DrawResult {
             let stroke = look.colour.stroke_width(look.width);
             for run in runs(&line.values) {
                 if run.len() > 1 && look.dash > 0 {
-                    let dashes = DashedLineSeries::new(run.clone(), look.dash, 4, stroke);
-                    chart.draw_series(dashes)?;
+                    let pts = run.iter().map(|p| chart.backend_coord(p)).collect();
+                    dashes.draw(root, pts, look.dash, 4, stroke)?;
                 } else if run.len() > 1 {
                     chart.draw_series(LineSeries::new(run.clone(), stroke))?;
                 }
@@ -1103,7 +1104,13 @@ fn legend_items(d: &Distribution, k: usize) -> Vec<(Mark, String)> {
     (0..k).map(item).map(|(c, l)| (Mark::Fill(c), l)).collect()
 }
 
-fn draw_diverging(root: &Area<'_>, d: &Distribution, k: usize, lay: &DivLayout) -> DrawResult {
+fn draw_diverging(
+    root: &Area<'_>,
+    dashes: &Dashes,
+    d: &Distribution,
+    k: usize,
+    lay: &DivLayout,
+) -> DrawResult {
     frame(root, &d.title)?;
     let w = root.dim_in_pixel().0 as i32;
     let ((bx0, bx1), bottom) = (lay.bar_x, lay.bottom);
@@ -1175,6 +1182,7 @@ fn draw_diverging(root: &Area<'_>, d: &Distribution, k: usize, lay: &DivLayout) 
     }
     draw_legend(
         root,
+        dashes,
         &legend_items(d, k),
         (10, bottom + 40),
         w as f64 - 20.0,

@@ -67,8 +67,28 @@ fn version_break_is_a_dashed_line_with_its_label() {
     c.version_breaks = vec![(1, "D-RECT 2016".into()), (9, "buiten bereik".into())];
     let svg = trend_svg(&c, 720, 360);
     assert!(svg.contains("D-RECT 2016") && !svg.contains("buiten bereik"));
-    // DashedLineSeries writes each dash as its own polyline in INK.
-    assert!(svg.matches("stroke=\"#333333\"").count() > 5);
+    // One polyline in INK, dashed, from the top of the plot to its bottom.
+    let line = svg
+        .split("<polyline")
+        .find(|p| p.contains("stroke=\"#333333\"") && p.contains("stroke-dasharray=\"5 4\""))
+        .expect("a dashed ink line");
+    let points: Vec<(i32, i32)> = line
+        .split("points=\"")
+        .nth(1)
+        .and_then(|p| p.split('"').next())
+        .map(|p| {
+            p.split_whitespace()
+                .filter_map(|xy| xy.split_once(','))
+                .map(|(x, y)| (x.parse().unwrap(), y.parse().unwrap()))
+                .collect()
+        })
+        .unwrap();
+    assert_eq!(points.len(), 2, "{line}");
+    assert_eq!(points[0].0, points[1].0, "vertical: {line}");
+    assert!((points[1].1 - points[0].1).abs() > 100, "{line}");
+    // No opacity mark is left, and no other element is dashed.
+    assert!(!svg.contains(super::svg::DASH_MARK));
+    assert_eq!(svg.matches("stroke-dasharray").count(), 1);
 }
 
 #[test]
