@@ -26,7 +26,8 @@ pub struct OverviewRow {
     pub link: String,
     /// Per instrument: the total on 0-100.
     pub cells: Vec<ShownCell>,
-    /// Signals of this RSO (the same as in its report).
+    /// Signals of this RSO: the lines listing them, each a unit, instrument
+    /// and rule (as in its report's summary and the COC overview).
     pub signals: usize,
     /// Improvement points and signals without an action.
     pub without_action: usize,
@@ -142,17 +143,15 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
             .cloned()
             .collect();
         // Grouped as in the RSO report's summary: one line per unit,
-        // instrument and rule, every finding id in it.
-        signals.extend(
-            summary_of(&own, config, &names)
-                .signals
-                .into_iter()
-                .map(|finding| RegionSignal {
-                    rso_id: r.id.clone(),
-                    link: link(r),
-                    finding,
-                }),
-        );
+        // instrument and rule, every finding id in it. The overview counts
+        // these lines, as the COC's institution overview does.
+        let lines = summary_of(&own, config, &names).signals;
+        let listed = lines.len();
+        signals.extend(lines.into_iter().map(|finding| RegionSignal {
+            rso_id: r.id.clone(),
+            link: link(r),
+            finding,
+        }));
         let follow = |key: &str| {
             quality
                 .follow_up
@@ -179,7 +178,7 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
                     )
                 })
                 .collect(),
-            signals: own.len(),
+            signals: listed,
             without_action: quality.attention.open_points,
             overdue: quality.attention.overdue.len(),
             escalations: quality
