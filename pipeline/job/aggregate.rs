@@ -68,6 +68,13 @@ fn protected(config: &Config, plan: &Plan, group: &Group) -> Result<Table> {
     Ok(t)
 }
 
+/// Why a cell is hidden, in the order of `AggregateSummary::add`'s counts.
+const HIDDEN: [SuppressionReason; 3] = [
+    SuppressionReason::MinN,
+    SuppressionReason::Secondary,
+    SuppressionReason::NotPublished,
+];
+
 /// One instrument's groups on their way out. Its changes run along its
 /// cycles, so its groups go through the chain in time order, whichever
 /// worker computed them; a group computed before its turn waits in
@@ -126,12 +133,7 @@ impl<'a> Line<'a> {
                     self.summary.add(
                         kept.cells(),
                         kept.changes(),
-                        [
-                            SuppressionReason::MinN,
-                            SuppressionReason::Secondary,
-                            SuppressionReason::NotPublished,
-                        ]
-                        .map(|r| kept.suppressed(r)),
+                        HIDDEN.map(|r| kept.suppressed(r)),
                     );
                     self.added.push(Output::kept(kept));
                     self.pending.push(group.clone());
@@ -171,16 +173,8 @@ impl<'a> Line<'a> {
                     .filter(|c| c.suppression_reason == Some(r))
                     .count()
             };
-            self.summary.add(
-                table.cells.len(),
-                changes.len(),
-                [
-                    SuppressionReason::MinN,
-                    SuppressionReason::Secondary,
-                    SuppressionReason::NotPublished,
-                ]
-                .map(count),
-            );
+            self.summary
+                .add(table.cells.len(), changes.len(), HIDDEN.map(count));
             self.added.push(out.computed(group, &table, &changes)?);
             self.next += 1;
             tracing::debug!(
