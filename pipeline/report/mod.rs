@@ -401,7 +401,20 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         .collect::<BTreeSet<String>>()
         .into_iter()
         .collect();
-    let read_region = |region: &str| -> Result<Published> {
+    // Findings per cycle, and per year for the interim reports: each made
+    // once for all reports of the region.
+    let periods: Vec<String> = finding_cycles
+        .iter()
+        .cloned()
+        .chain(
+            selected
+                .iter()
+                .flat_map(|c| score::years_of(c).into_iter().map(|y| y.to_string())),
+        )
+        .collect();
+    // A region's rows and their findings in every period: made on the
+    // thread that reads ahead, while the region before is rendered.
+    let read_region = |region: &str| -> Result<(Published, Found)> {
         let scope = Scope::Region {
             region: region.to_string(),
             rsos: reg
@@ -413,90 +426,90 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
             cycles: finding_cycles.clone(),
             department_periods: department_periods.clone(),
         };
-        published_io::read_published_scoped(ds, &config.catalogue, &scope)
+        let published = published_io::read_published_scoped(ds, &config.catalogue, &scope)?;
+        let found = found_for(&periods);
+        let ctx = Ctx {
+            published: &published,
+            found: &found,
+            ..ctx
+        };
+        for p in &periods {
+            ctx.findings(p);
+        }
+        Ok((published, found))
     };
     // Every region's findings per cycle, for findings.parquet and the
     // workbooks.
     let found_rows: std::sync::Mutex<BTreeMap<String, Vec<crate::table::FindingRow>>> =
         std::sync::Mutex::new(BTreeMap::new());
-    let render_region = |scoped: &Published, jobs: &[Job]| -> Result<Vec<PathBuf>> {
-        // Findings per cycle, and per year for the interim reports: each
-        // made once for all reports of the region.
-        let periods: Vec<String> = finding_cycles
-            .iter()
-            .cloned()
-            .chain(
-                selected
-                    .iter()
-                    .flat_map(|c| score::years_of(c).into_iter().map(|y| y.to_string())),
-            )
-            .collect();
-        let found = found_for(&periods);
-        let ctx = Ctx {
-            published: scoped,
-            found: &found,
-            ..ctx
-        };
-        let ctx = &ctx;
-        for cycle in &selected {
-            let rows = cycle::finding_rows(ctx, cycle);
-            found_rows
-                .lock()
-                .expect("no panic while holding it")
-                .entry(cycle.clone())
-                .or_default()
-                .extend(rows);
-        }
-        let part: Vec<Vec<PathBuf>> = on_plain_threads(jobs, |job| -> Result<Vec<PathBuf>> {
-            match job {
-                Job::Rso(cycle, id) => match rso::rso_report(ctx, id, cycle) {
-                    Some(r) => page("rso", cycle, id, page_value(&r, &style)),
-                    None => Ok(Vec::new()),
-                },
-                Job::Interim(cycle, id, year) => {
-                    match interim::interim_report(ctx, id, *year, cycle) {
-                        Some(r) => page(
-                            "interim",
-                            cycle,
-                            &format!("{id}-{year}"),
-                            page_value(&r, &style),
-                        ),
-                        None => Ok(Vec::new()),
-                    }
-                }
-                Job::Department(cycle, unit) => {
-                    match department::department_report(ctx, unit, cycle) {
-                        // `institution_specialty`: no colon in a file name.
-                        Some(r) => page(
-                            "department",
-                            cycle,
-                            &unit.replace(':', "_"),
-                            page_value(&r, &style),
-                        ),
-                        None => Ok(Vec::new()),
-                    }
-                }
-                Job::Region(cycle, id) => {
-                    let r = region::region_report(ctx, id, cycle);
-                    let mut files = page("region", cycle, id, page_value(&r, &style))?;
-                    let b = board::board_report(&r);
-                    files.extend(page("board", cycle, id, page_value(&b, &style))?);
-                    Ok(files)
-                }
-                Job::Institution(cycle, id) => {
-                    match institution::institution_report(ctx, id, cycle) {
-                        Some(r) if !r.instruments.is_empty() => {
-                            page("institution", cycle, id, page_value(&r, &style))
-                        }
-                        _ => Ok(Vec::new()),
-                    }
-                }
+    let render_region =
+        |(scoped, found): &(Published, Found), jobs: &[Job]| -> Result<Vec<PathBuf>> {
+            let ctx = Ctx {
+                published: scoped,
+                found,
+                ..ctx
+            };
+            let ctx = &ctx;
+            for cycle in &selected {
+                let rows = cycle::finding_rows(ctx, cycle);
+                found_rows
+                    .lock()
+                    .expect("no panic while holding it")
+                    .entry(cycle.clone())
+                    .or_default()
+                    .extend(rows);
             }
-        })?;
-        Ok(part.into_iter().flatten().collect())
-    };
-    // One region after the other, the next region's rows read while this
-    // region's reports are made: at most two regions' rows in memory.
+            let part: Vec<Vec<PathBuf>> = on_plain_threads(jobs, |job| -> Result<Vec<PathBuf>> {
+                match job {
+                    Job::Rso(cycle, id) => match rso::rso_report(ctx, id, cycle) {
+                        Some(r) => page("rso", cycle, id, page_value(&r, &style)),
+                        None => Ok(Vec::new()),
+                    },
+                    Job::Interim(cycle, id, year) => {
+                        match interim::interim_report(ctx, id, *year, cycle) {
+                            Some(r) => page(
+                                "interim",
+                                cycle,
+                                &format!("{id}-{year}"),
+                                page_value(&r, &style),
+                            ),
+                            None => Ok(Vec::new()),
+                        }
+                    }
+                    Job::Department(cycle, unit) => {
+                        match department::department_report(ctx, unit, cycle) {
+                            // `institution_specialty`: no colon in a file name.
+                            Some(r) => page(
+                                "department",
+                                cycle,
+                                &unit.replace(':', "_"),
+                                page_value(&r, &style),
+                            ),
+                            None => Ok(Vec::new()),
+                        }
+                    }
+                    Job::Region(cycle, id) => {
+                        let r = region::region_report(ctx, id, cycle);
+                        let mut files = page("region", cycle, id, page_value(&r, &style))?;
+                        let b = board::board_report(&r);
+                        files.extend(page("board", cycle, id, page_value(&b, &style))?);
+                        Ok(files)
+                    }
+                    Job::Institution(cycle, id) => {
+                        match institution::institution_report(ctx, id, cycle) {
+                            Some(r) if !r.instruments.is_empty() => {
+                                page("institution", cycle, id, page_value(&r, &style))
+                            }
+                            _ => Ok(Vec::new()),
+                        }
+                    }
+                }
+            })?;
+            Ok(part.into_iter().flatten().collect())
+        };
+    // One region after the other, the next region's rows read (and its
+    // findings made) while this region's reports are made: at most two
+    // regions' rows in memory.
     let pages = || -> Result<Vec<PathBuf>> {
         let regions: Vec<(&str, &Vec<Job>)> = by_region.iter().map(|(r, j)| (*r, j)).collect();
         let mut files: Vec<PathBuf> = Vec::new();
@@ -522,42 +535,38 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         }
         Ok(files)
     };
-    let workbooks =
-        |findings: &BTreeMap<String, Vec<crate::table::FindingRow>>| -> Result<Vec<PathBuf>> {
-            let mut files = Vec::new();
-            for cycle in &selected {
-                let none = Vec::new();
-                let of_cycle_findings = findings.get(cycle).unwrap_or(&none);
-                let f = out_root.join(cycle).join("findings.parquet");
-                if suffix.is_empty() {
-                    published_io::write_findings(&f, of_cycle_findings)?;
-                    files.push(f);
-                }
-                let x = out_root.join(cycle).join(format!("tables{suffix}.xlsx"));
-                let of_cycle = published_io::read_published_scoped(
-                    ds,
-                    &config.catalogue,
-                    &Scope::Cycle(cycle.clone()),
-                )?;
-                let found = found_for(std::slice::from_ref(cycle));
-                let ctx = Ctx {
-                    published: &of_cycle,
-                    found: &found,
-                    ..ctx
-                };
-                crate::dataset::write_file_atomic(
-                    &x,
-                    &xlsx::tables_xlsx(&ctx, cycle, of_cycle_findings)?,
-                )?;
-                files.push(x);
-                tracing::debug!(
-                    seconds = started.elapsed().as_secs_f64(),
-                    cycle,
-                    "workbook written"
-                );
-            }
-            Ok(files)
+    // A cycle's findings and workbook (each sheet written row by row to a
+    // temporary file, so two cycles at a time stay small).
+    let workbook = |cycle: &String,
+                    of_cycle_findings: &[crate::table::FindingRow]|
+     -> Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        let f = out_root.join(cycle).join("findings.parquet");
+        if suffix.is_empty() {
+            published_io::write_findings(&f, of_cycle_findings)?;
+            files.push(f);
+        }
+        let x = out_root.join(cycle).join(format!("tables{suffix}.xlsx"));
+        let of_cycle = published_io::read_published_scoped(
+            ds,
+            &config.catalogue,
+            &Scope::Cycle(cycle.clone()),
+        )?;
+        let found = found_for(std::slice::from_ref(cycle));
+        let ctx = Ctx {
+            published: &of_cycle,
+            found: &found,
+            ..ctx
         };
+        crate::dataset::write_file_atomic(&x, &xlsx::tables_xlsx(&ctx, cycle, of_cycle_findings)?)?;
+        files.push(x);
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            cycle,
+            "workbook written"
+        );
+        Ok(files)
+    };
     // The regions' pages (each region's in parallel), then the cycles'
     // findings and workbooks, which list the findings the pages found.
     let mut files = pages()?;
@@ -566,7 +575,13 @@ pub fn render_all(config: &Config, opts: &Options) -> Result<Vec<PathBuf>> {
         rows.sort_by(|a, b| a.id.cmp(&b.id));
         rows.dedup_by(|a, b| a.id == b.id);
     }
-    let books = workbooks(&findings)?;
+    let none = Vec::new();
+    let books: Vec<PathBuf> = on_plain_threads(&selected, |cycle| {
+        workbook(cycle, findings.get(cycle).unwrap_or(&none))
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
     for cycle in &selected {
         let dir = out_root.join(cycle);
         let mut links: Vec<(String, String, String)> = files

@@ -41,6 +41,11 @@ fn write_book(ctx: &Ctx, cycle: &str, findings: &[crate::table::FindingRow]) -> 
     // every level (hundreds of thousands of rows at national scale), and
     // level 6 (the default) took half again as long for a file 40% smaller.
     book.set_zip_compression_level(1);
+    // The table sheets go row by row to temporary files (`sheet::Sheet`),
+    // beside the reports: not in a temporary directory that may be memory.
+    let reports = &ctx.config.paths.reports;
+    std::fs::create_dir_all(reports).map_err(rust_xlsxwriter::XlsxError::IoError)?;
+    book.set_tempdir(reports)?;
     let created = rust_xlsxwriter::ExcelDateTime::from_ymd(2000, 1, 1)?;
     book.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
     let w = Words::new(ctx);

@@ -96,7 +96,9 @@ impl<'a> Sheet<'a> {
         formats: &Formats,
         freeze_cols: u16,
     ) -> X<Sheet<'a>> {
-        let ws = book.add_worksheet();
+        // Row by row to a temporary file, not cell by cell in memory: the
+        // aggregates sheet alone held hundreds of megabytes.
+        let ws = book.add_worksheet_with_low_memory()?;
         ws.set_name(name)?;
         let mut widths = Vec::with_capacity(columns.len());
         for (i, (head, kind)) in columns.iter().enumerate() {
