@@ -194,6 +194,28 @@ fn every_finding_is_in_its_rso_report_and_every_signal_in_the_region_overview() 
             lines > 0 && lines <= signals,
             "{cycle}: {lines} of {signals}"
         );
+        // "Without an action" counts the lines its RSO report lists under
+        // that heading, not the finding ids in them.
+        for rso in ["anes-nv", "int-nv", "neu-nv"] {
+            let own = if rso == "neu-nv" { neu_cycle } else { cycle };
+            let page = read(&d, &format!("{own}/rso/{rso}.html"));
+            let listed = page.find("id=\"attention\"").map_or(0, |i| {
+                let section = &page[i..];
+                let section = &section[..section.find("</section>").unwrap()];
+                let heading = "Verbeterpunten en signalen zonder actie</h3><ul>";
+                section.find(heading).map_or(0, |j| {
+                    let list = &section[j + heading.len()..];
+                    list[..list.find("</ul>").unwrap()].matches("<li ").count()
+                })
+            });
+            let tag = format!("<tr data-unit=\"{rso}\" data-signals=");
+            let row = &region[region.find(&tag).unwrap()..];
+            let row = &row[..row.find("</tr>").unwrap()];
+            assert!(
+                row.contains(&format!("data-without-action=\"{listed}\"")),
+                "{cycle} {rso}: {listed} listed; {row}"
+            );
+        }
         // The workbook's findings sheet holds the same ids, in the same order.
         use calamine::Reader;
         let mut book: calamine::Xlsx<_> =
