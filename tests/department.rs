@@ -303,6 +303,87 @@ fn an_interim_report_per_rso_per_year_marked_as_interim() {
     }
 }
 
+/// A department's only year of its cycle is not published as a year (the
+/// cycle stands for it, pooling the same answers): the interim report of
+/// that year reads it from the cycle, with its number, instead of saying
+/// "niet gepubliceerd".
+#[test]
+fn an_interim_report_reads_a_lone_year_from_its_cycle() {
+    use opleidingsmonitor::domain::SuppressionReason;
+    let d = sample_run();
+    let published =
+        read_published(&d.join("output/dataset"), &Catalogue::load(None).unwrap()).unwrap();
+    let interim = |rso: &str, year: &str| -> Option<String> {
+        crate::util::files_below(&d.join("output/reports"))
+            .into_iter()
+            .find(|f| f.ends_with(format!("interim/{rso}-{year}.html")))
+            .map(|f| std::fs::read_to_string(f).unwrap())
+    };
+    let department_rows = |html: &str| -> Vec<String> {
+        html.split("data-level=\"department\">")
+            .skip(1)
+            .map(|r| r[..r.find("</tr>").unwrap()].to_string())
+            .collect()
+    };
+    // Neurology's 2024 is so far the only year of its cycle 2024-2025:
+    // no department of it is "not published" in that year's report.
+    let neu = interim("neu-nv", "2024").unwrap();
+    let rows = department_rows(&neu);
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert!(!r.contains("niet gepubliceerd"), "{r}");
+    }
+    // Every department year left out because its cycle holds no other
+    // year, whose cycle is published: its interim report shows the
+    // cycle's number and respondents.
+    let mut shown = 0;
+    for year in published.cells.iter().filter(|c| {
+        c.level == Level::Department
+            && c.scale_id == "total"
+            && !c.is_cycle()
+            && c.suppression_reason == Some(SuppressionReason::NotPublished)
+    }) {
+        let y: i32 = year.period.parse().unwrap();
+        let cycle = published
+            .year_cell(
+                Level::Department,
+                &year.unit_id,
+                &year.instrument,
+                "total",
+                y,
+            )
+            .unwrap();
+        if cycle.is_cycle() {
+            assert_eq!(cycle.n_respondents, year.n_respondents);
+        }
+        let (Some(rso), Some(mean), false, true) = (
+            year.rso_id.as_deref(),
+            cycle.mean,
+            cycle.suppressed,
+            cycle.is_cycle(),
+        ) else {
+            continue;
+        };
+        let Some(html) = interim(rso, &year.period) else {
+            continue;
+        };
+        let title = format!(
+            "title=\"n = {}, huidige = {}",
+            cycle.n_respondents,
+            format!("{mean:.2}").replace('.', ",")
+        );
+        assert!(
+            department_rows(&html).iter().any(|r| r.contains(&title)),
+            "{} {} {}: {title}",
+            year.unit_id,
+            year.instrument,
+            year.period
+        );
+        shown += 1;
+    }
+    assert!(shown > 0, "the sample has a lone year in an interim report");
+}
+
 /// Issue #19 (accessibility, comments): every chart in every HTML report is
 /// an image with a title for screen readers, and identical open answers are
 /// grouped with a count.

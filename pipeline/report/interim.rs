@@ -129,18 +129,34 @@ pub(super) fn interim_report(
             continue;
         };
         let floor = config.floor_of(instrument, version);
+        // A year as a reader sees it (`Published::year_cell`): a
+        // department's only year of its cycle is read from the cycle, which
+        // pools the same answers. A cycle as it is.
+        let at = |level: Level, unit: &str, scale: &str, period: &str| {
+            period
+                .parse::<i32>()
+                .ok()
+                .and_then(|year| {
+                    ctx.published
+                        .year_cell(level, unit, instrument, scale, year)
+                })
+                .filter(|c| c.instrument_version == *version)
+                .or_else(|| {
+                    find(
+                        ctx.published,
+                        level,
+                        unit,
+                        instrument,
+                        version,
+                        scale,
+                        period,
+                    )
+                })
+        };
         // A unit's total last year and this year, and the change between.
         let year_change = |level: Level, unit: &str, label: String| {
-            let last_year = find(
-                ctx.published,
-                level,
-                unit,
-                instrument,
-                version,
-                TOTAL,
-                &prev,
-            );
-            let this_year = find(ctx.published, level, unit, instrument, version, TOTAL, &y);
+            let last_year = at(level, unit, TOTAL, &prev);
+            let this_year = at(level, unit, TOTAL, &y);
             YearChange {
                 unit: label,
                 instrument: names.instrument(instrument),
@@ -166,13 +182,7 @@ pub(super) fn interim_report(
             unit_id: unit.to_string(),
             cells: scales
                 .iter()
-                .map(|s| {
-                    shown(
-                        find(ctx.published, level, unit, instrument, version, s, period),
-                        floor,
-                        &names,
-                    )
-                })
+                .map(|s| shown(at(level, unit, s, period), floor, &names))
                 .collect(),
         };
         let mut rows = Vec::new();
