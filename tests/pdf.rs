@@ -1,6 +1,6 @@
 //! The PDF edition of every report, read back with poppler's `pdftotext`.
 
-use crate::report::{region, unverified_notes};
+use crate::report::{region, unverified_lines, unverified_notes};
 use crate::util::{files_below, pdf_pages, Dir};
 
 /// Turns the PDFs on (`[report] pdf = true`) and runs again: with the
@@ -152,14 +152,29 @@ fn every_report_is_also_a_paginated_pdf_with_contents_and_page_numbers() {
     assert_eq!(pdf_pages(&dir.join("board/noorderveld.pdf")).len(), 1);
 
     // A subscale resting on a placeholder item table is disclosed in the
-    // PDF as in the HTML: once per instrument, for the RSO, the interim,
-    // the institution and the department reports.
-    for report in [
-        "rso/int-nv",
-        "interim/int-nv-2024",
-        "institution/heemdaal",
-        "department/heemdaal_int",
-    ] {
+    // PDF as in the HTML: once per instrument for the RSO, the interim and
+    // the institution reports; in one note with a line per instrument for
+    // the department report.
+    let html = std::fs::read_to_string(dir.join("department/heemdaal_int.html")).unwrap();
+    let lines = unverified_lines(&html);
+    assert!(lines.iter().any(|(i, _)| i == "d-rect"), "{lines:?}");
+    let text = pdf_pages(&dir.join("department/heemdaal_int.pdf")).join(" ");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(text.matches("nog niet geverifieerd").count(), 1);
+    // Every instrument there counts all its subscales towards its total:
+    // said once, under the lines.
+    assert_eq!(html.matches("hangt niet af van die indeling").count(), 1);
+    assert_eq!(text.matches("hangt niet af van die indeling").count(), 1);
+    for (_, line) in &lines {
+        // (The PDF's text breaks lines where the page does.)
+        let start: String = line
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(text.contains(&start), "{start}");
+    }
+    for report in ["rso/int-nv", "interim/int-nv-2024", "institution/heemdaal"] {
         let html = std::fs::read_to_string(dir.join(format!("{report}.html"))).unwrap();
         let notes = unverified_notes(&html);
         assert!(

@@ -22,6 +22,16 @@ use crate::table::{Cell, Level};
 
 /// One instrument's trend: the chart and the same numbers as a table
 /// (per year: the department, the RSO, the region).
+/// An instrument in the note on placeholder item tables: "MCTQ (2010):
+/// Rolmodel, Articulatie (de totaalscore hangt niet af van die indeling)".
+#[derive(Debug, Clone, Serialize)]
+pub struct UnverifiedLine {
+    /// The instrument's id.
+    pub instrument: String,
+    /// The line.
+    pub text: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DepartmentTrend {
     /// Instrument name.
@@ -67,10 +77,14 @@ pub struct DepartmentReport {
     pub response_legend: String,
     /// This cycle's findings of the department.
     pub summary: SummaryView,
-    /// One sentence per instrument whose findings above show subscale
-    /// scores resting on a placeholder item table (`items_verified =
-    /// false`): the report's subscale scores are only in its findings.
-    pub unverified_notes: Vec<String>,
+    /// The instruments whose findings above show subscale scores resting
+    /// on a placeholder item table (`items_verified = false`), one line
+    /// each under one note (the report's subscale scores are only in its
+    /// findings).
+    pub unverified: Vec<UnverifiedLine>,
+    /// The total score of every instrument in `unverified` is the same
+    /// whatever the division: said once under the lines.
+    pub unverified_total: bool,
     /// Last cycle's points of the department, followed up.
     pub follow_up: Vec<FollowUpView>,
     /// The department's actions.
@@ -231,18 +245,41 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
         .filter(|f| f.unit_id == unit_id)
         .collect();
     let summary = summary_of(&fs, config, &names);
-    let unverified_notes = {
+    let (unverified, unverified_total) = {
         let scales = finding_scales(config, &fs);
-        let mut notes: Vec<(u32, String)> = scales
+        let found: Vec<(u32, &str, Unverified)> = scales
             .iter()
             .filter_map(|((i, v), s)| {
-                let note = unverified_note(ctx, &names, i, v, s.iter().map(String::as_str))?;
+                let u = unverified_of(ctx, &names, i, v, s.iter().map(String::as_str))?;
                 let order = config.catalogue.get(i, v).map_or(99, |d| d.display_order());
-                Some((order, note))
+                Some((order, i.as_str(), u))
             })
             .collect();
-        notes.sort();
-        notes.into_iter().map(|(_, n)| n).collect()
+        // Where it holds for every instrument, said once, not per line.
+        let all = found.iter().all(|(_, _, u)| u.total_unaffected);
+        let mut lines: Vec<(u32, UnverifiedLine)> = found
+            .into_iter()
+            .map(|(order, i, u)| {
+                let mut text = match u.scales {
+                    None => fill(&ctx.t["unverified_line_all"], &[("instrument", u.name)]),
+                    Some(scales) => fill(
+                        &ctx.t["unverified_line_some"],
+                        &[("instrument", u.name), ("scales", scales.join(", "))],
+                    ),
+                };
+                if u.total_unaffected && !all {
+                    text.push_str(&ctx.t["unverified_line_total"]);
+                }
+                let line = UnverifiedLine {
+                    instrument: i.to_string(),
+                    text,
+                };
+                (order, line)
+            })
+            .collect();
+        lines.sort_by(|a, b| (a.0, &a.1.text).cmp(&(b.0, &b.1.text)));
+        let total = all && !lines.is_empty();
+        (lines.into_iter().map(|(_, l)| l).collect(), total)
     };
     let quality = super::cycle::loop_view(ctx, &names, &rso.id, &member_units, cycle, &fs);
     let own_unit = |institution: Option<&str>| institution == Some(dept.institution);
@@ -361,7 +398,8 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
         response,
         response_legend,
         summary,
-        unverified_notes,
+        unverified,
+        unverified_total,
         follow_up,
         actions,
         visitations,

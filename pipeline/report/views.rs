@@ -472,20 +472,29 @@ pub struct DistributionView {
     pub note: Option<String>,
 }
 
-/// The sentence a report prints once for an instrument version when
-/// subscales it shows (`shown`, subscale ids; the total is ignored) rest on
-/// a placeholder item table (`items_verified = false`), in the reader's
-/// language; `None` when none of them does. An instrument whose every
-/// subscale is unverified is named as a whole, otherwise the unverified
-/// subscales shown are listed; where the total does not depend on the
-/// division (every unverified subscale counts towards it), it says so.
-pub(super) fn unverified_note<'s>(
+/// What of an instrument version a report shows rests on a placeholder
+/// item table (`items_verified = false`).
+pub(super) struct Unverified {
+    /// "D-RECT (2016)".
+    pub name: String,
+    /// The unverified subscales shown, in the instrument's order; `None`
+    /// when every subscale of the instrument is unverified.
+    pub scales: Option<Vec<String>>,
+    /// The total does not depend on the division (every unverified
+    /// subscale counts towards it).
+    pub total_unaffected: bool,
+}
+
+/// Which subscales of an instrument version a report shows (`shown`,
+/// subscale ids; the total is ignored) rest on a placeholder item table:
+/// `None` when none of them does.
+pub(super) fn unverified_of<'s>(
     ctx: &Ctx,
     names: &Names,
     instrument: &str,
     version: &str,
     shown: impl IntoIterator<Item = &'s str>,
-) -> Option<String> {
+) -> Option<Unverified> {
     let def = ctx.config.catalogue.get(instrument, version)?;
     let unverified = def.unverified();
     let shown: BTreeSet<&str> = shown
@@ -495,22 +504,40 @@ pub(super) fn unverified_note<'s>(
     if shown.is_empty() {
         return None;
     }
-    let name = format!("{} ({version})", names.instrument(instrument));
-    let mut text = if unverified.len() == def.subscales.len() {
-        fill(&ctx.t["unverified_all"], &[("instrument", name)])
-    } else {
-        // In the instrument's order, as the report shows them.
-        let scales: Vec<String> = unverified
-            .iter()
-            .filter(|s| shown.contains(*s))
-            .map(|s| names.scale(instrument, version, s))
-            .collect();
-        fill(
+    Some(Unverified {
+        name: format!("{} ({version})", names.instrument(instrument)),
+        scales: (unverified.len() != def.subscales.len()).then(|| {
+            unverified
+                .iter()
+                .filter(|s| shown.contains(*s))
+                .map(|s| names.scale(instrument, version, s))
+                .collect()
+        }),
+        total_unaffected: def.total_unaffected(),
+    })
+}
+
+/// The sentence a report prints once for an instrument version whose
+/// shown subscales rest on a placeholder item table (`unverified_of`), in
+/// the reader's language: the instrument named as a whole, or its
+/// unverified subscales listed; where the total does not depend on the
+/// division, it says so.
+pub(super) fn unverified_note<'s>(
+    ctx: &Ctx,
+    names: &Names,
+    instrument: &str,
+    version: &str,
+    shown: impl IntoIterator<Item = &'s str>,
+) -> Option<String> {
+    let u = unverified_of(ctx, names, instrument, version, shown)?;
+    let mut text = match &u.scales {
+        None => fill(&ctx.t["unverified_all"], &[("instrument", u.name)]),
+        Some(scales) => fill(
             &ctx.t["unverified_some"],
-            &[("instrument", name), ("scales", scales.join(", "))],
-        )
+            &[("instrument", u.name), ("scales", scales.join(", "))],
+        ),
     };
-    if def.total_unaffected() {
+    if u.total_unaffected {
         text.push(' ');
         text.push_str(&ctx.t["unverified_total"]);
     }
