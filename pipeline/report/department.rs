@@ -20,10 +20,9 @@ use crate::domain::DepartmentId;
 use crate::score::{self, TOTAL};
 use crate::table::{Cell, Level};
 
-/// One instrument's trend: the chart and the same numbers as a table
-/// (per year: the department, the RSO, the region).
 /// An instrument in the note on placeholder item tables: "MCTQ (2010):
-/// Rolmodel, Articulatie (de totaalscore hangt niet af van die indeling)".
+/// Rolmodel, Articulatie" (with "(de totaalscore hangt niet af van die
+/// indeling)" where that does not hold for every instrument of the note).
 #[derive(Debug, Clone, Serialize)]
 pub struct UnverifiedLine {
     /// The instrument's id.
@@ -32,6 +31,8 @@ pub struct UnverifiedLine {
     pub text: String,
 }
 
+/// One instrument's trend: the chart and the same numbers as a table
+/// (per year: the department, the RSO, the region).
 #[derive(Debug, Clone, Serialize)]
 pub struct DepartmentTrend {
     /// Instrument name.
