@@ -471,9 +471,10 @@ pub(super) fn protect(
                 Vec::new()
             };
             candidates.sort_by(|&a, &b| key(a).cmp(&key(b)));
-            let now = match candidates.is_empty() {
-                true => 0.0,
-                false => near.inner_width(cells, x, None, FAR),
+            let now = if candidates.is_empty() {
+                0.0
+            } else {
+                near.inner_width(cells, x, None, FAR)
             };
             let mut scored: Vec<(usize, f64)> = Vec::with_capacity(candidates.len());
             for m in candidates {
