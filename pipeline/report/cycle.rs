@@ -132,10 +132,8 @@ pub struct FollowUpView {
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Attention {
     /// This cycle's improvement points and signals without an action
-    /// (unless the group did not recognise them): the lines of
-    /// `without_action`, as the region overview counts signals.
-    pub open_points: usize,
-    /// The same in words, grouped per unit, instrument and rule.
+    /// (unless the group did not recognise them), one line per unit,
+    /// instrument and rule.
     pub without_action: Vec<FindingView>,
     /// Actions without an indicator.
     pub without_indicator: Vec<String>,
@@ -366,14 +364,12 @@ pub(super) fn loop_view(
         new
     });
     let summary = summary_of(&open, config, names);
-    let without_action: Vec<_> = summary
-        .signals
-        .into_iter()
-        .chain(summary.improvements)
-        .collect();
     let attention = Attention {
-        open_points: without_action.len(),
-        without_action,
+        without_action: summary
+            .signals
+            .into_iter()
+            .chain(summary.improvements)
+            .collect(),
         without_indicator: actions
             .iter()
             .filter(|a| a.verdict == Verdict::NoIndicator)

@@ -261,13 +261,7 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
         let mut lines: Vec<(u32, UnverifiedLine)> = found
             .into_iter()
             .map(|(order, i, u)| {
-                let mut text = match u.scales {
-                    None => fill(&ctx.t["unverified_line_all"], &[("instrument", u.name)]),
-                    Some(scales) => fill(
-                        &ctx.t["unverified_line_some"],
-                        &[("instrument", u.name), ("scales", scales.join(", "))],
-                    ),
-                };
+                let mut text = u.words(ctx.t, "unverified_line_all", "unverified_line_some");
                 if u.total_unaffected && !all {
                     text.push_str(&ctx.t["unverified_line_total"]);
                 }

@@ -179,7 +179,9 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
                 })
                 .collect(),
             signals: listed,
-            without_action: quality.attention.open_points,
+            // The lines its report lists without an action, counted as
+            // the signals are.
+            without_action: quality.attention.without_action.len(),
             overdue: quality.attention.overdue.len(),
             escalations: quality
                 .escalations

@@ -485,6 +485,24 @@ pub(super) struct Unverified {
     pub total_unaffected: bool,
 }
 
+impl Unverified {
+    /// The instrument in the words of label `all` (`{instrument}`) or,
+    /// where only some subscales are unverified, of label `some` (also
+    /// `{scales}`).
+    pub(super) fn words(&self, t: &Labels, all: &str, some: &str) -> String {
+        match &self.scales {
+            None => fill(&t[all], &[("instrument", self.name.clone())]),
+            Some(scales) => fill(
+                &t[some],
+                &[
+                    ("instrument", self.name.clone()),
+                    ("scales", scales.join(", ")),
+                ],
+            ),
+        }
+    }
+}
+
 /// Which subscales of an instrument version a report shows (`shown`,
 /// subscale ids; the total is ignored) rest on a placeholder item table:
 /// `None` when none of them does.
@@ -530,13 +548,7 @@ pub(super) fn unverified_note<'s>(
     shown: impl IntoIterator<Item = &'s str>,
 ) -> Option<String> {
     let u = unverified_of(ctx, names, instrument, version, shown)?;
-    let mut text = match &u.scales {
-        None => fill(&ctx.t["unverified_all"], &[("instrument", u.name)]),
-        Some(scales) => fill(
-            &ctx.t["unverified_some"],
-            &[("instrument", u.name), ("scales", scales.join(", "))],
-        ),
-    };
+    let mut text = u.words(ctx.t, "unverified_all", "unverified_some");
     if u.total_unaffected {
         text.push(' ');
         text.push_str(&ctx.t["unverified_total"]);
