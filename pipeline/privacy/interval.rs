@@ -31,8 +31,9 @@
 //! cells that are too small to publish. A complement passes the floor;
 //! narrowing it tells a reader no more than publishing it would have.
 //! Measured on the sample region: protecting the complements' intervals
-//! too would hide 15.7% of the department cells that pass the floor as
-//! complements instead of 8.4% (README, Privacy).
+//! too would hide 18.4% of the department cells that pass the floor as
+//! complements instead of 8.4%, and any protection that does needs more
+//! than 10% (`super::bound::StrictBound`; README, Privacy).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
