@@ -340,6 +340,33 @@ impl Published {
         unit_range(&self.cells, level, unit, |c| (c.level, &c.unit_id))
     }
 
+    /// A unit's cells of one instrument: every version, scale and period
+    /// (cells are sorted by level, unit and instrument).
+    pub fn instrument_cells(&self, level: Level, unit: &str, instrument: &str) -> &[Cell] {
+        sorted_run(
+            &self.cells,
+            |c| (c.level, c.unit_id.as_str(), c.instrument.as_str()) < (level, unit, instrument),
+            |c| c.level == level && c.unit_id == unit && c.instrument == instrument,
+        )
+    }
+
+    /// One cell by its whole key (the order of `sort_cells`).
+    pub fn cell(
+        &self,
+        level: Level,
+        unit: &str,
+        instrument: &str,
+        version: &str,
+        scale: &str,
+        period: &str,
+    ) -> Option<&Cell> {
+        let key = (level, unit, instrument, version, scale, period);
+        self.cells
+            .binary_search_by(|c| cell_key(c).cmp(&key))
+            .ok()
+            .map(|i| &self.cells[i])
+    }
+
     /// A unit's cell of one instrument and scale in a year, as a reader can
     /// see it: the year's own cell, or, where that year is left out of the
     /// published tables (`not_published`) because its cycle holds no other
@@ -353,7 +380,7 @@ impl Published {
         scale: &str,
         year: i32,
     ) -> Option<&Cell> {
-        let cells = self.unit_cells(level, unit);
+        let cells = self.instrument_cells(level, unit, instrument);
         let y = year.to_string();
         let of = |c: &&Cell| c.instrument == instrument && c.scale_id == scale;
         let own = cells.iter().filter(of).find(|c| c.period == y)?;
@@ -441,17 +468,20 @@ fn sorted_run<T>(rows: &[T], before: impl Fn(&T) -> bool, within: impl Fn(&T) ->
 
 /// Cells by level and unit, then as within a group's file (`group_order`).
 pub fn sort_cells(cells: &mut [Cell]) {
-    fn key(c: &Cell) -> (Level, &str, &str, &str, &str, &str) {
-        (
-            c.level,
-            &c.unit_id,
-            &c.instrument,
-            &c.instrument_version,
-            &c.scale_id,
-            &c.period,
-        )
-    }
-    cells.sort_by(|a, b| key(a).cmp(&key(b)));
+    cells.sort_by(|a, b| cell_key(a).cmp(&cell_key(b)));
+}
+
+/// What cells are sorted by: level, unit, instrument, version, scale,
+/// period.
+fn cell_key(c: &Cell) -> (Level, &str, &str, &str, &str, &str) {
+    (
+        c.level,
+        &c.unit_id,
+        &c.instrument,
+        &c.instrument_version,
+        &c.scale_id,
+        &c.period,
+    )
 }
 
 /// Changes in the order of `group_order` (years before cycles), by level

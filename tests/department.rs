@@ -130,6 +130,45 @@ fn every_department_with_data_gets_its_report_and_heemdaal_tells_its_story() {
 }
 
 #[test]
+fn the_reports_lookups_find_every_published_cell_as_a_scan_does() {
+    // `Published::cell` (a binary search over the sorted cells) and
+    // `instrument_cells` (a sorted run) against a plain scan of the
+    // sample's cells: the same cell, the same run, in the same order.
+    let d = sample_run();
+    let p = read_published(&d.join("output/dataset"), &Catalogue::load(None).unwrap()).unwrap();
+    let mut runs = std::collections::BTreeSet::new();
+    for c in &p.cells {
+        let found = p
+            .cell(
+                c.level,
+                &c.unit_id,
+                &c.instrument,
+                &c.instrument_version,
+                &c.scale_id,
+                &c.period,
+            )
+            .unwrap();
+        assert!(std::ptr::eq(found, c), "{} {}", c.unit_id, c.period);
+        runs.insert((c.level, c.unit_id.as_str(), c.instrument.as_str()));
+    }
+    for &(level, unit, instrument) in &runs {
+        let run = p.instrument_cells(level, unit, instrument);
+        let scan: Vec<_> = p
+            .cells
+            .iter()
+            .filter(|c| c.level == level && c.unit_id == unit && c.instrument == instrument)
+            .collect();
+        assert_eq!(run.len(), scan.len(), "{unit} {instrument}");
+        assert!(run.iter().zip(scan).all(|(a, b)| std::ptr::eq(a, b)));
+    }
+    assert!(runs.len() > 50, "{}", runs.len());
+    assert!(p
+        .cell(Level::Rso, "neu-nv", "d-rect", "none", "total", "2024")
+        .is_none());
+    assert!(p.instrument_cells(Level::Rso, "neu-nv", "none").is_empty());
+}
+
+#[test]
 fn a_suppressed_year_shows_no_number_in_the_department_report() {
     let d = sample_run();
     let published =

@@ -240,14 +240,16 @@ pub fn missing_measurements(
     registry: &Registry,
     register: &Register,
 ) -> Vec<Finding> {
-    let have: BTreeSet<(String, String, String)> = published
+    let cycle_years = score::years_of(cycle);
+    let years: Vec<String> = cycle_years.iter().map(|y| y.to_string()).collect();
+    let have: BTreeSet<(&str, &str, &str)> = published
         .cells
         .iter()
-        .filter(|c| c.level == Level::Department && !c.is_cycle())
-        .map(|c| (c.unit_id.clone(), c.instrument.clone(), c.period.clone()))
+        .filter(|c| c.level == Level::Department && years.contains(&c.period))
+        .map(|c| (c.unit_id.as_str(), c.instrument.as_str(), c.period.as_str()))
         .collect();
     let mut out = Vec::new();
-    for year in score::years_of(cycle) {
+    for (&year, y) in cycle_years.iter().zip(&years) {
         let Some(mid) = NaiveDate::from_ymd_opt(year, 7, 1) else {
             continue;
         };
@@ -259,7 +261,7 @@ pub fn missing_measurements(
                     e.expects(&rso.specialty, year)
                         && !register.exempt(&rso.id, &m.institution, &e.instrument, year)
                 }) {
-                    if !have.contains(&(unit.clone(), entry.instrument.clone(), year.to_string())) {
+                    if !have.contains(&(unit.as_str(), entry.instrument.as_str(), y.as_str())) {
                         out.push(Finding {
                             kind: Kind::Signal,
                             rule: Rule::Missing,

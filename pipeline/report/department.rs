@@ -7,7 +7,7 @@
 //! with grouped tops and tips. Nothing below the department level is shown,
 //! and no value the suppression hides.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -148,21 +148,24 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
     }
     let until = |c: &&Cell| !c.is_cycle() && c.period.parse::<i32>().is_ok_and(|y| y <= last);
     let instruments: Vec<String> = {
-        let mut v: Vec<(u32, String)> = cells
+        let measured: BTreeSet<&str> = cells
             .iter()
             .filter(until)
-            .map(|c| {
+            .map(|c| c.instrument.as_str())
+            .collect();
+        let mut v: Vec<(u32, &str)> = measured
+            .into_iter()
+            .map(|i| {
                 let order = config
                     .catalogue
                     .iter()
-                    .find(|d| d.id == c.instrument)
+                    .find(|d| d.id == i)
                     .map_or(99, |d| d.display_order());
-                (order, c.instrument.clone())
+                (order, i)
             })
             .collect();
         v.sort();
-        v.dedup();
-        v.into_iter().map(|(_, i)| i).collect()
+        v.into_iter().map(|(_, i)| i.to_string()).collect()
     };
 
     // Trends of the total score and of the response rate: the department,

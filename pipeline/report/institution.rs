@@ -178,7 +178,9 @@ fn departments(
         let participation = instruments
             .iter()
             .filter_map(|(i, v)| {
-                let c = find(ctx.published, Level::Department, &unit, i, v, TOTAL, cycle)?;
+                let c = ctx
+                    .published
+                    .cell(Level::Department, &unit, i, v, TOTAL, cycle)?;
                 Some((names.instrument(i), participation_text(c, names)))
             })
             .collect();
@@ -188,8 +190,7 @@ fn departments(
             .filter(|d| d.items.iter().any(|i| i.report_as.is_some()))
             .find_map(|def| {
                 let g = def.grade_subscale()?;
-                let c = find(
-                    ctx.published,
+                let c = ctx.published.cell(
                     Level::Department,
                     &unit,
                     &def.id,
@@ -265,15 +266,9 @@ pub(super) fn institution_report(
             .map(|c| c.unit_id.clone())
             .collect();
         for d in &depts {
-            let dept = find(
-                ctx.published,
-                Level::Department,
-                d,
-                &instrument,
-                &version,
-                TOTAL,
-                cycle,
-            );
+            let dept =
+                ctx.published
+                    .cell(Level::Department, d, &instrument, &version, TOTAL, cycle);
             let rso = dept.and_then(|c| c.rso_id.clone());
             let region = dept
                 .and_then(|c| c.region_id.clone())
@@ -286,22 +281,14 @@ pub(super) fn institution_report(
                     shown(dept, floor, &names),
                     shown(
                         rso.as_deref().and_then(|r| {
-                            find(
-                                ctx.published,
-                                Level::Rso,
-                                r,
-                                &instrument,
-                                &version,
-                                TOTAL,
-                                cycle,
-                            )
+                            ctx.published
+                                .cell(Level::Rso, r, &instrument, &version, TOTAL, cycle)
                         }),
                         floor,
                         &names,
                     ),
                     shown(
-                        find(
-                            ctx.published,
+                        ctx.published.cell(
                             Level::Region,
                             &region,
                             &instrument,

@@ -142,15 +142,8 @@ pub(super) fn interim_report(
                 })
                 .filter(|c| c.instrument_version == *version)
                 .or_else(|| {
-                    find(
-                        ctx.published,
-                        level,
-                        unit,
-                        instrument,
-                        version,
-                        scale,
-                        period,
-                    )
+                    ctx.published
+                        .cell(level, unit, instrument, version, scale, period)
                 })
         };
         // A unit's total last year and this year, and the change between.
@@ -187,16 +180,10 @@ pub(super) fn interim_report(
         };
         let mut rows = Vec::new();
         for unit in &units {
-            if find(
-                ctx.published,
-                Level::Department,
-                unit,
-                instrument,
-                version,
-                TOTAL,
-                &y,
-            )
-            .is_none()
+            if ctx
+                .published
+                .cell(Level::Department, unit, instrument, version, TOTAL, &y)
+                .is_none()
             {
                 continue;
             }

@@ -172,7 +172,7 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
                 .iter()
                 .map(|(i, v)| {
                     shown(
-                        find(ctx.published, Level::Rso, &r.id, i, v, TOTAL, cycle),
+                        ctx.published.cell(Level::Rso, &r.id, i, v, TOTAL, cycle),
                         config.floor_of(i, v),
                         &names,
                     )
@@ -210,7 +210,10 @@ pub(super) fn region_report(ctx: &Ctx, region_id: &str, cycle: &str) -> RegionRe
     for r in &rsos {
         let rso_cycle = own(r);
         for (i, v) in &instruments {
-            if let Some(c) = find(ctx.published, Level::Rso, &r.id, i, v, TOTAL, &rso_cycle) {
+            if let Some(c) = ctx
+                .published
+                .cell(Level::Rso, &r.id, i, v, TOTAL, &rso_cycle)
+            {
                 participation.push((
                     if rso_cycle == cycle {
                         r.name.clone()

@@ -136,15 +136,13 @@ pub(super) fn cells_over<'a>(
     }
     let cells: Vec<&Cell> = ctx
         .published
-        .unit_cells(level, unit)
+        .instrument_cells(level, unit, instrument)
         .iter()
         .filter(|c| {
-            c.instrument == instrument
-                && ctx
-                    .config
-                    .catalogue
-                    .construct(&c.instrument, &c.instrument_version, &c.scale_id)
-                    == construct
+            ctx.config
+                .catalogue
+                .construct(&c.instrument, &c.instrument_version, &c.scale_id)
+                == construct
         })
         .collect();
     axis.periods
@@ -447,25 +445,22 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
 
     // Participation per department, instrument and year.
     let mut participation = Vec::new();
+    let year_texts: Vec<String> = years.iter().map(|y| y.to_string()).collect();
     let instruments_in: BTreeSet<String> = member_units
         .iter()
         .flat_map(|u| ctx.published.unit_cells(Level::Department, u))
-        .filter(|c| years.iter().any(|y| c.period == y.to_string()))
+        .filter(|c| year_texts.contains(&c.period))
         .map(|c| c.instrument.clone())
         .collect();
     for unit in &member_units {
         for inst in &instruments_in {
-            let cells: Vec<String> = years
+            let cells: Vec<String> = year_texts
                 .iter()
                 .map(|y| {
                     ctx.published
-                        .unit_cells(Level::Department, unit)
+                        .instrument_cells(Level::Department, unit, inst)
                         .iter()
-                        .find(|c| {
-                            c.instrument == *inst
-                                && c.scale_id == TOTAL
-                                && c.period == y.to_string()
-                        })
+                        .find(|c| c.scale_id == TOTAL && c.period == *y)
                         .map(|c| match c.response_rate {
                             Some(r) => format!("{} ({})", c.n_respondents, pct(r, lang)),
                             None => c.n_respondents.to_string(),
@@ -519,13 +514,9 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
             .iter()
             .filter(|s| {
                 ctx.published
-                    .unit_cells(Level::Rso, rso_id)
+                    .instrument_cells(Level::Rso, rso_id, &instrument)
                     .iter()
-                    .any(|c| {
-                        c.instrument == instrument
-                            && c.instrument_version == version
-                            && c.scale_id == s.id
-                    })
+                    .any(|c| c.instrument_version == version && c.scale_id == s.id)
             })
             .map(|s| s.id.clone())
             .collect();
@@ -538,13 +529,9 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         for unit in &member_units {
             if !ctx
                 .published
-                .unit_cells(Level::Department, unit)
+                .instrument_cells(Level::Department, unit, &instrument)
                 .iter()
-                .any(|c| {
-                    c.instrument == instrument
-                        && c.instrument_version == version
-                        && c.period == cycle
-                })
+                .any(|c| c.instrument_version == version && c.period == cycle)
             {
                 continue;
             }
@@ -561,8 +548,7 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
                     .iter()
                     .map(|s| {
                         shown(
-                            find(
-                                ctx.published,
+                            ctx.published.cell(
                                 Level::Department,
                                 unit,
                                 &instrument,
@@ -585,15 +571,8 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
                 .iter()
                 .map(|s| {
                     shown(
-                        find(
-                            ctx.published,
-                            Level::Rso,
-                            rso_id,
-                            &instrument,
-                            &version,
-                            s,
-                            cycle,
-                        ),
+                        ctx.published
+                            .cell(Level::Rso, rso_id, &instrument, &version, s, cycle),
                         floor,
                         &names,
                     )
@@ -608,8 +587,7 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
                 .iter()
                 .map(|s| {
                     shown(
-                        find(
-                            ctx.published,
+                        ctx.published.cell(
                             Level::Region,
                             &rso.region,
                             &instrument,
@@ -689,28 +667,15 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         let floor = config.floor_of(instrument, version);
         let grade_scale = def.grade_subscale().map(str::to_string);
         for unit in &member_units {
-            let total = find(
-                ctx.published,
-                Level::Department,
-                unit,
-                instrument,
-                version,
-                TOTAL,
-                cycle,
-            );
+            let total =
+                ctx.published
+                    .cell(Level::Department, unit, instrument, version, TOTAL, cycle);
             let Some(total) = total else { continue };
             let grade = grade_scale
                 .as_ref()
                 .and_then(|g| {
-                    find(
-                        ctx.published,
-                        Level::Department,
-                        unit,
-                        instrument,
-                        version,
-                        g,
-                        cycle,
-                    )
+                    ctx.published
+                        .cell(Level::Department, unit, instrument, version, g, cycle)
                 })
                 .map(|c| {
                     let mut s = shown(Some(c), floor, &names);
@@ -753,15 +718,8 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
             let grade_n = grade_scale
                 .as_ref()
                 .and_then(|g| {
-                    find(
-                        ctx.published,
-                        Level::Department,
-                        unit,
-                        instrument,
-                        version,
-                        g,
-                        cycle,
-                    )
+                    ctx.published
+                        .cell(Level::Department, unit, instrument, version, g, cycle)
                 })
                 .map(|c| c.n_respondents)
                 .unwrap_or(total.n_respondents);

@@ -571,23 +571,6 @@ pub struct ExitView {
     pub tips: Vec<(String, usize)>,
 }
 
-pub(super) fn find<'a>(
-    p: &'a Published,
-    level: Level,
-    unit: &str,
-    instrument: &str,
-    version: &str,
-    scale: &str,
-    period: &str,
-) -> Option<&'a Cell> {
-    p.unit_cells(level, unit).iter().find(|c| {
-        c.instrument == instrument
-            && c.instrument_version == version
-            && c.scale_id == scale
-            && c.period == period
-    })
-}
-
 /// The instrument versions of a cycle for a unit, latest version last.
 pub(super) fn versions_in(
     catalogue: &crate::instrument::Catalogue,
@@ -635,15 +618,9 @@ pub(super) fn total_with_arrow(
     cycle: &str,
 ) -> (ShownCell, String) {
     let config = ctx.config;
-    let cell = find(
-        ctx.published,
-        Level::Department,
-        unit,
-        instrument,
-        version,
-        TOTAL,
-        cycle,
-    );
+    let cell = ctx
+        .published
+        .cell(Level::Department, unit, instrument, version, TOTAL, cycle);
     let change = ctx
         .published
         .unit_changes(Level::Department, unit)
@@ -1055,16 +1032,17 @@ pub(super) fn hidden_because(
             .construct(&c.instrument, &c.instrument_version, &c.scale_id)
             .to_string()
     };
-    let cells = ctx.published.unit_cells(level, unit);
-    let current = cells.iter().find(|c| {
-        c.instrument == ch.instrument
-            && c.instrument_version == ch.instrument_version
-            && c.scale_id == ch.scale_id
-            && c.period == ch.period
-    });
+    let current = ctx.published.cell(
+        level,
+        unit,
+        &ch.instrument,
+        &ch.instrument_version,
+        &ch.scale_id,
+        &ch.period,
+    );
+    let cells = ctx.published.instrument_cells(level, unit, &ch.instrument);
     let previous = cells.iter().find(|c| {
-        c.instrument == ch.instrument
-            && c.instrument_version == ch.previous_version
+        c.instrument_version == ch.previous_version
             && c.period == ch.previous_period
             && construct(c) == ch.construct
     });

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use rust_xlsxwriter::{Color, Format, Workbook};
 
-use super::super::views::{find, grade_range, shown, versions_in};
+use super::super::views::{grade_range, shown, versions_in};
 use super::sheet::{Formats, Kind, Sheet, X};
 use super::Words;
 use crate::score::TOTAL;
@@ -142,8 +142,10 @@ pub(super) fn heatmap(book: &mut Workbook, w: &Words, cycle: &str, f: &Formats) 
                 .map(|(_, v)| v.as_str());
             let floor = version.map_or(config.privacy_floor, |v| config.floor_of(&b.instrument, v));
             let cell = |scale: &str| {
-                version
-                    .and_then(|v| find(ctx.published, *level, unit, &b.instrument, v, scale, cycle))
+                version.and_then(|v| {
+                    ctx.published
+                        .cell(*level, unit, &b.instrument, v, scale, cycle)
+                })
             };
             // The instrument's respondents: of its total, where shown.
             let total = cell(TOTAL).map(|c| shown(Some(c), floor, names));
