@@ -309,7 +309,8 @@ pub struct Change {
 #[derive(Debug, Clone, Default)]
 pub struct Published {
     /// The aggregates (atoms, floors and scale ends are not stored), sorted
-    /// by level and unit: `unit_cells` relies on it.
+    /// as `sort_cells` sorts them (level, unit, instrument, version, scale,
+    /// period): `unit_cells`, `instrument_cells` and `cell` rely on it.
     pub cells: Vec<Cell>,
     /// The changes, sorted like the cells.
     pub changes: Vec<Change>,
