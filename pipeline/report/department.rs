@@ -327,6 +327,8 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
         })
         .collect();
 
+    // Names and contact details masked in the answers this report prints.
+    let masked = std::cell::Cell::new((0u32, 0u32));
     // The exit survey: the grade on its own scale, and tops and tips where
     // the group passes the floor, identical ones grouped.
     let exit = config
@@ -367,7 +369,13 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
                                 && years.contains(&c.year)
                                 && items.contains(&c.item_id.as_str())
                         })
-                        .map(|c| c.text.clone())
+                        .map(|c| {
+                            // What was masked in the answers this report
+                            // prints.
+                            let (n, d) = masked.get();
+                            masked.set((n + c.masked_names, d + c.masked_details));
+                            c.text.clone()
+                        })
                         .collect(),
                 )
             };
@@ -404,6 +412,10 @@ pub(super) fn department_report(ctx: &Ctx, unit_id: &str, cycle: &str) -> Option
         years: all_years,
         participation,
         exit,
-        method: method_texts(ctx),
+        method: {
+            let mut m = method_texts(ctx);
+            m.push(masked_count(ctx, masked.get()));
+            m
+        },
     })
 }

@@ -747,14 +747,7 @@ pub(super) fn rso_report(ctx: &Ctx, rso_id: &str, cycle: &str) -> Option<RsoRepo
         // How many of this report's cells each rule hid: its
         // departments' and its own, in the cycle and its years.
         let mut m = method_texts(ctx);
-        let (names_masked, details_masked) = masked.get();
-        m.push(fill(
-            &ctx.t["method_masked_count"],
-            &[
-                ("names", names_masked.to_string()),
-                ("details", details_masked.to_string()),
-            ],
-        ));
+        m.push(masked_count(ctx, masked.get()));
         let in_scope = |c: &&Cell| {
             (c.period == cycle || years.iter().any(|y| c.period == y.to_string()))
                 && match c.level {

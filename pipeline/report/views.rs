@@ -934,6 +934,18 @@ pub(super) fn heat_legend(ctx: &Ctx) -> String {
     )
 }
 
+/// How many names and contact details were masked in the open answers a
+/// report prints (`masked`: names, details), for its method section.
+pub(super) fn masked_count(ctx: &Ctx, masked: (u32, u32)) -> String {
+    fill(
+        &ctx.t["method_masked_count"],
+        &[
+            ("names", masked.0.to_string()),
+            ("details", masked.1.to_string()),
+        ],
+    )
+}
+
 pub(super) fn method_texts(ctx: &Ctx) -> Vec<String> {
     let (t, lang, c) = (ctx.t, ctx.opts.lang.as_str(), ctx.config);
     vec![
